@@ -1,0 +1,1 @@
+"""Evaluation: metrics with uncertainty, run comparison, outlet profiles."""

@@ -1,0 +1,1 @@
+"""Sentence classifiers: the TF-IDF baseline and the multi-head transformer."""

@@ -1,0 +1,51 @@
+"""End-to-end checks of the `warta` command line (the library is tested directly elsewhere)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_warta(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "warta", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_corpus_build_and_stats(tmp_path):
+    out = tmp_path / "seeds.jsonl"
+    built = run_warta("corpus", "build", "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    assert "wrote 148 sentences from 5 articles" in built.stdout
+    stats = run_warta("corpus", "stats", str(out))
+    assert stats.returncode == 0
+    lines = stats.stdout.splitlines()
+    assert lines[0].split() == ["outlet", "articles", "title", "heading", "body", "total"]
+    assert any(line.split() == ["ALL", "5", "3", "11", "134", "148"] for line in lines)
+
+
+def test_bad_file_in_folder_is_reported_in_one_line_and_exit_is_nonzero(tmp_path):
+    seeds = tmp_path / "in"
+    seeds.mkdir()
+    (seeds / "ok.txt").write_text("Judul\nKlarna merekrut lagi.\n", encoding="utf-8")
+    (seeds / "bad.txt").write_bytes(b"\x00\x01\x02" * 30)
+    result = run_warta("corpus", "build", "--seeds", str(seeds), "--out", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"skipped: {seeds / 'bad.txt'}: binary file (contains NUL bytes), not text" in result.stderr
+    assert "wrote 2 sentences from 1 articles" in result.stdout
+
+
+def test_nothing_to_process_exits_2_without_traceback(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = run_warta("corpus", "build", "--seeds", str(tmp_path), "--out", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path}: nothing could be processed")
+
+
+def test_missing_stats_file_is_one_line(tmp_path):
+    result = run_warta("corpus", "stats", str(tmp_path / "nope.jsonl"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: file not found"

@@ -1,0 +1,1 @@
+"""Training runs: configs in, run folders (model, metrics, predictions) out."""

@@ -1,0 +1,269 @@
+"""From the lines of a web page to the article's paragraphs, each with its role.
+
+Rules look at features of a line (length, final punctuation, URLs, dates,
+credit prefixes, interface vocabulary, capitals), not at the seeds' exact
+strings, so they carry over to pages from other outlets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from warta.text import normalised_key
+
+# --- line features -----------------------------------------------------------
+
+_WEEKDAYS = "senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_MONTHS = (
+    "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
+    "january|february|march|may|june|july|august|october|december|"
+    "jan|feb|mar|apr|jun|jul|agu|aug|sep|okt|oct|nov|des|dec"
+)
+_DATE_WORD = re.compile(rf"\b(?:{_WEEKDAYS}|{_MONTHS})\b", re.IGNORECASE)
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?:\s*(?:WIB|WITA|WIT|GMT|UTC))?")
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b")
+_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|co\.id|id|net|org)/", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+# Credit and byline prefixes: "Sumber: ...", "Penulis | ...", "Editor - ...".
+_CREDIT = re.compile(
+    r"^(?:sumber|source|penulis|editor|penyunting|reporter|wartawan|kontributor|foto|"
+    r"ilustrasi|credit|kredit|oleh|ditulis oleh|written by|by)\s*[:|–—-]",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"^(?:oleh|ditulis oleh|by|written by)\s+[A-Z]", re.IGNORECASE)
+# "Baca Juga: ...", "Lihat juga", "Simak selengkapnya" link teasers.
+_TEASER = re.compile(r"^(?:baca|lihat|simak|cek)\s+(?:juga|pula|selengkapnya|artikel)\b", re.IGNORECASE)
+_SUBSCRIBE = re.compile(
+    r"\b(?:newsletter|berlangganan|langganan|subscribe|sign up|daftar sekarang|follow us|ikuti kami)\b",
+    re.IGNORECASE,
+)
+_COMMENT_FORM = re.compile(
+    r"^(?:tinggalkan (?:komentar|balasan)|leave a (?:reply|comment)|silakan masukkan|silahkan masukkan|"
+    r"tulis komentar|kirim komentar|post comment|\d+\s+(?:komentar|comments?)\s*$)",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"(?:konten pihak ketiga|third[- ]party content|\bdisclaimer\b|\bpenafian\b|"
+    r"bukan (?:merupakan )?nasihat (?:keuangan|investasi)|not (?:financial|investment) advice)",
+    re.IGNORECASE,
+)
+# Breadcrumbs: a navigation word glued to the next crumb ("BerandaUncategorized...")
+# or a line of crumbs separated by arrows or pipes.
+_BREADCRUMB = re.compile(r"^(?:beranda|home|index|indeks)(?:[A-Z]|\s*[›»>|/])", re.IGNORECASE)
+_CRUMB_SEPARATORS = re.compile(r"\s[›»>|]\s")
+# Interface labels that stand alone on a line of a scraped page.
+_UI_LABELS = frozenset(
+    """new post|new posts|most popular|popular posts|related articles|related posts|latest news|
+    recommended|read more|share|tags|tag|trending|terpopuler|terkini|berita terkait|artikel terkait|
+    bagikan|baca selengkapnya|lihat asli|view original|komentar|comments|advertisement|iklan|
+    scroll to continue with content|load more|lihat semua|berita populer|pilihan editor""".replace("\n", "")
+    .replace("    ", "")
+    .split("|")
+)
+# Lines after which the page stops being the article: the related-links box,
+# the comment form, "view original" links and publisher disclaimers.
+_END_MARKER = re.compile(
+    r"^(?:lihat asli|view original|related articles|related posts|artikel terkait|berita terkait|"
+    r"tinggalkan komentar|leave a reply|baca artikel sumber)\b",
+    re.IGNORECASE,
+)
+# Dateline openers: "JAKARTA, KOMPAS.com - ", "Telset.id – ", "JAKARTA - ".
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)*,\s*)?"
+    r"(?:[A-Za-z][\w-]*\.(?:com|co\.id|id|net|org|news|tv)|[A-Z]{3,}(?:\s[A-Z]{3,})*)"
+    r"\s*[–—-]\s+(?=\S)"
+)
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
+
+HEADING_MAX_WORDS = 12
+# After an end marker only paragraph-length text can still be article text
+# (republishers append a second copy, which de-duplication then drops).
+ZONE_MIN_WORDS = 20
+# Word-trigram Jaccard: one changed word in a 15-word paragraph already
+# gives ~0.6, while different paragraphs of one article stay below ~0.1.
+NEAR_DUPLICATE_JACCARD = 0.5
+
+
+def word_count(line: str) -> int:
+    return len(line.split())
+
+
+def ends_like_sentence(line: str) -> bool:
+    return bool(_SENTENCE_END.search(line))
+
+
+# One anchored pass tells whether any line-start rule can apply at all; most
+# article lines fail it at the first character, which keeps cleaning cheap.
+_ANY_PREFIX = re.compile(
+    "|".join(p.pattern for p in (_CREDIT, _BYLINE, _TEASER, _COMMENT_FORM, _END_MARKER, _BREADCRUMB)),
+    re.IGNORECASE,
+)
+_SHORT_LINE_HINTS = re.compile(
+    "|".join(p.pattern for p in (_SUBSCRIBE, _URL, _EMAIL, _DISCLAIMER, _CRUMB_SEPARATORS)) + r"|\d",
+    re.IGNORECASE,
+)
+
+
+def boilerplate_reason(line: str) -> str | None:
+    """Why a line is page furniture rather than article text, or None if it is text."""
+    words = word_count(line)
+    if words > 25:
+        # Paragraph-length lines are article text unless they are a disclaimer
+        # (every other rule below applies to short lines only).
+        return "disclaimer" if _DISCLAIMER.search(line) else None
+    if (
+        not _ANY_PREFIX.match(line)
+        and not _SHORT_LINE_HINTS.search(line)
+        and not (words <= 5 and (line.isupper() or line.casefold().strip(" :.!") in _UI_LABELS))
+    ):
+        return None
+    if _END_MARKER.match(line):
+        return "end of article"
+    lowered = line.casefold().strip(" :.!")
+    if lowered in _UI_LABELS:
+        return "interface label"
+    if _BREADCRUMB.match(line) or len(_CRUMB_SEPARATORS.findall(line)) >= 2:
+        return "breadcrumb"
+    if _DISCLAIMER.search(line):
+        return "disclaimer"
+    if _COMMENT_FORM.match(line):
+        return "comment form"
+    if _TEASER.match(line) and words <= 25:
+        return "link teaser"
+    if words <= 15 and _SUBSCRIBE.search(line):
+        return "subscription prompt"
+    if words <= 12 and (_CREDIT.match(line) or _BYLINE.match(line) and not ends_like_sentence(line)):
+        return "credit or byline"
+    if words <= 12 and (_URL.search(line) or _EMAIL.search(line)):
+        return "link or address"
+    if (
+        words <= 8
+        and not ends_like_sentence(line)
+        and re.search(r"\d", line)
+        and (_DATE_WORD.search(line) or _CLOCK.search(line) or _NUMERIC_DATE.search(line))
+    ):
+        return "date line"
+    if 2 <= words <= 5 and line.isupper() and sum(ch.isalpha() for ch in line) >= 4:
+        return "interface label"
+    return None
+
+
+# --- paragraphs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A kept line of the article and its structural role (title, heading, body)."""
+
+    text: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A line removed from the article, with the reason (for inspection and tests)."""
+
+    text: str
+    reason: str
+
+
+def _is_heading_like(line: str) -> bool:
+    """Short and not closed like a sentence: a headline or section line."""
+    if word_count(line) > HEADING_MAX_WORDS:
+        return False
+    if line.endswith("?"):
+        # "Solusi atau Masalah Baru?" under a "Topic: question?" pattern is a heading.
+        return ":" in line
+    return not ends_like_sentence(line) and not line.endswith((",", ";", ":"))
+
+
+def _shingles(key: str) -> frozenset[tuple[str, ...]]:
+    words = key.split()
+    if len(words) < 3:
+        return frozenset([tuple(words)]) if words else frozenset()
+    return frozenset(zip(words, words[1:], words[2:]))
+
+
+def _near_duplicate(shingles: frozenset, seen: list[frozenset]) -> bool:
+    """Word-trigram Jaccard >= NEAR_DUPLICATE_JACCARD with any earlier paragraph."""
+    size = len(shingles)
+    if not size:
+        return False
+    for other in seen:
+        # Jaccard <= min/max of the set sizes: skip pairs that cannot reach the threshold.
+        small, large = sorted((size, len(other)))
+        if small < NEAR_DUPLICATE_JACCARD * large:
+            continue
+        common = len(shingles & other)
+        if common / (size + len(other) - common) >= NEAR_DUPLICATE_JACCARD:
+            return True
+    return False
+
+
+def strip_dateline(text: str) -> str:
+    return _DATELINE.sub("", text, count=1)
+
+
+def structure_article(
+    lines: Sequence[str], title: str | None = None
+) -> tuple[list[Paragraph], list[Dropped]]:
+    """Split cleaned lines into kept paragraphs with roles, and dropped lines with reasons.
+
+    `title`, when known (manifest, JSONL record), anchors the headline: lines
+    before its first appearance are page chrome (site blurbs, navigation).
+    """
+    dropped: list[Dropped] = []
+    lines = list(lines)
+
+    if title:
+        title_key = normalised_key(title)
+        for i, line in enumerate(lines):
+            if normalised_key(line) == title_key:
+                dropped.extend(Dropped(text, "before the headline") for text in lines[:i])
+                lines = lines[i:]
+                break
+
+    kept: list[str] = []
+    in_tail_zone = False
+    for line in lines:
+        reason = boilerplate_reason(line)
+        if reason == "end of article" or reason == "disclaimer":
+            in_tail_zone = True
+        if reason is None and in_tail_zone and word_count(line) < ZONE_MIN_WORDS:
+            reason = "after the end of the article"
+        if reason:
+            dropped.append(Dropped(line, reason))
+        else:
+            kept.append(line)
+
+    # Footer: author boxes, site names and slogans trail the last real sentence.
+    while kept and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
+        if len(kept) == 1:
+            break
+        dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
+
+    # Exact and near-duplicate paragraphs (republished pages repeat the article).
+    unique: list[str] = []
+    seen_shingles: list[frozenset] = []
+    seen_keys: set[str] = set()
+    for line in kept:
+        key = normalised_key(line)
+        if key in seen_keys or _near_duplicate(_shingles(key), seen_shingles):
+            dropped.append(Dropped(line, "duplicate paragraph"))
+            continue
+        seen_keys.add(key)
+        seen_shingles.append(_shingles(key))
+        unique.append(line)
+
+    paragraphs: list[Paragraph] = []
+    for i, line in enumerate(unique):
+        if i == 0 and (title and normalised_key(line) == normalised_key(title) or _is_heading_like(line)):
+            paragraphs.append(Paragraph(line, "title"))
+        elif _is_heading_like(line):
+            paragraphs.append(Paragraph(line, "heading"))
+        else:
+            body = strip_dateline(line) if len(paragraphs) <= 1 else line
+            paragraphs.append(Paragraph(body, "body"))
+    return paragraphs, dropped

@@ -1,0 +1,226 @@
+"""Articles in, sentence records out: the one text path for seeds and new articles."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warta.clean import Dropped, structure_article
+from warta.errors import InputError
+from warta.segment import split_sentences
+from warta.text import clean_lines, decode_bytes, normalised_key
+
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
+MANIFEST_FIELDS = ("article_id", "file", "outlet", "url", "title", "date")
+UNKNOWN_OUTLET = "unknown"
+
+
+@dataclass
+class Article:
+    """One article's raw text and what is known about it."""
+
+    article_id: str
+    text: str
+    outlet: str = UNKNOWN_OUTLET
+    title: str = ""
+    url: str = ""
+    date: str = ""
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def sentence_id(article_id: str, index: int, text: str) -> str:
+    """Stable id: article, position, and a short hash of the normalised text."""
+    digest = hashlib.sha1(normalised_key(text).encode("utf-8")).hexdigest()[:8]
+    return f"{article_id}-{index:03d}-{digest}"
+
+
+def article_sentences(article: Article, dropped: list[Dropped] | None = None) -> list[dict[str, Any]]:
+    """Clean, de-duplicate and segment one article into sentence records.
+
+    Titles and headings are one unit each; body paragraphs are split into
+    sentences. Dropped lines are appended to `dropped` when given.
+    """
+    lines = clean_lines(article.text)
+    paragraphs, removed = structure_article(lines, title=article.title or None)
+    if dropped is not None:
+        dropped.extend(removed)
+    records: list[dict[str, Any]] = []
+    for paragraph in paragraphs:
+        units = split_sentences(paragraph.text) if paragraph.role == "body" else [paragraph.text]
+        for text in units:
+            if not _HAS_LETTER.search(text):
+                continue
+            index = len(records)
+            records.append(
+                {
+                    "id": sentence_id(article.article_id, index, text),
+                    "article_id": article.article_id,
+                    "outlet": article.outlet,
+                    "role": paragraph.role,
+                    "index": index,
+                    "text": text,
+                }
+            )
+    return records
+
+
+# --- reading articles --------------------------------------------------------
+
+
+def read_text_file(path: Path) -> str:
+    """Read and decode a text file; InputError names the file on any problem."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return decode_bytes(data, str(path)).text
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """Read a manifest CSV (article_id, file, outlet, url, title, date)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"article_id", "file"} - set(reader.fieldnames or ())
+            if missing:
+                raise InputError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
+            rows = [{key: (value or "").strip() for key, value in row.items() if key} for row in reader]
+    except FileNotFoundError:
+        raise InputError(f"{path}: manifest not found") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: unreadable manifest ({exc})") from None
+    return rows
+
+
+def default_seeds_dir() -> Path:
+    """The seeds folder of this checkout (the repository's `seeds/`)."""
+    return Path(__file__).resolve().parent.parent / "seeds"
+
+
+def iter_seed_articles(
+    seeds_dir: Path, manifest: Path | None = None, on_error: Callable[[InputError], None] | None = None
+) -> Iterator[Article]:
+    """Articles listed in the manifest (or every .txt in the folder, outlet unknown).
+
+    A file that cannot be read is passed to `on_error` (or raised without one)
+    and the rest go on.
+    """
+    manifest = manifest or seeds_dir / "manifest.csv"
+    if manifest.exists():
+        rows = read_manifest(manifest)
+    else:
+        if not seeds_dir.is_dir():
+            raise InputError(f"{seeds_dir}: seeds folder not found")
+        rows = [{"article_id": p.stem, "file": p.name} for p in sorted(seeds_dir.glob("*.txt"))]
+    for row in rows:
+        path = (manifest.parent if manifest.exists() else seeds_dir) / row["file"]
+        try:
+            text = read_text_file(path)
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
+        yield Article(
+            article_id=row["article_id"],
+            text=text,
+            outlet=row.get("outlet") or UNKNOWN_OUTLET,
+            title=row.get("title", ""),
+            url=row.get("url", ""),
+            date=row.get("date", ""),
+            source=str(path),
+        )
+
+
+@dataclass
+class BuildReport:
+    """What `build_corpus` did: counts and the inputs it had to skip."""
+
+    articles: int = 0
+    sentences: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def iter_corpus(
+    articles: Iterable[Article], report: BuildReport, on_error: Callable[[InputError], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Sentence records of each article; an article with no sentences is an error, not a crash."""
+    for article in articles:
+        records = article_sentences(article)
+        if not any(r["role"] != "heading" for r in records):
+            exc = InputError(f"{article.source or article.article_id}: no sentences found after cleaning")
+            report.errors.append(str(exc))
+            if on_error:
+                on_error(exc)
+            continue
+        report.articles += 1
+        report.sentences += len(records)
+        yield from records
+
+
+def build_corpus(
+    seeds_dir: Path,
+    out: Path,
+    manifest: Path | None = None,
+    on_error: Callable[[InputError], None] | None = None,
+) -> BuildReport:
+    """Write the sentence table of every seed article to `out` (JSONL)."""
+    from warta.jsonl import write_jsonl
+
+    report = BuildReport()
+
+    def record_error(exc: InputError) -> None:
+        report.errors.append(str(exc))
+        if on_error:
+            on_error(exc)
+
+    articles = iter_seed_articles(seeds_dir, manifest, on_error=record_error)
+    records = list(iter_corpus(articles, report, on_error=on_error))
+    if not records:
+        problems = "; ".join(report.errors) or "no articles found"
+        raise InputError(f"{seeds_dir}: nothing could be processed ({problems})")
+    write_jsonl(out, records)
+    return report
+
+
+def corpus_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per outlet and role, articles per outlet, and label counts where present."""
+    from warta.schema import LAYERS
+
+    by_outlet: dict[str, Counter] = {}
+    articles: dict[str, set] = {}
+    labels: dict[str, dict[str, Counter]] = {layer: {} for layer in LAYERS}
+    total = Counter()
+    for record in records:
+        outlet = record.get("outlet", UNKNOWN_OUTLET)
+        by_outlet.setdefault(outlet, Counter())[record.get("role", "body")] += 1
+        articles.setdefault(outlet, set()).add(record.get("article_id"))
+        total[record.get("role", "body")] += 1
+        for layer in LAYERS:
+            value = record.get(layer)
+            if value is not None:
+                labels[layer].setdefault(outlet, Counter())[value] += 1
+    return {
+        "outlets": {
+            outlet: {"articles": len(articles[outlet]), "roles": dict(counts), "sentences": sum(counts.values())}
+            for outlet, counts in sorted(by_outlet.items())
+        },
+        "total": {"articles": sum(len(a) for a in articles.values()), "roles": dict(total), "sentences": sum(total.values())},
+        "labels": {
+            layer: {outlet: dict(counts) for outlet, counts in sorted(per_outlet.items())}
+            for layer, per_outlet in labels.items()
+            if per_outlet
+        },
+    }
