@@ -100,25 +100,24 @@ _ANY_PREFIX = re.compile(
     "|".join(p.pattern for p in (_CREDIT, _BYLINE, _TEASER, _COMMENT_FORM, _END_MARKER, _BREADCRUMB)),
     re.IGNORECASE,
 )
-_SHORT_LINE_HINTS = re.compile(
-    "|".join(p.pattern for p in (_SUBSCRIBE, _URL, _EMAIL, _DISCLAIMER, _CRUMB_SEPARATORS)) + r"|\d",
-    re.IGNORECASE,
-)
+# Substrings without which no disclaimer rule can match: `in` tests run in C
+# at memchr speed, a case-insensitive alternation search does not.
+_DISCLAIMER_HINTS = ("ketiga", "third", "disclaimer", "penafian", "nasihat", "advice")
+_CRUMB_MARKS = ("›", "»", " > ", " | ")
 
 
 def boilerplate_reason(line: str) -> str | None:
     """Why a line is page furniture rather than article text, or None if it is text."""
     words = word_count(line)
-    if words > 25:
-        # Paragraph-length lines are article text unless they are a disclaimer
-        # (every other rule below applies to short lines only).
-        return "disclaimer" if _DISCLAIMER.search(line) else None
-    if (
-        not _ANY_PREFIX.match(line)
-        and not _SHORT_LINE_HINTS.search(line)
-        and not (words <= 5 and (line.isupper() or line.casefold().strip(" :.!") in _UI_LABELS))
-    ):
-        return None
+    if words > 15:
+        # Sentence-length lines are article text unless they open like
+        # furniture, are a disclaimer, or a trail of crumbs: the other rules
+        # apply to short lines only.
+        lowered = line.casefold()
+        if any(hint in lowered for hint in _DISCLAIMER_HINTS) and _DISCLAIMER.search(line):
+            return "disclaimer"
+        if not _ANY_PREFIX.match(line) and not any(mark in line for mark in _CRUMB_MARKS):
+            return None
     if _END_MARKER.match(line):
         return "end of article"
     lowered = line.casefold().strip(" :.!")
@@ -186,20 +185,31 @@ def _shingles(key: str) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(words, words[1:], words[2:]))
 
 
-def _near_duplicate(shingles: frozenset, seen: list[frozenset]) -> bool:
-    """Word-trigram Jaccard >= NEAR_DUPLICATE_JACCARD with any earlier paragraph."""
-    size = len(shingles)
-    if not size:
-        return False
-    for other in seen:
-        # Jaccard <= min/max of the set sizes: skip pairs that cannot reach the threshold.
-        small, large = sorted((size, len(other)))
-        if small < NEAR_DUPLICATE_JACCARD * large:
-            continue
-        common = len(shingles & other)
-        if common / (size + len(other) - common) >= NEAR_DUPLICATE_JACCARD:
-            return True
-    return False
+class _NearDuplicateIndex:
+    """Paragraphs seen so far, indexed by word trigram, for Jaccard look-ups.
+
+    An inverted index costs one dict probe per trigram of the new paragraph
+    instead of one set intersection per earlier paragraph.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.sizes: list[int] = []
+        self.postings: dict[tuple[str, ...], list[int]] = {}
+
+    def is_duplicate(self, shingles: frozenset) -> bool:
+        common: dict[int, int] = {}
+        for shingle in shingles:
+            for j in self.postings.get(shingle, ()):
+                common[j] = common.get(j, 0) + 1
+        size = len(shingles)
+        return any(c / (size + self.sizes[j] - c) >= self.threshold for j, c in common.items())
+
+    def add(self, shingles: frozenset) -> None:
+        j = len(self.sizes)
+        self.sizes.append(len(shingles))
+        for shingle in shingles:
+            self.postings.setdefault(shingle, []).append(j)
 
 
 def strip_dateline(text: str) -> str:
@@ -246,15 +256,16 @@ def structure_article(
 
     # Exact and near-duplicate paragraphs (republished pages repeat the article).
     unique: list[str] = []
-    seen_shingles: list[frozenset] = []
+    seen = _NearDuplicateIndex(NEAR_DUPLICATE_JACCARD)
     seen_keys: set[str] = set()
     for line in kept:
         key = normalised_key(line)
-        if key in seen_keys or _near_duplicate(_shingles(key), seen_shingles):
+        shingles = _shingles(key)
+        if key in seen_keys or seen.is_duplicate(shingles):
             dropped.append(Dropped(line, "duplicate paragraph"))
             continue
         seen_keys.add(key)
-        seen_shingles.append(_shingles(key))
+        seen.add(shingles)
         unique.append(line)
 
     paragraphs: list[Paragraph] = []

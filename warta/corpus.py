@@ -13,7 +13,7 @@ from typing import Any
 
 from warta.clean import Dropped, structure_article
 from warta.errors import InputError
-from warta.segment import split_sentences
+from warta.segment import split_paragraphs
 from warta.text import clean_lines, decode_bytes, normalised_key
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
@@ -52,9 +52,10 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
     paragraphs, removed = structure_article(lines, title=article.title or None)
     if dropped is not None:
         dropped.extend(removed)
+    body_sentences = iter(split_paragraphs([p.text for p in paragraphs if p.role == "body"]))
     records: list[dict[str, Any]] = []
     for paragraph in paragraphs:
-        units = split_sentences(paragraph.text) if paragraph.role == "body" else [paragraph.text]
+        units = next(body_sentences) if paragraph.role == "body" else [paragraph.text]
         for text in units:
             if not _HAS_LETTER.search(text):
                 continue

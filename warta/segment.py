@@ -41,19 +41,15 @@ def _ends_with_abbreviation(sentence: str) -> bool:
     return bool(match) and match.group(1).casefold() in _ABBREVIATIONS
 
 
-def split_sentences(paragraph: str) -> list[str]:
-    """Split one paragraph into sentences (text is kept as written, spaces trimmed)."""
-    paragraph = remove_footnote_marks(paragraph.strip())
-    if not paragraph:
-        return []
-    pieces = blingfire.text_to_sentences(paragraph).split("\n")
+def _join_pieces(pieces: list[str]) -> list[str]:
+    """Trim blingfire's pieces and undo splits after a mid-sentence abbreviation."""
     sentences: list[str] = []
     for piece in pieces:
         piece = piece.strip()
         if not piece:
             continue
-        # Rejoin after a known abbreviation unless the next piece opens a new
-        # sentence with a capital after a sentence-final abbreviation ("dll.").
+        # Rejoin after a known abbreviation, except the ones that usually end
+        # a sentence ("dll.", "dsb.").
         if sentences and _ends_with_abbreviation(sentences[-1]) and not (
             sentences[-1].casefold().endswith(("dll.", "dsb.", "dst.", "dkk.", "etc."))
         ):
@@ -61,3 +57,42 @@ def split_sentences(paragraph: str) -> list[str]:
         else:
             sentences.append(piece)
     return sentences
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split one paragraph into sentences (text is kept as written, spaces trimmed)."""
+    paragraph = remove_footnote_marks(paragraph.strip())
+    if not paragraph:
+        return []
+    return _join_pieces(blingfire.text_to_sentences(paragraph).split("\n"))
+
+
+# blingfire ends a sentence at U+2029 PARAGRAPH SEPARATOR and keeps the mark,
+# so a whole article's paragraphs go through one call (one ctypes round trip
+# instead of one per paragraph) and still split back per paragraph.
+_PARAGRAPH_MARK = "\u2029"
+
+
+def split_paragraphs(paragraphs: list[str]) -> list[list[str]]:
+    """split_sentences for many paragraphs at once; one list of sentences per paragraph."""
+    if not paragraphs:
+        return []
+    cleaned = [remove_footnote_marks(p.replace(_PARAGRAPH_MARK, " ").strip()) for p in paragraphs]
+    joined = _PARAGRAPH_MARK.join(cleaned) + _PARAGRAPH_MARK
+    result: list[list[str]] = []
+    current: list[str] = []
+    for piece in blingfire.text_to_sentences(joined).split("\n"):
+        # A piece may end with the mark (end of paragraph) or, defensively,
+        # contain it: each mark closes the paragraph in progress.
+        parts = piece.split(_PARAGRAPH_MARK)
+        for i, part in enumerate(parts):
+            current.append(part)
+            if i < len(parts) - 1:
+                result.append(_join_pieces(current))
+                current = []
+    if current and any(part.strip() for part in current):
+        result.append(_join_pieces(current))
+    if len(result) != len(paragraphs):
+        # Never seen, but if a model update ever swallowed a mark the per-paragraph path is still right.
+        return [split_sentences(p) for p in paragraphs]
+    return result
