@@ -30,11 +30,13 @@ def test_bad_file_in_folder_is_reported_in_one_line_and_exit_is_nonzero(tmp_path
     seeds.mkdir()
     (seeds / "ok.txt").write_text("Judul\nKlarna merekrut lagi.\n", encoding="utf-8")
     (seeds / "bad.txt").write_bytes(b"\x00\x01\x02" * 30)
+    (seeds / "old.txt").write_bytes("Judul Lama\nHarga naik – kata ekonom.\n".encode("cp1252"))
     result = run_warta("corpus", "build", "--seeds", str(seeds), "--out", str(tmp_path / "o.jsonl"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"skipped: {seeds / 'bad.txt'}: binary file (contains NUL bytes), not text" in result.stderr
-    assert "wrote 2 sentences from 1 articles" in result.stdout
+    assert f"warning: {seeds / 'old.txt'}: not valid UTF-8, decoded as cp1252" in result.stderr
+    assert "wrote 4 sentences from 2 articles" in result.stdout
 
 
 def test_nothing_to_process_exits_2_without_traceback(tmp_path):

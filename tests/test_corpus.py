@@ -98,6 +98,7 @@ def test_folder_with_one_bad_file_processes_the_good_ones(tmp_path):
     ]
     texts = [r["text"] for r in read_jsonl(out)]
     assert "Harga naik – kata “ekonom”." in texts
+    assert report.warnings == [f"{tmp_path / 'latin.txt'}: not valid UTF-8, decoded as cp1252"]
 
 
 def test_nothing_processable_is_an_error(tmp_path):

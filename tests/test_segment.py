@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from warta.segment import remove_footnote_marks, split_sentences
+from warta.segment import remove_footnote_marks, split_paragraphs, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,16 @@ def test_split_sentences(paragraph, expected):
 def test_footnote_marks_spare_short_model_names():
     assert remove_footnote_marks("Standar web3. Forum G20. Pelanggan2.") == "Standar web3. Forum G20. Pelanggan2."
     assert remove_footnote_marks("layanan pelanggan12, lalu") == "layanan pelanggan, lalu"
+
+
+def test_split_paragraphs_matches_split_sentences_paragraph_by_paragraph(frozen_segmentation):
+    paragraphs = [
+        "Karyawan menjadi 3.800 orang. Namun PHK berlanjut.",
+        "",
+        "Prof. Budi tinggal di Jl. Sudirman no. 5 sejak lama. Dia senang",
+        "“Saham turun. Kami rugi,” ujar Budi.",
+        "Satu kalimat tanpa titik",
+        "kepuasan pelanggan2. Investor senang.",
+    ]
+    assert split_paragraphs(paragraphs) == [split_sentences(p) for p in paragraphs]
+    assert split_paragraphs([]) == []

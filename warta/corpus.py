@@ -14,7 +14,7 @@ from typing import Any
 from warta.clean import Dropped, structure_article
 from warta.errors import InputError
 from warta.segment import split_paragraphs
-from warta.text import clean_lines, decode_bytes, normalised_key
+from warta.text import DecodedText, clean_lines, decode_bytes, normalised_key
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
@@ -78,6 +78,18 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
 
 def read_text_file(path: Path) -> str:
     """Read and decode a text file; InputError names the file on any problem."""
+    return read_decoded(path).text
+
+
+def decoding_note(path: Path | str, decoded: DecodedText) -> str | None:
+    """A one-line warning when a file was not UTF-8 and a fallback decoded it."""
+    if decoded.encoding in ("utf-8", "utf-16"):
+        return None
+    return f"{path}: not valid UTF-8, decoded as {decoded.encoding}"
+
+
+def read_decoded(path: Path) -> DecodedText:
+    """Read and decode a text file, keeping which encoding worked."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -86,7 +98,7 @@ def read_text_file(path: Path) -> str:
         raise InputError(f"{path}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_bytes(data, str(path)).text
+    return decode_bytes(data, str(path))
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
@@ -128,15 +140,17 @@ def iter_seed_articles(
     for row in rows:
         path = (manifest.parent if manifest.exists() else seeds_dir) / row["file"]
         try:
-            text = read_text_file(path)
+            decoded = read_decoded(path)
         except InputError as exc:
             if on_error is None:
                 raise
             on_error(exc)
             continue
+        note = decoding_note(path, decoded)
         yield Article(
             article_id=row["article_id"],
-            text=text,
+            text=decoded.text,
+            notes=[note] if note else [],
             outlet=row.get("outlet") or UNKNOWN_OUTLET,
             title=row.get("title", ""),
             url=row.get("url", ""),
@@ -152,6 +166,7 @@ class BuildReport:
     articles: int = 0
     sentences: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def iter_corpus(
@@ -159,6 +174,7 @@ def iter_corpus(
 ) -> Iterator[dict[str, Any]]:
     """Sentence records of each article; an article with no sentences is an error, not a crash."""
     for article in articles:
+        report.warnings.extend(article.notes)
         records = article_sentences(article)
         if not any(r["role"] != "heading" for r in records):
             exc = InputError(f"{article.source or article.article_id}: no sentences found after cleaning")

@@ -21,6 +21,8 @@ def build_cli(
     """Clean, de-duplicate and segment the seed articles into a sentence table."""
     seeds_dir = seeds or default_seeds_dir()
     report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"))
+    for warning in report.warnings:
+        echo_err(f"warning: {warning}")
     typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}")
     if report.errors:
         echo_err(f"{len(report.errors)} input(s) skipped")
