@@ -29,7 +29,7 @@ def test_footnote_marks_spare_short_model_names():
     assert remove_footnote_marks("layanan pelanggan12, lalu") == "layanan pelanggan, lalu"
 
 
-def test_split_paragraphs_matches_split_sentences_paragraph_by_paragraph(frozen_segmentation):
+def test_split_paragraphs_matches_split_sentences_paragraph_by_paragraph():
     paragraphs = [
         "Karyawan menjadi 3.800 orang. Namun PHK berlanjut.",
         "",
