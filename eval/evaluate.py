@@ -1,0 +1,331 @@
+"""Score a trained run folder on its held-out split or on any labelled JSONL file.
+
+What `evaluate_run` scores:
+
+- ``split="test"`` / ``"dev"``: the sentence ids the run recorded for that split
+  (``data.json``), their gold labels from the labelled corpus
+  (``warta.labels.load_gold``, the same source training used), and FRESH
+  predictions from the saved model (``model/`` reloaded with
+  ``warta.models.load_model``). Re-predicting checks that the saved model, as a
+  user would load it, reproduces the run; the share of sentences where the
+  fresh label equals the one stored in ``predictions/<split>.jsonl`` is reported
+  per layer as ``"stored_agreement"`` (None when that file is absent).
+- ``split="cv"``: the out-of-fold predictions of ``warta train --cv``
+  (``cv/oof.jsonl``) against the gold labels; fold models are not saved, so
+  these are the stored predictions.
+- ``data=FILE.jsonl``: any labelled JSONL with ``text`` and any subset of gold
+  ``type``/``stance``/``frame``. Each text is one sentence as given (not
+  re-segmented) and goes through the pipeline's sentence normalisation
+  (mojibake repair, ``normalise_line``) before the model sees it. A record
+  without ``id`` gets ``line-<line number>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warta.errors import InputError
+from warta.eval.metrics import evaluate_predictions
+from warta.jsonl import iter_jsonl
+from warta.schema import LAYER_NAMES
+from warta.text import normalise_line, repair_mojibake
+
+SPLITS = ("test", "dev", "cv")
+MODEL_DIR = "model"
+LABELS_FILE = "labels.json"
+DATA_FILE = "data.json"
+CONFIG_FILE = "config.yaml"
+
+
+# --- reading a run folder ------------------------------------------------------
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    """The run folder as a Path; InputError when it is not one."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise InputError(f"{run_dir}: run folder not found")
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: not a folder (expected a run folder written by `warta train`)")
+    if not (run_dir / LABELS_FILE).is_file() and not (run_dir / MODEL_DIR).is_dir():
+        raise InputError(f"{run_dir}: not a warta run folder (no {LABELS_FILE} or {MODEL_DIR}/)")
+    return run_dir
+
+
+def read_json_file(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: unreadable JSON ({exc})") from None
+
+
+def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
+    """layer -> ordered labels, from labels.json (or the model card when labels.json is absent)."""
+    run_dir = check_run_dir(run_dir)
+    path = run_dir / LABELS_FILE
+    if not path.is_file():
+        from warta.models.base import read_model_card
+
+        card = read_model_card(run_dir / MODEL_DIR)
+        labels = card.get("labels")
+        path = run_dir / MODEL_DIR / "model.json"
+    else:
+        labels = read_json_file(path)
+    if not isinstance(labels, dict) or not labels or not all(isinstance(v, list) for v in labels.values()):
+        raise InputError(f"{path}: expected {{layer: [label, ...]}}")
+    return {layer: [str(label) for label in values] for layer, values in labels.items()}
+
+
+def run_split_ids(run_dir: str | Path, split: str) -> list[str]:
+    """The sentence ids a run recorded for a split in data.json."""
+    run_dir = check_run_dir(run_dir)
+    path = run_dir / DATA_FILE
+    fingerprint = read_json_file(path)
+    ids = None
+    if isinstance(fingerprint, dict):
+        for holder in (fingerprint.get("ids"), fingerprint.get("splits"), fingerprint):
+            if isinstance(holder, dict) and isinstance(holder.get(split), list):
+                ids = holder[split]
+                break
+    if ids is None:
+        raise InputError(f"{path}: no sentence ids recorded for split {split!r}")
+    return [str(i) for i in ids]
+
+
+def _run_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: unreadable YAML ({str(exc).splitlines()[0]})") from None
+    return config if isinstance(config, dict) else {}
+
+
+def run_gold(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Gold records of the labelled corpus the run was trained from (paths from its resolved config)."""
+    from warta.labels import load_gold
+
+    run_dir = check_run_dir(run_dir)
+    data = _run_config(run_dir).get("data") or {}
+    labels_path = data.get("labels") or data.get("labels_path")
+    seeds_dir = data.get("seeds") or data.get("seeds_dir")
+    return load_gold(seeds_dir=seeds_dir, labels_path=labels_path)
+
+
+def stored_predictions_path(run_dir: Path, split: str) -> Path:
+    if split == "cv":
+        return run_dir / "cv" / "oof.jsonl"
+    return run_dir / "predictions" / f"{split}.jsonl"
+
+
+def stored_predictions(run_dir: str | Path, split: str) -> list[dict[str, Any]]:
+    """The prediction records a run saved for a split (``cv``: its out-of-fold predictions)."""
+    run_dir = check_run_dir(run_dir)
+    check_split(split)
+    path = stored_predictions_path(run_dir, split)
+    if not path.is_file():
+        hint = " (train with --cv)" if split == "cv" else ""
+        raise InputError(f"{path}: file not found{hint}")
+    return [record for _, record in iter_jsonl(path)]
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise InputError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+    return split
+
+
+# --- predicting --------------------------------------------------------------
+
+
+def predict_records(model: Any, records: Sequence[Mapping[str, Any]], batch_size: int = 32) -> list[dict[str, Any]]:
+    """Prediction records (id, text, one label per layer, probs) from one predict_proba call.
+
+    The label is the argmax of the probabilities, so label and probs always agree.
+    """
+    texts = [record["text"] for record in records]
+    probabilities = model.predict_proba(texts, batch_size=batch_size) if texts else {}
+    out = [{"id": record["id"], "text": record["text"], "probs": {}} for record in records]
+    for layer, matrix in probabilities.items():
+        matrix = np.asarray(matrix, dtype=float)
+        labels = model.labels[layer]
+        best = matrix.argmax(axis=1)
+        for i, record in enumerate(out):
+            record[layer] = labels[best[i]]
+            record["probs"][layer] = {label: float(p) for label, p in zip(labels, matrix[i])}
+    return out
+
+
+def _agreement(fresh: Sequence[Mapping[str, Any]], stored: Sequence[Mapping[str, Any]], layer: str) -> float | None:
+    stored_by_id = {str(record.get("id")): record for record in stored}
+    pairs = [(r[layer], stored_by_id[r["id"]].get(layer)) for r in fresh if r["id"] in stored_by_id]
+    if not pairs:
+        return None
+    return float(sum(a == b for a, b in pairs) / len(pairs))
+
+
+# --- labelled JSONL given by the user --------------------------------------
+
+
+def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """Records of a user's labelled JSONL, text normalised like a pipeline sentence, ids filled in.
+
+    Gold values outside the model's label list are reported with file and line.
+    """
+    path = Path(path)
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for lineno, obj in iter_jsonl(path):
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{path}:{lineno}: no \"text\" (a non-empty string is required)")
+        record_id = str(obj["id"]) if obj.get("id") is not None else f"line-{lineno}"
+        if record_id in seen:
+            raise InputError(f"{path}:{lineno}: id {record_id!r} already used on line {seen[record_id]}")
+        seen[record_id] = lineno
+        record = {"id": record_id, "text": normalise_line(repair_mojibake(text))}
+        if not record["text"]:
+            raise InputError(f"{path}:{lineno}: \"text\" is empty after normalisation")
+        for layer in LAYER_NAMES:
+            value = obj.get(layer)
+            if value is None or value == "":
+                continue
+            if layer in labels and value not in labels[layer]:
+                raise InputError(
+                    f"{path}:{lineno}: {layer} {value!r} is not one of {', '.join(labels[layer])}"
+                )
+            record[layer] = value
+        records.append(record)
+    if not records:
+        raise InputError(f"{path}: no records")
+    if not any(record.get(layer) is not None for record in records for layer in labels):
+        raise InputError(f"{path}: no gold {' / '.join(labels)} label in any record")
+    return records
+
+
+# --- the evaluation --------------------------------------------------------------
+
+
+def default_eval_path(run_dir: str | Path, split: str = "test", data: str | Path | None = None) -> Path:
+    """Where `warta evaluate` writes its JSON without --out: inside the run folder."""
+    if data is not None:
+        return Path(run_dir) / f"eval-data-{Path(data).stem}.json"
+    return Path(run_dir) / f"eval-{split}.json"
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a .json file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
+
+
+def load_run_model(run_dir: Path) -> Any:
+    from warta.models import load_model
+
+    folder = run_dir / MODEL_DIR
+    if not folder.is_dir():
+        raise InputError(f"{run_dir}: no {MODEL_DIR}/ folder (not a complete run)")
+    return load_model(folder)
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    split: str = "test",
+    data: str | Path | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    out: str | Path | None = None,
+    batch_size: int = 32,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of a run ({layer: figures}, see warta.eval.metrics), also written as JSON.
+
+    The JSON goes to `out`, or to ``default_eval_path(run_dir, split, data)``.
+    """
+    run_dir = check_run_dir(run_dir)
+    labels = run_labels(run_dir)
+    stored: list[dict[str, Any]] | None = None
+    if data is not None:
+        gold = read_labelled_jsonl(data, labels)
+        predictions = predict_records(load_run_model(run_dir), gold, batch_size=batch_size)
+    elif check_split(split) == "cv":
+        predictions = stored_predictions(run_dir, "cv")
+        predicted_ids = {str(record.get("id")) for record in predictions}
+        gold = [record for record in run_gold(run_dir) if record["id"] in predicted_ids]
+    else:
+        gold = _split_gold(run_dir, split)
+        predictions = predict_records(load_run_model(run_dir), gold, batch_size=batch_size)
+        stored_path = stored_predictions_path(run_dir, split)
+        stored = [record for _, record in iter_jsonl(stored_path)] if stored_path.is_file() else None
+    metrics = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
+    if data is None and split != "cv":
+        for layer, figures in metrics.items():
+            figures["stored_agreement"] = _agreement(predictions, stored, layer) if stored is not None else None
+    write_json(out if out is not None else default_eval_path(run_dir, split, data), metrics)
+    return metrics
+
+
+def _split_gold(run_dir: Path, split: str) -> list[dict[str, Any]]:
+    ids = run_split_ids(run_dir, split)
+    if not ids:
+        raise InputError(f"{run_dir / DATA_FILE}: split {split!r} holds no sentences")
+    gold_by_id = {record["id"]: record for record in run_gold(run_dir)}
+    missing = [i for i in ids if i not in gold_by_id]
+    if missing:
+        raise InputError(
+            f"{run_dir}: {len(missing)} {split} sentence(s) are not in the gold labels any more "
+            f"(first: {missing[0]!r}); the labelled corpus changed since training"
+        )
+    return [gold_by_id[i] for i in ids]
+
+
+# --- rendering ------------------------------------------------------------------
+
+
+def _ci_text(ci: Sequence[float] | None) -> str:
+    return "" if ci is None else f"  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def render_report(metrics: Mapping[str, Mapping[str, Any]], title: str | None = None) -> str:
+    """The metrics dict as terminal text: headline figures, per-class table and confusion matrix per layer."""
+    lines: list[str] = [title, ""] if title else []
+    for layer, m in metrics.items():
+        lines.append(f"== {layer}  (n={m['n']})")
+        lines.append(f"  accuracy  {m['accuracy']:.3f}{_ci_text(m.get('accuracy_ci'))}")
+        lines.append(f"  macro-F1  {m['macro_f1']:.3f}{_ci_text(m.get('macro_f1_ci'))}")
+        lines.append(f"  ECE       {'n/a (no probabilities)' if m.get('ece') is None else format(m['ece'], '.3f')}")
+        if m.get("stored_agreement") is not None:
+            lines.append(f"  agreement with the run's stored predictions  {m['stored_agreement']:.3f}")
+        if m.get("absent_labels"):
+            lines.append(f"  absent (F1 counted as 0): {', '.join(m['absent_labels'])}")
+        labels = m["confusion"]["labels"]
+        width = max(8, *(len(label) for label in labels)) + 2
+        lines.append(f"  {'label':<{width}}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}")
+        for label in labels:
+            c = m["per_class"][label]
+            lines.append(
+                f"  {label:<{width}}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}{c['support']:>9d}"
+            )
+        short = [label[:7] for label in labels]
+        lines.append("  confusion (rows gold, columns predicted)")
+        lines.append(f"  {'':<{width}}" + "".join(f"{s:>8}" for s in short))
+        for label, row in zip(labels, m["confusion"]["matrix"]):
+            lines.append(f"  {label:<{width}}" + "".join(f"{v:>8d}" for v in row))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

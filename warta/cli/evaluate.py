@@ -1,0 +1,57 @@
+"""`warta evaluate` and `warta compare`: scores of a run, and of one run against another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from warta.cli._app import app, echo_err
+from warta.errors import InputError
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    run: Path = typer.Argument(..., help="Run folder written by `warta train`."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="test (default), dev, or cv (out-of-fold predictions of `warta train --cv`)."
+    ),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="Score on this labelled JSONL instead (text + any of type/stance/frame)."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics JSON here (default: in the run folder)."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples for the 95% CIs (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per prediction batch."),
+) -> None:
+    """Accuracy, macro-F1 with 95% bootstrap CIs, per-class scores, confusion matrix and ECE per layer."""
+    from warta.eval.evaluate import default_eval_path, evaluate_run, render_report
+
+    if data is not None and split is not None:
+        raise InputError("--split and --data: give one (--data scores the run on that file instead of a split)")
+    split = split or "test"
+    target = out if out is not None else default_eval_path(run, split, data)
+    metrics = evaluate_run(run, split=split, data=data, n_boot=n_boot, seed=seed, out=target, batch_size=batch_size)
+    source = f"data {data}" if data is not None else f"split {split}"
+    typer.echo(render_report(metrics, title=f"run {run}  ·  {source}"), nl=False)
+    echo_err(f"wrote {target}")
+
+
+@app.command("compare")
+def compare_cli(
+    run_a: Path = typer.Argument(..., help="Run folder A (the reference)."),
+    run_b: Path = typer.Argument(..., help="Run folder B (differences are B - A)."),
+    split: str = typer.Option("test", "--split", help="test, dev, or cv (out-of-fold predictions)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the full comparison JSON here."),
+    n_boot: int = typer.Option(2000, "--n-boot", min=1, help="Paired bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flipped sentences listed per layer (JSON has all)."),
+) -> None:
+    """Macro-F1 of B minus A per layer on the shared sentences: paired-bootstrap CI, p-value, flipped sentences."""
+    from warta.eval.compare import compare_runs, render_comparison
+
+    result = compare_runs(run_a, run_b, split=split, n_boot=n_boot, seed=seed, out=out)
+    typer.echo(render_comparison(result, max_flips=max_flips))
+    if out is not None:
+        echo_err(f"wrote {out}")
