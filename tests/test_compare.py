@@ -1,0 +1,165 @@
+"""warta.eval.compare: paired bootstrap of two prediction sets, flips, run folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import warta.eval.compare as compare_module
+from warta.errors import InputError
+from warta.eval.compare import compare_predictions, compare_runs, paired_bootstrap_p, render_comparison
+from warta.jsonl import write_jsonl
+from warta.schema import LAYERS
+
+LABELS = {layer: list(values) for layer, values in LAYERS.items()}
+
+
+def synthetic(n, accuracy, seed, layer="type"):
+    """Gold records (fixed by n and layer) and predictions right with probability `accuracy`."""
+    labels = LABELS[layer]
+    gold_codes = np.random.default_rng(n).integers(0, len(labels), n)
+    rng = np.random.default_rng(seed)
+    right = rng.random(n) < accuracy
+    wrong = (gold_codes + rng.integers(1, len(labels), n)) % len(labels)
+    pred_codes = np.where(right, gold_codes, wrong)
+    gold = [{"id": f"s{i:03d}", "text": f"kalimat {i}", layer: labels[g]} for i, g in enumerate(gold_codes)]
+    pred = [{"id": f"s{i:03d}", "text": f"kalimat {i}", layer: labels[p]} for i, p in enumerate(pred_codes)]
+    return gold, pred
+
+
+def test_clearly_better_run_has_positive_difference_and_small_p():
+    gold, weak = synthetic(200, 0.45, seed=1)
+    _, strong = synthetic(200, 0.9, seed=2)
+    result = compare_predictions(gold, weak, strong, ["type"], LABELS, n_boot=2000, seed=0)["type"]
+    assert result["n"] == 200
+    assert result["diff"] == pytest.approx(result["macro_f1_b"] - result["macro_f1_a"])
+    assert result["diff"] > 0.3
+    lo, hi = result["diff_ci"]
+    assert 0 < lo <= result["diff"] <= hi
+    assert result["p_value"] == pytest.approx(2 / 2001)  # no resample where A wins or ties
+    assert result["fixed_by_b"] > result["broken_by_b"] > 0
+    # the other direction: same magnitude, negative, same p
+    reverse = compare_predictions(gold, strong, weak, ["type"], LABELS, n_boot=2000, seed=0)["type"]
+    assert reverse["diff"] == pytest.approx(-result["diff"])
+    assert reverse["diff_ci"] == pytest.approx([-hi, -lo])
+    assert reverse["p_value"] == result["p_value"]
+
+
+def test_identical_runs_differ_by_zero_with_p_one():
+    gold, pred = synthetic(80, 0.6, seed=3)
+    result = compare_predictions(gold, pred, [dict(r) for r in pred], ["type"], LABELS, n_boot=500)["type"]
+    assert result["diff"] == 0.0
+    assert result["diff_ci"] == [0.0, 0.0]
+    assert result["p_value"] == 1.0
+    assert result["flips"] == [] and result["fixed_by_b"] == result["broken_by_b"] == 0
+
+
+def test_a_small_difference_on_few_sentences_is_not_significant():
+    gold, a = synthetic(30, 0.6, seed=4)
+    b = [dict(r) for r in a]
+    # B fixes exactly one of A's mistakes
+    first_wrong = next(i for i, (g, p) in enumerate(zip(gold, a)) if g["type"] != p["type"])
+    b[first_wrong]["type"] = gold[first_wrong]["type"]
+    result = compare_predictions(gold, a, b, ["type"], LABELS, n_boot=1000)["type"]
+    assert result["diff"] > 0
+    assert result["p_value"] > 0.2
+    assert result["diff_ci"][0] <= 0 <= result["diff_ci"][1]
+    assert result["flips"] == [
+        {
+            "id": gold[first_wrong]["id"],
+            "text": gold[first_wrong]["text"],
+            "gold": gold[first_wrong]["type"],
+            "pred_a": a[first_wrong]["type"],
+            "pred_b": gold[first_wrong]["type"],
+            "fixed_by_b": True,
+        }
+    ]
+
+
+def test_only_shared_sentences_are_compared_and_flips_listed_both_ways():
+    gold = [
+        {"id": "a", "text": "A.", "stance": "pro"},
+        {"id": "b", "text": "B.", "stance": "against"},
+        {"id": "c", "text": "C.", "stance": "neutral"},
+        {"id": "d", "text": "D.", "stance": "neutral"},  # only run A predicted it
+    ]
+    pred_a = [
+        {"id": "a", "stance": "pro"},
+        {"id": "b", "stance": "pro"},
+        {"id": "c", "stance": "neutral"},
+        {"id": "d", "stance": "pro"},
+    ]
+    pred_b = [{"id": "a", "stance": "against"}, {"id": "b", "stance": "against"}, {"id": "c", "stance": "neutral"}]
+    result = compare_predictions(gold, pred_a, pred_b, None, LABELS, n_boot=100)
+    assert set(result) == {"stance"}
+    entry = result["stance"]
+    assert entry["n"] == 3
+    assert entry["accuracy_a"] == pytest.approx(2 / 3) and entry["accuracy_b"] == pytest.approx(2 / 3)
+    assert [(f["id"], f["fixed_by_b"]) for f in entry["flips"]] == [("a", False), ("b", True)]
+    assert entry["flips"][0]["text"] == "A."
+
+
+def test_p_value_definition():
+    assert paired_bootstrap_p(np.zeros(99)) == 1.0
+    assert paired_bootstrap_p(np.full(99, 0.1)) == pytest.approx(2 / 100)
+    # 10 of 99 resamples at or below zero: p = 2 * 11 / 100
+    assert paired_bootstrap_p(np.r_[np.full(10, -0.1), np.full(89, 0.1)]) == pytest.approx(0.22)
+
+
+def test_no_shared_sentences_is_an_input_error():
+    gold, a = synthetic(5, 0.5, seed=0)
+    b = [dict(r, id="other-" + r["id"]) for r in a]
+    with pytest.raises(InputError, match="no shared sentence ids"):
+        compare_predictions(gold, a, b, ["type"], LABELS)
+
+
+def make_run(folder, predictions, labels=None):
+    folder.mkdir(parents=True)
+    (folder / "labels.json").write_text(json.dumps(labels or LABELS), encoding="utf-8")
+    write_jsonl(folder / "predictions" / "test.jsonl", predictions)
+    return folder
+
+
+def test_compare_runs_on_stored_predictions_and_renders(tmp_path, monkeypatch):
+    gold, weak = synthetic(120, 0.4, seed=5)
+    _, strong = synthetic(120, 0.95, seed=6)
+    monkeypatch.setattr(compare_module, "run_gold", lambda run_dir: gold)
+    run_a = make_run(tmp_path / "a", weak)
+    run_b = make_run(tmp_path / "b", strong[:100])  # B tested on fewer sentences
+    out = tmp_path / "cmp.json"
+    result = compare_runs(run_a, run_b, n_boot=300, out=out)
+    assert json.loads(out.read_text(encoding="utf-8")) == result
+    entry = result["layers"]["type"]
+    assert entry["n"] == 100
+    assert entry["diff"] > 0.3 and entry["p_value"] < 0.01
+    text = render_comparison(result, max_flips=2)
+    header = next(line for line in text.splitlines() if line.startswith("layer"))
+    assert header.split()[:6] == ["layer", "n", "F1", "A", "F1", "B"]
+    row = next(line for line in text.splitlines() if line.startswith("type"))
+    assert row.split()[1] == "100"
+    assert f"{entry['diff']:+.3f}" in row
+    assert f"... {len(entry['flips']) - 2} more" in text
+
+
+def test_compare_runs_refuses_runs_with_different_label_lists(tmp_path, monkeypatch):
+    gold, pred = synthetic(10, 0.5, seed=7)
+    monkeypatch.setattr(compare_module, "run_gold", lambda run_dir: gold)
+    run_a = make_run(tmp_path / "a", pred)
+    run_b = make_run(tmp_path / "b", pred, labels={"type": ["fact", "quote", "opinion"]})
+    with pytest.raises(InputError, match="not comparable"):
+        compare_runs(run_a, run_b)
+
+
+def test_compare_runs_names_a_missing_predictions_file(tmp_path, monkeypatch):
+    gold, pred = synthetic(10, 0.5, seed=8)
+    monkeypatch.setattr(compare_module, "run_gold", lambda run_dir: gold)
+    run_a = make_run(tmp_path / "a", pred)
+    run_b = make_run(tmp_path / "b", pred)
+    with pytest.raises(InputError, match=r"predictions/dev\.jsonl: file not found"):
+        compare_runs(run_a, run_b, split="dev")
+    with pytest.raises(InputError, match=r"cv/oof\.jsonl: file not found \(train with --cv\)"):
+        compare_runs(run_a, run_b, split="cv")
+    with pytest.raises(InputError, match="split 'train'"):
+        compare_runs(run_a, run_b, split="train")
