@@ -99,28 +99,17 @@ def run_split_ids(run_dir: str | Path, split: str) -> list[str]:
     return [str(i) for i in ids]
 
 
-def _run_config(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    import yaml
-
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: unreadable YAML ({str(exc).splitlines()[0]})") from None
-    return config if isinstance(config, dict) else {}
-
-
 def run_gold(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Gold records of the labelled corpus the run was trained from (paths from its resolved config)."""
+    """Gold records of the labelled corpus the run was trained from (data paths of its saved config)."""
+    from warta.config import load_config
     from warta.labels import load_gold
 
     run_dir = check_run_dir(run_dir)
-    data = _run_config(run_dir).get("data") or {}
-    labels_path = data.get("labels") or data.get("labels_path")
-    seeds_dir = data.get("seeds") or data.get("seeds_dir")
-    return load_gold(seeds_dir=seeds_dir, labels_path=labels_path)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise InputError(f"{config_path}: file not found (needed to find the run's gold labels)")
+    data = load_config(config_path).data
+    return load_gold(seeds_dir=data.seeds, labels_path=data.labels)
 
 
 def stored_predictions_path(run_dir: Path, split: str) -> Path:

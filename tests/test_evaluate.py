@@ -1,0 +1,190 @@
+"""warta.eval.evaluate: scoring run folders on their splits and on user files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import warta.eval.evaluate as evaluate_module
+from warta.errors import InputError
+from warta.eval.evaluate import (
+    default_eval_path,
+    evaluate_run,
+    predict_records,
+    read_labelled_jsonl,
+    render_report,
+)
+from warta.eval.metrics import evaluate_predictions
+from warta.jsonl import write_jsonl
+from warta.schema import LAYERS
+
+LABELS = {layer: list(values) for layer, values in LAYERS.items()}
+
+
+class KeywordModel:
+    """A stand-in model: 'kata' -> quote, 'mungkin' -> speculation, else fact; stance always neutral."""
+
+    def __init__(self, labels=LABELS):
+        self.labels = {layer: list(values) for layer, values in labels.items()}
+        self.seen: list[str] = []
+
+    def predict_proba(self, texts, batch_size=32):
+        self.seen.extend(texts)
+        out = {}
+        for layer, labels in self.labels.items():
+            matrix = np.full((len(texts), len(labels)), 0.1 / max(len(labels) - 1, 1))
+            for i, text in enumerate(texts):
+                if layer == "type":
+                    best = "quote" if "kata" in text else "speculation" if "mungkin" in text else "fact"
+                elif layer == "stance":
+                    best = "neutral"
+                else:
+                    best = "none"
+                matrix[i, labels.index(best)] = 0.9
+            out[layer] = matrix
+        return out
+
+
+def make_run(folder, labels=LABELS):
+    (folder / "model").mkdir(parents=True)
+    (folder / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    return folder
+
+
+def test_labelled_jsonl_is_normalised_like_pipeline_sentences(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"text": "Ia berkata \u00e2\u20ac\u0153AI membantu\u00e2\u20ac\u009d.", "type": "quote"}),
+                "",
+                json.dumps({"id": "x7", "text": "  Harga\u00a0 naik  \"tajam\" ", "stance": "neutral"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    records = read_labelled_jsonl(path, LABELS)
+    assert records == [
+        {"id": "line-1", "text": "Ia berkata \u201cAI membantu\u201d.", "type": "quote"},
+        {"id": "x7", "text": "Harga naik \u201ctajam\u201d", "stance": "neutral"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([{"text": "A.", "type": "rumour"}], r"mine\.jsonl:1: type 'rumour' is not one of fact, quote"),
+        ([{"type": "fact"}], r"mine\.jsonl:1: no \"text\""),
+        ([{"text": "A.", "type": "fact"}, {"text": "   ", "type": "fact"}], r"mine\.jsonl:2: no \"text\""),
+        ([{"text": "A."}, {"text": "B."}], r"mine\.jsonl: no gold type / stance / frame label in any record"),
+        ([{"id": "a", "text": "A.", "type": "fact"}, {"id": "a", "text": "B."}], r"mine\.jsonl:2: id 'a' already"),
+    ],
+)
+def test_bad_labelled_jsonl_is_one_line_naming_file_and_line(tmp_path, lines, message):
+    path = tmp_path / "mine.jsonl"
+    write_jsonl(path, lines)
+    with pytest.raises(InputError, match=message):
+        read_labelled_jsonl(path, LABELS)
+
+
+def test_evaluate_on_data_scores_only_the_layers_it_labels(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    model = KeywordModel()
+    monkeypatch.setattr(evaluate_module, "load_run_model", lambda run_dir: model)
+    data = tmp_path / "extra.jsonl"
+    write_jsonl(
+        data,
+        [
+            {"text": "Menteri   kata AI membantu.", "type": "quote"},
+            {"text": "AI mungkin menggantikan kasir.", "type": "speculation", "stance": "pro"},
+            {"text": "Klarna merekrut lagi.", "type": "quote", "stance": None},
+            {"text": "Upah turun.", "stance": "neutral"},
+        ],
+    )
+    metrics = evaluate_run(run, data=data, n_boot=100)
+    assert set(metrics) == {"type", "stance"}
+    assert metrics["type"]["n"] == 3 and metrics["type"]["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["stance"]["n"] == 2 and metrics["stance"]["accuracy"] == pytest.approx(1 / 2)
+    assert metrics["type"]["ece"] == pytest.approx(abs(0.9 - 2 / 3))
+    assert "stored_agreement" not in metrics["type"]
+    assert model.seen[0] == "Menteri kata AI membantu."  # spaces collapsed before the model saw it
+    written = default_eval_path(run, data=data)
+    assert written == run / "eval-data-extra.json"
+    assert json.loads(written.read_text(encoding="utf-8")) == metrics
+
+
+def test_evaluate_on_data_writes_to_out(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    monkeypatch.setattr(evaluate_module, "load_run_model", lambda run_dir: KeywordModel())
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": "kata dia.", "type": "quote"}])
+    out = tmp_path / "sub" / "m.json"
+    metrics = evaluate_run(run, data=data, n_boot=10, out=out)
+    assert json.loads(out.read_text(encoding="utf-8")) == metrics
+    assert not (run / "eval-data-d.json").exists()
+
+
+def test_predict_records_take_the_argmax_and_keep_probs():
+    model = KeywordModel({"type": LABELS["type"]})
+    records = predict_records(model, [{"id": "a", "text": "mungkin"}, {"id": "b", "text": "x"}])
+    assert [r["type"] for r in records] == ["speculation", "fact"]
+    assert records[0]["probs"]["type"]["speculation"] == pytest.approx(0.9)
+    assert list(records[0]["probs"]["type"]) == LABELS["type"]
+    assert predict_records(model, []) == []
+
+
+def test_cv_split_scores_the_stored_out_of_fold_predictions(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    gold = [{"id": f"s{i}", "text": f"t{i}", "type": "fact" if i % 2 else "quote"} for i in range(10)]
+    oof = [{"id": r["id"], "text": r["text"], "type": "fact"} for r in gold[:8]]  # two gold never predicted
+    write_jsonl(run / "cv" / "oof.jsonl", oof)
+    monkeypatch.setattr(evaluate_module, "run_gold", lambda run_dir: gold)
+    metrics = evaluate_run(run, split="cv", n_boot=50)
+    assert metrics["type"]["n"] == 8 and metrics["type"]["accuracy"] == 0.5
+    assert (run / "eval-cv.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda p: None, "run folder not found"),
+        (lambda p: p.write_text("x"), "not a folder"),
+        (lambda p: p.mkdir(), "not a warta run folder"),
+    ],
+)
+def test_bad_run_folder_is_named(tmp_path, setup, message):
+    run = tmp_path / "run"
+    setup(run)
+    with pytest.raises(InputError, match=message):
+        evaluate_run(run)
+
+
+def test_unknown_split_and_missing_files_are_named(tmp_path):
+    run = make_run(tmp_path / "run")
+    with pytest.raises(InputError, match="split 'train': expected one of test, dev, cv"):
+        evaluate_run(run, split="train")
+    with pytest.raises(InputError, match=r"data\.json: file not found"):
+        evaluate_run(run, split="test")
+    with pytest.raises(InputError, match=r"nope\.jsonl: file not found"):
+        evaluate_run(run, data=tmp_path / "nope.jsonl")
+
+
+def test_render_report_shows_every_figure():
+    gold = [{"id": str(i), "type": t} for i, t in enumerate(["fact", "fact", "quote", "opinion"])]
+    pred = [{"id": str(i), "type": t} for i, t in enumerate(["fact", "quote", "quote", "opinion"])]
+    metrics = evaluate_predictions(gold, pred, ["type"], LABELS, n_boot=100)
+    text = render_report(metrics, title="run r")
+    lines = text.splitlines()
+    assert lines[0] == "run r"
+    assert "== type  (n=4)" in lines
+    lo, hi = metrics["type"]["macro_f1_ci"]
+    assert f"  macro-F1  {metrics['type']['macro_f1']:.3f}  95% CI [{lo:.3f}, {hi:.3f}]" in lines
+    assert "  ECE       n/a (no probabilities)" in lines
+    assert "  absent (F1 counted as 0): speculation" in lines
+    fact_row = next(line for line in lines if line.strip().startswith("fact") and "." in line)
+    assert fact_row.split() == ["fact", "1.000", "0.500", "0.667", "2"]
+    confusion_rows = lines[lines.index("  confusion (rows gold, columns predicted)") + 2 :]
+    assert confusion_rows[0].split() == ["fact", "1", "1", "0", "0"]
