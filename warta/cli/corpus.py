@@ -1,4 +1,4 @@
-"""`warta corpus build|stats`: the sentence table and its counts."""
+"""`warta corpus build|stats|validate`: the sentence table, its counts, and its gold labels."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import typer
 
 from warta.cli._app import corpus_app, echo_err
 from warta.corpus import build_corpus, corpus_stats, default_seeds_dir
+from warta.errors import InputError
 from warta.jsonl import read_jsonl
+from warta.labels import default_labels_path, load_labels, merge_labels, seed_sentences, validate_labels
+from warta.schema import LABELLED_ROLES, LAYERS
 
 
 @corpus_app.command("build")
@@ -40,15 +43,52 @@ def render_stats(stats: dict) -> str:
             f"{roles.get('body', 0):>7}{row['sentences']:>7}"
         )
     for layer, per_outlet in stats.get("labels", {}).items():
-        labels = sorted({label for counts in per_outlet.values() for label in counts})
+        seen = {label for counts in per_outlet.values() for label in counts}
+        # schema order first, then anything unexpected (a typo shows up as its own column)
+        labels = [label for label in LAYERS.get(layer, ()) if label in seen] + sorted(seen - set(LAYERS.get(layer, ())))
+        totals = {label: sum(counts.get(label, 0) for counts in per_outlet.values()) for label in labels}
         lines.append("")
         lines.append(f"{layer:<24}" + "".join(f"{label[:14]:>15}" for label in labels))
-        for outlet, counts in per_outlet.items():
+        for outlet, counts in [*per_outlet.items(), ("ALL", totals)]:
             lines.append(f"{outlet:<24}" + "".join(f"{counts.get(label, 0):>15}" for label in labels))
     return "\n".join(lines)
 
 
 @corpus_app.command("stats")
-def stats_cli(file: Path = typer.Argument(..., help="Sentence JSONL (corpus, labels merged, or predictions).")) -> None:
-    """Print sentence counts per outlet and role, and label counts where present."""
-    typer.echo(render_stats(corpus_stats(read_jsonl(file))))
+def stats_cli(
+    file: Path = typer.Argument(..., help="Sentence JSONL (corpus, labels merged, or predictions)."),
+    labels: Optional[Path] = typer.Option(
+        None, "--labels", help="Gold labels JSONL to merge onto FILE by sentence id before counting."
+    ),
+) -> None:
+    """Print sentence counts per outlet and role, and label counts per layer and outlet where present."""
+    records = read_jsonl(file)
+    if labels is not None:
+        try:
+            records = merge_labels(records, load_labels(labels))
+        except InputError as exc:
+            if str(exc).startswith(str(labels)):
+                raise
+            raise InputError(f"{labels}: {exc}") from None
+    typer.echo(render_stats(corpus_stats(records)))
+
+
+@corpus_app.command("validate")
+def validate_cli(
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Labels JSONL (default: SEEDS/labels.jsonl)."),
+    seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest CSV (default: SEEDS/manifest.csv)."),
+) -> None:
+    """Check the gold labels against the sentence table; print each problem, exit 1 on any."""
+    seeds_dir = seeds or default_seeds_dir()
+    labels_path = labels or default_labels_path(seeds_dir)
+    sentences = seed_sentences(seeds_dir, manifest)
+    label_lines = load_labels(labels_path)
+    problems = validate_labels(sentences, label_lines)
+    for problem in problems:
+        typer.echo(f"{labels_path}: {problem}")
+    if problems:
+        echo_err(f"{len(problems)} problem(s) in {labels_path}")
+        raise typer.Exit(1)
+    labelled = sum(1 for s in sentences if s["role"] in LABELLED_ROLES)
+    typer.echo(f"ok: {len(label_lines)} labels cover all {labelled} title/body sentences ({labels_path})")
