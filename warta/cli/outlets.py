@@ -1,0 +1,146 @@
+"""`warta outlets`: per-outlet profiles with uncertainty, and the model-vs-gold gap per outlet."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from warta.cli._app import app
+from warta.errors import InputError
+
+
+class Use(str, enum.Enum):
+    labels = "labels"
+    probs = "probs"
+
+
+def _pct(x: float | None) -> str:
+    return "   -" if x is None else f"{100 * x:4.0f}"
+
+
+def _index_text(figure: dict[str, Any]) -> str:
+    if figure["value"] is None:
+        return f"{'-':>21}"
+    lo, hi = figure["ci"]
+    return f"{figure['value']:+.2f} [{lo:+.2f},{hi:+.2f}]".rjust(21)
+
+
+def render_profile_summary(profile: dict[str, Any]) -> str:
+    """Terminal table: counts, type mix (%), stance index with 95% interval, dominant frame; pair notes."""
+    from warta.schema import LAYERS
+
+    types = LAYERS["type"]
+    width = max(8, *(len(name) for name in profile["outlets"])) + 2
+    head = (
+        f"{'outlet':<{width}}{'art':>4}{'sent':>6}  "
+        + "".join(f"{t[:5]:>6}" for t in types)
+        + f"  {'stance all':>21}{'own voice':>21}{'quoted':>21}  dominant frame"
+    )
+    lines = [
+        f"type mix in %, stance index = (pro - against) / n in [-1, 1] with 95% interval; "
+        f"use={profile['settings']['use']}, seed={profile['settings']['seed']}, n_boot={profile['settings']['n_boot']}",
+        head,
+    ]
+    for name, outlet in profile["outlets"].items():
+        mark = "*" if outlet["below_min_sentences"] else " "
+        index = outlet["stance_index"]
+        lines.append(
+            f"{(name + mark):<{width}}{outlet['articles']:>4}{outlet['sentences']:>6}  "
+            + "".join(f"{_pct(outlet['type_share'][t]['value']):>6}" for t in types)
+            + f"  {_index_text(index['all'])}{_index_text(index['own_voice'])}{_index_text(index['quoted'])}"
+            + f"  {outlet['dominant_frame']}"
+        )
+    if any(o["below_min_sentences"] for o in profile["outlets"].values()):
+        lines.append(f"* fewer than --min-sentences {profile['settings']['min_sentences']}: listed, not compared")
+    lines.append("")
+    lines.append("between outlets (pooled-article bootstrap test, Bonferroni over pairs; method in outlets.json):")
+    lines.extend(f"  {pair['note']}" for pair in profile["distances"]["pairs"])
+    if not profile["distances"]["pairs"]:
+        lines.append("  only one outlet: nothing to compare")
+    return "\n".join(lines)
+
+
+def render_compare_summary(comparison: dict[str, Any]) -> str:
+    """Terminal table of the per-outlet gap between predicted and gold profiles."""
+    counts = comparison["sentences"]
+    width = max(8, *(len(name) for name in comparison["outlets"])) + 2
+
+    def cell(figure: dict[str, Any], signed: bool) -> str:
+        if figure["value"] is None:
+            return f"{'-':>22}"
+        lo, hi = figure["ci"]
+        fmt = "+.3f" if signed else ".3f"
+        return f"{figure['value']:{fmt}} [{lo:{fmt}},{hi:{fmt}}]".rjust(22)
+
+    lines = [
+        f"joined {counts['joined']} sentences by id ({counts['gold_only']} gold only, {counts['pred_only']} "
+        f"predictions only); use={comparison['settings']['use']}; 95% intervals",
+        "share gap = mean |pred share - gold share| over a layer's labels; index diff = pred - gold",
+        f"{'outlet':<{width}}{'art':>4}{'sent':>6}{'type gap':>22}{'stance gap':>22}{'frame gap':>22}"
+        f"{'index diff (all)':>22}{'(own voice)':>22}{'(quoted)':>22}",
+    ]
+    for name, outlet in comparison["outlets"].items():
+        mark = "*" if outlet["below_min_sentences"] else " "
+        gap, diff = outlet["share_gap"], outlet["stance_index_diff"]
+        lines.append(
+            f"{(name + mark):<{width}}{outlet['articles']:>4}{outlet['sentences']:>6}"
+            + cell(gap["type"], False) + cell(gap["stance"], False) + cell(gap["frame"], False)
+            + cell(diff["all"], True) + cell(diff["own_voice"], True) + cell(diff["quoted"], True)
+        )
+    if any(o["below_min_sentences"] for o in comparison["outlets"].values()):
+        lines.append(f"* fewer than --min-sentences {comparison['settings']['min_sentences']} sentences")
+    return "\n".join(lines)
+
+
+@app.command("outlets")
+def outlets_cli(
+    files: Optional[list[Path]] = typer.Argument(
+        None, help="Labelled JSONL files: gold labels or `warta label` / cv/oof.jsonl predictions.", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
+    by: str = typer.Option("outlet", "--by", help="Record field that names the group to profile."),
+    use: Use = typer.Option(Use.labels, "--use", help="labels: hard labels; probs: expected shares from 'probs'."),
+    min_sentences: int = typer.Option(
+        10, "--min-sentences", min=0, help="Groups with fewer sentences are listed and flagged but not compared."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of every bootstrap (same seed, same figures)."),
+    n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap resamples."),
+    labels: Optional[Path] = typer.Option(
+        None, "--labels", help="Gold labels JSONL (e.g. seeds/labels.jsonl) merged by id onto FILE... or --gold."
+    ),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold JSONL: compare its profile with --pred's."),
+    pred: Optional[Path] = typer.Option(None, "--pred", help="Prediction JSONL to compare with --gold."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """Profile outlets (type mix, stance index, frames, with 95% intervals) or, with --gold/--pred,
+    measure per outlet how far the predicted profile is from the gold one."""
+    from warta.eval import outlets as lib
+
+    options = {"by": by, "use": use.value, "min_sentences": min_sentences, "n_boot": n_boot, "seed": seed}
+    if gold is not None or pred is not None:
+        if files:
+            raise InputError("give either FILE... or --gold and --pred, not both")
+        if gold is None or pred is None:
+            raise InputError("--gold and --pred go together")
+        json_path, csv_path = lib.check_outputs(out, lib.COMPARE_FILES, force)
+        comparison = lib.compare_files(gold, pred, labels=labels, **options)
+        lib.write_text(json_path, lib.json_text(comparison))
+        lib.write_text(csv_path, lib.csv_text(lib.compare_rows(comparison)))
+        typer.echo(render_compare_summary(comparison))
+        typer.echo(f"wrote {json_path}, {csv_path}")
+        return
+    if not files:
+        raise InputError("no input: give FILE... (labelled JSONL) or --gold GOLD --pred PRED")
+    from warta.eval.report import render_report
+
+    json_path, csv_path, pairs_path, html_path = lib.check_outputs(out, lib.PROFILE_FILES, force)
+    profile = lib.profile_files(files, labels=labels, **options)
+    lib.write_text(json_path, lib.json_text(profile))
+    lib.write_text(csv_path, lib.csv_text(lib.outlet_rows(profile)))
+    lib.write_text(pairs_path, lib.csv_text(lib.pair_rows(profile)))
+    lib.write_text(html_path, render_report(profile))
+    typer.echo(render_profile_summary(profile))
+    typer.echo(f"wrote {json_path}, {csv_path}, {pairs_path}, {html_path}")
