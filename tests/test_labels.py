@@ -190,6 +190,8 @@ def test_load_gold_raises_on_invalid_labels(tmp_path, labels):
 
 
 def test_load_labels_names_file_and_line_of_malformed_json(tmp_path):
+    with pytest.raises(InputError, match="nope.jsonl: file not found"):
+        load_labels(tmp_path / "nope.jsonl")
     path = tmp_path / "labels.jsonl"
     path.write_text('{"id": "a"}\n{"id": \n', encoding="utf-8")
     with pytest.raises(InputError, match=r"labels.jsonl:2: malformed JSON"):
@@ -223,15 +225,9 @@ def test_cli_validate_ok_and_defects(tmp_path, labels):
     assert bad.stderr.strip() == f"2 problem(s) in {bad_path}"
 
 
-def test_cli_validate_missing_labels_file_is_one_line(tmp_path):
-    result = run_warta("corpus", "validate", "--labels", str(tmp_path / "nope.jsonl"))
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: file not found"
-
-
-def test_cli_stats_with_labels_counts_per_layer_and_outlet(tmp_path, seed_labels):
+def test_cli_stats_with_labels_counts_per_layer_and_outlet(tmp_path, sentences, seed_labels):
     corpus = tmp_path / "c.jsonl"
-    assert run_warta("corpus", "build", "--out", str(corpus)).returncode == 0
+    write_jsonl(corpus, sentences)
     result = run_warta("corpus", "stats", str(corpus), "--labels", str(default_labels_path()))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -250,9 +246,9 @@ def test_cli_stats_with_labels_counts_per_layer_and_outlet(tmp_path, seed_labels
     assert any(line.split()[:1] == ["frame"] for line in lines)
 
 
-def test_cli_stats_with_orphan_label_fails_in_one_line(tmp_path, labels):
+def test_cli_stats_with_orphan_label_fails_in_one_line(tmp_path, sentences, labels):
     corpus = tmp_path / "c.jsonl"
-    assert run_warta("corpus", "build", "--out", str(corpus)).returncode == 0
+    write_jsonl(corpus, sentences)
     path = tmp_path / "labels.jsonl"
     labels[0]["id"] = "000-000-00000000"
     path.write_text("".join(json.dumps(label) + "\n" for label in labels), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""`warta corpus build|stats|validate`: the sentence table, its counts, and its gold labels."""
+"""`warta corpus build|stats|validate|split`: the sentence table, its counts, its gold labels and splits."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from warta.cli._app import corpus_app, echo_err
 from warta.corpus import build_corpus, corpus_stats, default_seeds_dir
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
-from warta.labels import default_labels_path, load_labels, merge_labels, seed_sentences, validate_labels
+from warta.labels import default_labels_path, load_gold, load_labels, merge_labels, seed_sentences, validate_labels
 from warta.schema import LABELLED_ROLES, LAYERS
+from warta.splits import DEFAULT_K, DEFAULT_SEED, SPLITS_FILE, dumps_splits, make_splits, split_summary, write_splits
 
 
 @corpus_app.command("build")
@@ -92,3 +93,44 @@ def validate_cli(
         raise typer.Exit(1)
     labelled = sum(1 for s in sentences if s["role"] in LABELLED_ROLES)
     typer.echo(f"ok: {len(label_lines)} labels cover all {labelled} title/body sentences ({labels_path})")
+
+
+def render_split_summary(summary: dict) -> str:
+    """Split sizes and type counts as plain text."""
+    types = LAYERS["type"]
+    lines = [f"{summary['groups']} near-duplicate groups (largest: {summary['largest_group']} sentences)"]
+    lines.append(f"{'split':<10}{'n':>5}{'share':>7}" + "".join(f"{t:>13}" for t in types))
+    for name, row in summary["splits"].items():
+        lines.append(f"{name:<10}{row['n']:>5}{row['share']:>7.2f}" + "".join(f"{row['type'].get(t, 0):>13}" for t in types))
+    for fold, row in summary["folds"].items():
+        lines.append(f"{'fold ' + str(fold):<10}{row['n']:>5}{'':>7}" + "".join(f"{row['type'].get(t, 0):>13}" for t in types))
+    return "\n".join(lines)
+
+
+@corpus_app.command("split")
+def split_cli(
+    out: Optional[Path] = typer.Option(None, "--out", help="Splits JSON to write (default: SEEDS/splits.json)."),
+    seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Labels JSONL (default: SEEDS/labels.jsonl)."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the group assignment."),
+    k: int = typer.Option(DEFAULT_K, "--k", help="Cross-validation folds over train+dev."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing splits file."),
+    check: bool = typer.Option(False, "--check", help="Only check that OUT equals what would be written; exit 1 if not."),
+) -> None:
+    """Group near-duplicate sentences and write leakage-free test/dev/train splits and K folds."""
+    seeds_dir = seeds or default_seeds_dir()
+    path = out or seeds_dir / SPLITS_FILE
+    if path.exists() and not (force or check):
+        raise InputError(f"{path}: exists (use --force to overwrite)")  # before the work, not after
+    gold = load_gold(seeds_dir, labels)
+    splits = make_splits(gold, seed=seed, k=k)
+    if check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != dumps_splits(splits):
+            echo_err(f"{path}: out of date (regenerate with `warta corpus split --force`)")
+            raise typer.Exit(1)
+        typer.echo(f"{path}: up to date")
+        return
+    write_splits(splits, path, force=force)
+    typer.echo(render_split_summary(split_summary(splits, gold)))
+    typer.echo(f"wrote {path}")
