@@ -384,39 +384,43 @@ class NgramTfidfVectorizer(_UnitCache, TransformerMixin, BaseEstimator):
 
 # --- cue features --------------------------------------------------------------------
 
-# Small hand lexicons of signals for sentence `type` (and stance/frame).
-# Matching is on lowercased \w+ tokens; a token ending in "-nya" also matches its stem.
+# Small hand lexicons of the signals the annotation guidelines (seeds/GUIDELINES.md)
+# name for sentence `type`: who says it (attribution), whether the outlet hedges or
+# forecasts, whether it evaluates. General Indonesian news vocabulary only: no word
+# was taken from a particular labelled sentence. Matching is on lowercased \w+ tokens; a token
+# ending in "-nya" also matches its stem (ujarnya -> ujar).
 ATTRIBUTION = frozenset(
-    """kata katanya mengatakan dikatakan ujar ujarnya tutur tuturnya menurut ungkap ungkapnya mengungkapkan
-    diungkapkan jelas jelasnya menjelaskan dijelaskan tegas tegasnya menegaskan ditegaskan tambah menambahkan
-    imbuh imbuhnya mengaku diakui akui sebut sebutnya menyebut menyebutkan disebut disebutkan papar paparnya
-    memaparkan klaim mengklaim diklaim nilai menilai dinilai berpendapat pendapat ucap ucapnya mengucapkan
-    lanjut lanjutnya melanjutkan bilang terang terangnya menerangkan menyatakan dinyatakan pernyataan
-    mengungkap umumkan mengumumkan diumumkan kutip dikutip mengutip lapor melaporkan dilaporkan
-    wawancara sumber jubir menyampaikan disampaikan sampaikan""".split()
+    """kata ujar tutur ucap imbuh lanjut ungkap jelasnya tegas terang bilang sebut komentar
+    menurut mengatakan menyebut menyebutkan menjelaskan mengakui mengaku mengklaim mengeklaim menekankan
+    mencatat menambahkan mengungkapkan mengungkap menegaskan memperingatkan peringatkan menyoroti
+    menemukan menyatakan menerangkan menyampaikan memaparkan berpendapat menilai mengumumkan
+    melaporkan mengutip yakin optimistis optimis pesimistis khawatir percaya berharap""".split()
+)
+# Unattributed passive reporting verbs hedge a claim (guidelines, rule 2).
+PASSIVE_REPORT = frozenset(
+    """dikabarkan dikatakan disebut disebutkan dinilai dilaporkan diklaim digambarkan diyakini disinyalir
+    diduga ditaksir diperkirakan diprediksi diprediksikan diramalkan diproyeksikan dikhawatirkan
+    dianggap""".split()
 )
 HEDGES = frozenset(
-    """mungkin kemungkinan bisa dapat diperkirakan perkiraan memperkirakan diprediksi prediksi memprediksi
-    berpotensi potensi potensial akan bakal ditaksir taksir diyakini yakin disinyalir tampaknya sepertinya
-    seolah barangkali konon rumor spekulasi berspekulasi jika kalau apabila seandainya diduga duga
-    dikhawatirkan khawatir kekhawatiran diramalkan ramalan proyeksi diproyeksikan agaknya kiranya rencana
-    berencana direncanakan nanti kelak ancaman mengancam risiko berisiko peluang dimungkinkan
-    cenderung""".split()
+    """mungkin kemungkinan bisa dapat berpotensi potensi akan bakal nantinya nanti kelak barangkali
+    tampaknya sepertinya seolah agaknya konon rumor spekulasi jika kalau apabila seandainya apakah
+    ancaman mengancam risiko berisiko peluang cenderung prediksi perkiraan proyeksi""".split()
 )
 EVALUATIVE = frozenset(
-    """sebaiknya seharusnya semestinya harus perlu penting buruk baik sayangnya ironisnya ironis menyesal
-    penyesalan kebablasan sangat terlalu tentu tentunya justru bahkan memang sungguh luar biasa hebat
-    gagal kegagalan keliru kesalahan salah benar tepat bijak berbahaya bahaya mengkhawatirkan ceroboh ambisius
-    sayang untungnya beruntung sialnya celaka parah ironi naif sembrono tergesa pelajaran terbaik
-    terburuk""".split()
+    """penting berlebihan keliru relevan harus perlu sebaiknya seharusnya semestinya pelajaran
+    signifikan sayangnya justru ironisnya ironis salah kesalahan buruk baik sangat terlalu tentu
+    memang sungguh hebat gagal bijak berbahaya bahaya mengkhawatirkan ceroboh ambisius parah naif
+    sembrono jelas""".split()
 )
-PERSONAL = frozenset("saya aku kami kita anda kamu kalian gue gua".split())
+PERSONAL = frozenset("saya aku kami kita anda kamu kalian".split())
 EVIDENCE = frozenset(
     """persen data survei riset studi penelitian laporan angka juta miliar triliun ribu sebanyak sekitar
-    sebesar mencapai tercatat""".split()
+    sebesar mencapai tercatat dolar dollar rupiah""".split()
 )
 CUE_LEXICONS: dict[str, frozenset[str]] = {
     "attribution": ATTRIBUTION,
+    "passive_report": PASSIVE_REPORT,
     "hedge": HEDGES,
     "evaluative": EVALUATIVE,
     "personal": PERSONAL,
@@ -435,6 +439,9 @@ CUE_NAMES = (
     "exclamation",
     "digits",
     "length",
+    # the guidelines' rule order: hedges and evaluations count as the outlet's only when unattributed
+    "outlet_hedge",
+    "outlet_evaluation",
 )
 
 
@@ -486,6 +493,7 @@ class CueFeatures(_UnitCache, TransformerMixin, BaseEstimator):
         counts = np.bincount(doc_of * k + codes, minlength=n_docs * k).reshape(n_docs, k).astype(np.float64)
         n_lex = len(CUE_LEXICONS)
         quotes = counts[:, _CODE["quote"]]
+        unattributed = (counts[:, _CODE["attribution"]] == 0) & (quotes == 0)
         features = np.column_stack(
             [
                 np.log1p(counts[:, :n_lex]),
@@ -496,6 +504,8 @@ class CueFeatures(_UnitCache, TransformerMixin, BaseEstimator):
                 counts[:, _CODE["exclamation"]] > 0,
                 counts[:, _CODE["digit"]] > 0,
                 np.log1p(counts[:, _CODE["tokens"]]) / np.log(64.0),
+                unattributed & ((counts[:, _CODE["hedge"]] > 0) | (counts[:, _CODE["passive_report"]] > 0)),
+                unattributed & (counts[:, _CODE["evaluative"]] > 0),
             ]
         ).astype(np.float64)
         return sp.csr_matrix(features * self.weight)
@@ -519,11 +529,18 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
         C: float | Mapping[str, float] = 1.0,
         class_weight: str | None = "balanced",
         max_iter: int = 2000,
+        feature_limits: Mapping[str, int] | None = None,
     ):
         self.labels = labels
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.feature_limits = feature_limits
+
+    def _limit(self, layer: str, n_features: int) -> int:
+        """How many leading feature columns this layer's classifier uses (all by default)."""
+        limits = self.feature_limits or {}
+        return min(int(limits.get(layer, n_features)), n_features)
 
     def _c_for(self, layer: str) -> float:
         return float(self.C[layer]) if isinstance(self.C, Mapping) else float(self.C)
@@ -552,7 +569,7 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
             else:
                 estimator = LogisticRegression(
                     C=self._c_for(layer), class_weight=self.class_weight, max_iter=self.max_iter
-                ).fit(X[rows], y)
+                ).fit(X[rows][:, : self._limit(layer, n_features)], y)
             self.estimators_.append(estimator)
             columns.append(len(labels[layer]))
         self.offsets_ = np.concatenate([[0], np.cumsum(columns)]).astype(np.int64)
@@ -580,8 +597,9 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
                     if len(estimator.classes_) == 2:  # binary: softmax over (-z/2, z/2) equals the sigmoid
                         est_coef = np.vstack([-est_coef[0] / 2, est_coef[0] / 2])
                         est_intercept = np.array([-est_intercept[0] / 2, est_intercept[0] / 2])
+                    used = est_coef.shape[1]
                     for k, label in enumerate(estimator.classes_):
-                        coef[labels.index(label)] = est_coef[k]
+                        coef[labels.index(label), :used] = est_coef[k]
                         intercept[labels.index(label)] = est_intercept[k]
                 blocks.append(coef)
                 intercepts.append(intercept)
@@ -647,6 +665,7 @@ class TfidfClassifier:
         sublinear_tf: bool = True,
         cue_features: bool = True,
         cue_weight: float = 1.0,
+        cue_layers: Sequence[str] = ("type",),
         class_weight: str | None = "balanced",
         c_values: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
         max_iter: int = 2000,
@@ -659,6 +678,7 @@ class TfidfClassifier:
         self.sublinear_tf = sublinear_tf
         self.cue_features = cue_features
         self.cue_weight = cue_weight
+        self.cue_layers = list(cue_layers)
         self.class_weight = class_weight
         self.c_values = [float(c) for c in c_values]
         self.max_iter = max_iter
@@ -673,6 +693,7 @@ class TfidfClassifier:
             "sublinear_tf": self.sublinear_tf,
             "cue_features": self.cue_features,
             "cue_weight": self.cue_weight,
+            "cue_layers": list(self.cue_layers),
             "class_weight": self.class_weight,
             "c_values": list(self.c_values),
             "max_iter": self.max_iter,
@@ -726,6 +747,10 @@ class TfidfClassifier:
         features = self.build_features()
         X = features.fit_transform(splitter.transform(texts))
         labels = self.labels
+        # the cue block is the last columns; layers outside cue_layers do not see it
+        n_text = X.shape[1] - (len(CUE_NAMES) if self.cue_features else 0)
+        limits = {layer: n_text for layer in self.layers if layer not in self.cue_layers}
+        head_options = {"class_weight": self.class_weight, "max_iter": self.max_iter, "feature_limits": limits}
         self.tuning_: dict[str, dict[str, float]] = {}
         if dev_texts is not None and dev_targets is not None and len(self.c_values) > 1:
             dev_texts = list(dev_texts)
@@ -733,7 +758,7 @@ class TfidfClassifier:
             Y_dev = self._targets_matrix(dev_targets, len(dev_texts))
             scores: dict[str, dict[float, float]] = {layer: {} for layer in self.layers}
             for c in sorted(self.c_values):
-                heads = PerLayerClassifier(labels, C=c, class_weight=self.class_weight, max_iter=self.max_iter)
+                heads = PerLayerClassifier(labels, C=c, **head_options)
                 predicted = heads.fit(X, Y).predict(X_dev)
                 for j, layer in enumerate(self.layers):
                     rows = [i for i, v in enumerate(Y_dev[:, j]) if v is not None]
@@ -749,7 +774,7 @@ class TfidfClassifier:
         else:
             best = {layer: self._default_c() for layer in self.layers}
         self.best_c_ = best
-        heads = PerLayerClassifier(labels, C=dict(best), class_weight=self.class_weight, max_iter=self.max_iter)
+        heads = PerLayerClassifier(labels, C=dict(best), **head_options)
         heads.fit(X, Y)
         self.pipeline_ = Pipeline([("units", splitter), ("features", features), ("layers", heads)])
         return self

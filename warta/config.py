@@ -53,6 +53,7 @@ class TfidfModelConfig(_Strict):
     sublinear_tf: bool = True
     cue_features: bool = True
     cue_weight: Annotated[float, Field(gt=0)] = 1.0
+    cue_layers: list[LayerName] = ["type"]  # layers whose classifier sees the cue block (built for `type`)
     class_weight: Literal["balanced"] | None = "balanced"
     # C is tuned on dev over these values (per layer); one value fixes it.
     c_values: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
@@ -98,6 +99,8 @@ class TransformerTrainConfig(_Strict):
     bf16: Literal["auto"] | bool = "auto"  # auto: on when CUDA with bf16 support is present
     logging_steps: Annotated[int, Field(ge=1)] = 10
     dataloader_workers: Annotated[int, Field(ge=0)] = 0
+    # CPU threads for torch (null: torch's default). On a busy shared CPU, 1 can be much faster.
+    cpu_threads: Annotated[int, Field(ge=1)] | None = None
 
 
 class _RunBase(_Strict):

@@ -1,0 +1,531 @@
+"""The transformer model: one pretrained encoder, one linear head per layer, trained jointly.
+
+One forward pass labels every layer. Training uses the Hugging Face Trainer
+with a class-weighted loss (sum of one cross-entropy per layer), dynamic
+padding, early stopping on dev macro-F1 (mean over layers), bf16 on a CUDA
+GPU that supports it, and fixed seeds.
+
+Saved folder (reloads with plain transformers calls):
+    config.json, model.safetensors   the fine-tuned encoder (AutoModel.from_pretrained(folder))
+    tokenizer.json, tokenizer_config.json, ...
+    heads.safetensors                one Linear per layer: "<layer>.weight", "<layer>.bias"
+    model.json                       kind, layers, ordered labels, pooling, max_length, lowercase
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import TrainerCallback
+
+from warta.errors import InputError
+from warta.models.base import MODEL_CARD, read_model_card
+from warta.schema import LAYER_NAMES, LAYERS
+
+KIND = "transformer"
+HEADS_FILE = "heads.safetensors"
+IGNORE_INDEX = -100
+log = logging.getLogger("warta.train")
+
+
+def offline_hint(name_or_path: str) -> str:
+    return (
+        f"model.name_or_path {name_or_path!r}: not a local model folder, and it could not be fetched from the "
+        "Hugging Face hub (offline, or no such model). Download the model on a machine with network access "
+        "(e.g. `hf download indobenchmark/indobert-base-p1 --local-dir indobert`), copy the folder here and pass "
+        "--set model.name_or_path=/path/to/indobert"
+    )
+
+
+def load_pretrained(name_or_path: str, use_safetensors: bool | None = None) -> tuple[Any, nn.Module]:
+    """(tokenizer, encoder) from a hub name or local folder; never runs remote code.
+
+    Any failure becomes one InputError line; a missing hub model offline says
+    how to point at a local copy.
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    local = Path(name_or_path).expanduser()
+    if local.exists() and not (local / "config.json").is_file():
+        raise InputError(f"{name_or_path}: not a model folder (no config.json)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
+        encoder = AutoModel.from_pretrained(
+            str(name_or_path), trust_remote_code=False, use_safetensors=use_safetensors
+        )
+    except OSError as exc:
+        if local.exists():
+            reason = " ".join(str(exc).split())[:300]
+            raise InputError(f"{name_or_path}: cannot load the model folder ({reason})") from None
+        raise InputError(offline_hint(str(name_or_path))) from None
+    except (ValueError, KeyError) as exc:  # unknown architecture, bad config
+        reason = " ".join(str(exc).split())[:300]
+        raise InputError(f"{name_or_path}: not a usable encoder ({reason})") from None
+    return tokenizer, encoder
+
+
+def tokenizer_is_uncased(tokenizer: Any) -> bool:
+    """True when the tokenizer lowercases, or its vocabulary has no capital letters at all."""
+    flag = getattr(tokenizer, "do_lower_case", None)
+    if flag is None:
+        flag = tokenizer.init_kwargs.get("do_lower_case")
+    if flag is not None:
+        return bool(flag)
+    vocab = tokenizer.get_vocab()
+    special = set(getattr(tokenizer, "all_special_tokens", []))
+    return not any(any(ch.isupper() for ch in token) for token in vocab if token not in special)
+
+
+class MultiHeadEncoder(nn.Module):
+    """Encoder + dropout + one Linear per layer; logits of all layers concatenated.
+
+    forward(input_ids, attention_mask, token_type_ids, labels) -> {"loss"?, "logits"}:
+    `labels` is (batch, n_layers) with -100 where a sentence has no label for a layer.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        head_sizes: Mapping[str, int],
+        pooling: str = "cls",
+        dropout: float = 0.1,
+        class_weights: Mapping[str, torch.Tensor] | None = None,
+    ):
+        super().__init__()
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
+        self.encoder = encoder
+        self.layer_names = list(head_sizes)
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        hidden = encoder.config.hidden_size
+        # a list, not a ModuleDict: "type" would clash with nn.Module.type
+        self.heads = nn.ModuleList([nn.Linear(hidden, head_sizes[layer]) for layer in self.layer_names])
+        sizes = [head_sizes[layer] for layer in self.layer_names]
+        self.offsets = [0, *np.cumsum(sizes).tolist()]
+        for layer in self.layer_names:
+            weight = None if class_weights is None else class_weights.get(layer)
+            self.register_buffer(f"class_weight_{layer}", weight, persistent=False)
+        self._accepts_token_types = "token_type_ids" in _forward_params(encoder)
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        if self.pooling == "cls" or attention_mask is None:
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None and self._accepts_token_types:
+            inputs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**inputs).last_hidden_state
+        pooled = self.dropout(self.pool(hidden, attention_mask))
+        logits = torch.cat([head(pooled) for head in self.heads], dim=-1)
+        if labels is None:
+            return {"logits": logits}
+        loss = logits.new_zeros((), dtype=torch.float32)
+        for j, layer in enumerate(self.layer_names):
+            target = labels[:, j]
+            if not bool((target != IGNORE_INDEX).any()):
+                continue  # no sentence in this batch carries the layer
+            layer_logits = logits[:, self.offsets[j] : self.offsets[j + 1]].float()
+            weight = getattr(self, f"class_weight_{layer}")
+            loss = loss + nn.functional.cross_entropy(layer_logits, target, weight=weight, ignore_index=IGNORE_INDEX)
+        return {"loss": loss, "logits": logits}
+
+
+def _forward_params(module: nn.Module) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(module.forward).parameters)
+
+
+def balanced_class_weights(targets: Sequence[str | None], labels: Sequence[str]) -> torch.Tensor:
+    """n / (k * count) for the k labels present (scikit-learn's "balanced"); 1 for absent labels."""
+    counts = np.array([sum(1 for t in targets if t == label) for label in labels], dtype=np.float64)
+    present = counts > 0
+    weights = np.ones(len(labels))
+    if present.any():
+        weights[present] = counts.sum() / (present.sum() * counts[present])
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+class _EncodedDataset(torch.utils.data.Dataset):
+    def __init__(self, features: list[dict[str, Any]]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.features[index]
+
+
+def use_bf16(setting: bool | str) -> bool:
+    """bf16 only on a CUDA device that supports it ("auto"), or when asked and possible."""
+    available = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if setting == "auto":
+        return available
+    return bool(setting) and available
+
+
+class TransformerClassifier:
+    """A pretrained encoder with one classification head per layer (see module docstring)."""
+
+    kind = KIND
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        model: MultiHeadEncoder,
+        labels: Mapping[str, Sequence[str]],
+        max_length: int = 128,
+        lowercase: bool = False,
+        base_model: str = "",
+    ):
+        self.tokenizer = tokenizer
+        self.model = model
+        self.labels = {layer: list(values) for layer, values in labels.items()}
+        self.layers = list(self.labels)
+        self.max_length = max_length
+        self.lowercase = lowercase
+        self.base_model = base_model
+        self.history_: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        layers: Sequence[str] = LAYER_NAMES,
+        pooling: str = "cls",
+        dropout: float = 0.1,
+        max_length: int = 128,
+        lowercase: bool | str = "auto",
+        seed: int = 0,
+    ) -> TransformerClassifier:
+        """A fresh classifier (heads initialised under `seed`) on a hub name or local encoder folder."""
+        from transformers import set_seed
+
+        tokenizer, encoder = load_pretrained(name_or_path)
+        set_seed(seed)
+        labels = {layer: list(LAYERS[layer]) for layer in layers}
+        model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, pooling, dropout)
+        lower = tokenizer_is_uncased(tokenizer) if lowercase == "auto" else bool(lowercase)
+        return cls(tokenizer, model, labels, max_length=max_length, lowercase=lower, base_model=str(name_or_path))
+
+    # -- encoding --
+
+    def _prepare(self, texts: Sequence[str]) -> list[str]:
+        return [text.lower() for text in texts] if self.lowercase else list(texts)
+
+    def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
+        return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_length, padding=False)
+
+    def _targets(self, targets: Mapping[str, Sequence[str | None]], n: int) -> list[list[int]]:
+        rows = [[IGNORE_INDEX] * len(self.layers) for _ in range(n)]
+        for j, layer in enumerate(self.layers):
+            values = list(targets.get(layer, [None] * n))
+            if len(values) != n:
+                raise ValueError(f"layer {layer!r}: {len(values)} targets for {n} texts")
+            index = {label: i for i, label in enumerate(self.labels[layer])}
+            for i, value in enumerate(values):
+                if value is not None:
+                    if value not in index:
+                        raise ValueError(f"layer {layer!r}: unknown label {value!r}")
+                    rows[i][j] = index[value]
+        return rows
+
+    def _dataset(self, texts: Sequence[str], targets: Mapping[str, Sequence[str | None]]) -> _EncodedDataset:
+        encoded = self.encode(texts)
+        label_rows = self._targets(targets, len(texts))
+        keys = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded]
+        features = [{key: encoded[key][i] for key in keys} | {"labels": label_rows[i]} for i in range(len(texts))]
+        return _EncodedDataset(features)
+
+    # -- training --
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: Mapping[str, Sequence[str | None]],
+        dev_texts: Sequence[str],
+        dev_targets: Mapping[str, Sequence[str | None]],
+        *,
+        work_dir: str | Path,
+        epochs: float = 10,
+        max_steps: int | None = None,
+        batch_size: int = 32,
+        eval_batch_size: int = 128,
+        learning_rate: float = 3e-5,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        early_stopping_patience: int = 3,
+        class_weighted: bool = True,
+        group_by_length: bool = True,
+        bf16: bool | str = "auto",
+        logging_steps: int = 10,
+        dataloader_workers: int = 0,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> TransformerClassifier:
+        """Fine-tune on (texts, targets), evaluating on dev each epoch; keep the best epoch.
+
+        Checkpoints go to `work_dir` (only the best is kept; the caller removes it).
+        """
+        from transformers import (
+            DataCollatorWithPadding,
+            EarlyStoppingCallback,
+            Trainer,
+            TrainingArguments,
+            set_seed,
+        )
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        set_seed(seed)
+        if class_weighted:
+            for layer in self.layers:
+                weight = balanced_class_weights(list(targets.get(layer, [])), self.labels[layer])
+                setattr(self.model, f"class_weight_{layer}", weight)
+        train_set = self._dataset(texts, targets)
+        dev_set = self._dataset(dev_texts, dev_targets)
+        bf16_on = use_bf16(bf16)
+        args = TrainingArguments(
+            output_dir=str(work_dir),
+            num_train_epochs=epochs,
+            max_steps=max_steps if max_steps else -1,
+            per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=eval_batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            warmup_steps=warmup_ratio,
+            eval_strategy="epoch",
+            save_strategy="best",
+            save_only_model=True,
+            save_total_limit=1,
+            load_best_model_at_end=True,
+            metric_for_best_model="macro_f1",
+            greater_is_better=True,
+            bf16=bf16_on,
+            train_sampling_strategy="group_by_length" if group_by_length else "random",
+            logging_strategy="steps",
+            logging_steps=logging_steps,
+            report_to="none",
+            seed=seed,
+            data_seed=seed,
+            remove_unused_columns=False,
+            dataloader_num_workers=dataloader_workers,
+            dataloader_pin_memory=torch.cuda.is_available(),
+            disable_tqdm=not progress,
+        )
+        collator = DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if bf16_on else None)
+        trainer = Trainer(
+            model=self.model,
+            args=args,
+            data_collator=collator,
+            train_dataset=train_set,
+            eval_dataset=dev_set,
+            processing_class=self.tokenizer,
+            compute_metrics=self._compute_metrics,
+            callbacks=[EarlyStoppingCallback(early_stopping_patience=early_stopping_patience),
+                       _LogCallback(self.history_)],
+        )
+        # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
+        trainer.remove_callback(ProgressCallback)
+        trainer.remove_callback(PrinterCallback)
+        if progress:
+            trainer.add_callback(_StderrProgress())
+        log.info(
+            "transformer: %d train / %d dev sentences, bf16=%s, device=%s",
+            len(train_set), len(dev_set), bf16_on, args.device,
+        )
+        trainer.train()
+        best = trainer.state.best_metric
+        log.info("best dev macro-F1 (mean over layers): %s at %s", best, trainer.state.best_model_checkpoint)
+        self.best_dev_macro_f1_ = best
+        self.model.eval()
+        return self
+
+    def _compute_metrics(self, prediction: Any) -> dict[str, float]:
+        from warta.eval.metrics import layer_metrics
+
+        logits = prediction.predictions
+        if isinstance(logits, (tuple, list)):
+            logits = logits[0]
+        gold = np.asarray(prediction.label_ids)
+        scores = {}
+        for j, layer in enumerate(self.layers):
+            block = logits[:, self.model.offsets[j] : self.model.offsets[j + 1]]
+            rows = gold[:, j] != IGNORE_INDEX
+            if not rows.any():
+                continue
+            names = self.labels[layer]
+            gold_labels = [names[i] for i in gold[rows, j]]
+            pred_labels = [names[i] for i in block[rows].argmax(axis=1)]
+            scores[f"macro_f1_{layer}"] = layer_metrics(gold_labels, pred_labels, names, n_boot=0)["macro_f1"]
+        scores["macro_f1"] = float(np.mean(list(scores.values()))) if scores else 0.0
+        return scores
+
+    # -- prediction --
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> TransformerClassifier:
+        self.model.to(device)
+        return self
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Probabilities per layer, columns in `labels[layer]` order.
+
+        Texts are sorted by token length so each batch pads little; the output
+        keeps the input order.
+        """
+        texts = list(texts)
+        out = {layer: np.zeros((len(texts), len(self.labels[layer])), dtype=np.float64) for layer in self.layers}
+        if not texts:
+            return out
+        encoded = self.encode(texts)
+        keys = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded]
+        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+        device = self.device
+        autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                index = order[start : start + batch_size]
+                batch = self.tokenizer.pad(
+                    [{key: encoded[key][i] for key in keys} for i in index], return_tensors="pt"
+                )
+                batch = {key: value.to(device) for key, value in batch.items()}
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                    logits = self.model(**batch)["logits"].float()
+                for j, layer in enumerate(self.layers):
+                    block = logits[:, self.model.offsets[j] : self.model.offsets[j + 1]]
+                    out[layer][index] = torch.softmax(block, dim=-1).cpu().numpy()
+        return out
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, list[str]]:
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        return {layer: [self.labels[layer][i] for i in p.argmax(axis=1)] for layer, p in probs.items()}
+
+    # -- persistence --
+
+    def save(self, folder: str | Path) -> None:
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.encoder.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        heads = {
+            f"{layer}.{name}": tensor.detach().cpu().contiguous()
+            for layer, head in zip(self.model.layer_names, self.model.heads)
+            for name, tensor in head.state_dict().items()
+        }
+        save_file(heads, str(folder / HEADS_FILE), metadata={"format": "pt"})
+        card = {
+            "kind": KIND,
+            "layers": self.layers,
+            "labels": self.labels,
+            "pooling": self.model.pooling,
+            "max_length": self.max_length,
+            "lowercase": self.lowercase,
+            "base_model": self.base_model,
+            "heads": HEADS_FILE,
+        }
+        (folder / MODEL_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str | torch.device | None = None) -> TransformerClassifier:
+        """Encoder and tokenizer via from_pretrained(folder) (safetensors only), heads from safetensors."""
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        card = read_model_card(folder)
+        if card.get("kind") != KIND:
+            raise InputError(f"{folder}: model kind is {card.get('kind')!r}, not {KIND!r}")
+        try:
+            labels = {layer: list(card["labels"][layer]) for layer in card["layers"]}
+        except (KeyError, TypeError):
+            raise InputError(f"{folder / MODEL_CARD}: missing layers/labels") from None
+        tokenizer, encoder = load_pretrained(str(folder), use_safetensors=True)
+        heads_path = folder / card.get("heads", HEADS_FILE)
+        if not heads_path.is_file():
+            raise InputError(f"{heads_path}: classification heads missing")
+        state = load_file(str(heads_path))
+        model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, card.get("pooling", "cls"), 0.0)
+        try:
+            for layer, head in zip(model.layer_names, model.heads):
+                head.load_state_dict({name: state[f"{layer}.{name}"] for name in ("weight", "bias")})
+        except (KeyError, RuntimeError) as exc:
+            raise InputError(f"{heads_path}: heads do not match {MODEL_CARD} ({' '.join(str(exc).split())[:200]})") from None
+        classifier = cls(
+            tokenizer,
+            model,
+            labels,
+            max_length=int(card.get("max_length", 128)),
+            lowercase=bool(card.get("lowercase", False)),
+            base_model=card.get("base_model", ""),
+        )
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        classifier.to(device)
+        model.eval()
+        return classifier
+
+
+# --- Trainer callbacks ----------------------------------------------------------------
+
+
+class _LogCallback(TrainerCallback):
+    """Every Trainer log record goes to the warta logger (train.log) and into `history`."""
+
+    def __init__(self, history: list[dict[str, Any]]):
+        self.history = history
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D401
+        if logs:
+            record = {"step": state.global_step, "epoch": state.epoch, **logs}
+            self.history.append(record)
+            log.info("%s", json.dumps(record, default=float))
+
+
+class _StderrProgress(TrainerCallback):
+    """A tqdm bar of optimisation steps on stderr (the Trainer's own prints logs to stdout)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=state.max_steps, desc="training", unit="step", dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.bar is not None and metrics:
+            score = metrics.get("eval_macro_f1")
+            if score is not None and not math.isnan(score):
+                self.bar.set_postfix(dev_macro_f1=f"{score:.3f}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
