@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from warta.eval.compare import compare_predictions, compare_runs, paired_bootstr
 from warta.jsonl import write_jsonl
 from warta.schema import LAYERS
 
+REPO = Path(__file__).resolve().parent.parent
 LABELS = {layer: list(values) for layer, values in LAYERS.items()}
 
 
@@ -163,3 +167,66 @@ def test_compare_runs_names_a_missing_predictions_file(tmp_path, monkeypatch):
         compare_runs(run_a, run_b, split="cv")
     with pytest.raises(InputError, match="split 'train'"):
         compare_runs(run_a, run_b, split="train")
+
+
+# --- end to end: two real TF-IDF runs and the command line -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The TF-IDF baseline with and without cue features, trained on the bundled seeds (C fixed: seconds)."""
+    from warta.config import load_config
+    from warta.train.run import train
+
+    root = tmp_path_factory.mktemp("runs")
+    runs = []
+    for name in ("tfidf-nocues", "tfidf"):
+        config = load_config(REPO / "configs" / f"{name}.yaml", ["model.c_values=[1.0]"])
+        runs.append(train(config, out=root / name, progress=False, n_boot=0).run_dir)
+    return runs
+
+
+def run_warta(*args):
+    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_compare_two_runs(two_runs, tmp_path):
+    run_a, run_b = two_runs
+    out = tmp_path / "cmp.json"
+    result = run_warta("compare", str(run_a), str(run_b), "--out", str(out), "--n-boot", "500")
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads(out.read_text(encoding="utf-8"))
+    test_a = json.loads((run_a / "metrics.json").read_text(encoding="utf-8"))["test"]
+    test_b = json.loads((run_b / "metrics.json").read_text(encoding="utf-8"))["test"]
+    n_test = len(json.loads((run_a / "data.json").read_text(encoding="utf-8"))["ids"]["test"])
+    for layer, entry in comparison["layers"].items():
+        assert entry["n"] == n_test
+        assert entry["macro_f1_a"] == pytest.approx(test_a[layer]["macro_f1"])
+        assert entry["macro_f1_b"] == pytest.approx(test_b[layer]["macro_f1"])
+        lo, hi = entry["diff_ci"]
+        assert lo <= entry["diff"] <= hi and 0 < entry["p_value"] <= 1
+        assert entry["fixed_by_b"] + entry["broken_by_b"] == len(entry["flips"])
+        row = next(line for line in result.stdout.splitlines() if line.startswith(layer))
+        assert row.split()[:5] == [layer, str(n_test), f"{entry['macro_f1_a']:.3f}", f"{entry['macro_f1_b']:.3f}",
+                                   f"{entry['diff']:+.3f}"]
+
+
+def test_cli_compare_a_run_with_itself(two_runs):
+    run = two_runs[0]
+    result = run_warta("compare", str(run), str(run))
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] in (["type"], ["stance"], ["frame"])]
+    assert len(rows) == 3
+    for row in rows:
+        # layer n F1A F1B B-A [lo, hi] p fixed broken
+        assert row[4] == "+0.000" and row[5:7] == ["[+0.000,", "+0.000]"] and row[7:] == ["1.000", "0", "0"]
+    assert "flip" not in result.stdout
+
+
+def test_cli_compare_bad_run_is_one_line(two_runs, tmp_path):
+    result = run_warta("compare", str(two_runs[0]), str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope'}: run folder not found"
+    result = run_warta("compare", str(two_runs[0]), str(two_runs[1]), "--split", "cv")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {two_runs[0] / 'cv' / 'oof.jsonl'}: file not found (train with --cv)"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +23,7 @@ from warta.eval.metrics import evaluate_predictions
 from warta.jsonl import write_jsonl
 from warta.schema import LAYERS
 
+REPO = Path(__file__).resolve().parent.parent
 LABELS = {layer: list(values) for layer, values in LAYERS.items()}
 
 
@@ -188,3 +192,88 @@ def test_render_report_shows_every_figure():
     assert fact_row.split() == ["fact", "1.000", "0.500", "0.667", "2"]
     confusion_rows = lines[lines.index("  confusion (rows gold, columns predicted)") + 2 :]
     assert confusion_rows[0].split() == ["fact", "1", "1", "0", "0"]
+
+
+# --- end to end: a real TF-IDF run folder and the command line ----------------------------
+
+
+def run_warta(*args):
+    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tfidf_run(tmp_path_factory):
+    """A TF-IDF run on the bundled seeds, trained through the library (C fixed: seconds)."""
+    from warta.config import load_config
+    from warta.train.run import train
+
+    config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
+    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=200).run_dir
+
+
+def test_cli_evaluate_reproduces_the_runs_test_scores(tfidf_run, tmp_path):
+    out = tmp_path / "eval.json"
+    result = run_warta("evaluate", str(tfidf_run), "--out", str(out), "--n-boot", "200")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    trained = json.loads((tfidf_run / "metrics.json").read_text(encoding="utf-8"))["test"]
+    assert set(metrics) == {"type", "stance", "frame"}
+    test_ids = json.loads((tfidf_run / "data.json").read_text(encoding="utf-8"))["ids"]["test"]
+    for layer, figures in metrics.items():
+        # the reloaded model predicts exactly what the run stored, so the figures agree with training's
+        assert figures["stored_agreement"] == 1.0
+        assert figures["n"] == len(test_ids)
+        assert figures["macro_f1"] == pytest.approx(trained[layer]["macro_f1"])
+        assert figures["accuracy"] == pytest.approx(trained[layer]["accuracy"])
+        assert figures["ece"] is not None and 0 <= figures["ece"] <= 1
+        lo, hi = figures["macro_f1_ci"]
+        assert lo <= figures["macro_f1"] <= hi
+        assert f"== {layer}  (n={len(test_ids)})" in result.stdout
+        assert f"  macro-F1  {figures['macro_f1']:.3f}  95% CI [{lo:.3f}, {hi:.3f}]" in result.stdout
+    assert not (tfidf_run / "eval-test.json").exists()  # --out given
+    assert result.stderr.strip() == f"wrote {out}"
+
+
+def test_evaluate_dev_split_writes_into_the_run_folder(tfidf_run):
+    metrics = evaluate_run(tfidf_run, split="dev", n_boot=0)
+    assert json.loads((tfidf_run / "eval-dev.json").read_text(encoding="utf-8")) == metrics
+    dev_ids = json.loads((tfidf_run / "data.json").read_text(encoding="utf-8"))["ids"]["dev"]
+    trained = json.loads((tfidf_run / "metrics.json").read_text(encoding="utf-8"))["dev"]
+    assert metrics["type"]["n"] == len(dev_ids) and metrics["type"]["macro_f1_ci"] is None
+    assert metrics["type"]["macro_f1"] == pytest.approx(trained["type"]["macro_f1"])
+
+
+def test_cli_evaluate_data_with_a_subset_of_layers(tfidf_run, tmp_path):
+    from warta.labels import load_gold
+
+    test_ids = set(json.loads((tfidf_run / "data.json").read_text(encoding="utf-8"))["ids"]["test"])
+    gold = [r for r in load_gold() if r["id"] in test_ids]
+    data = tmp_path / "stance_only.jsonl"
+    # no ids, only text + stance; a doubled space the pipeline collapses again
+    write_jsonl(data, [{"text": r["text"].replace(" ", "  ", 1), "stance": r["stance"]} for r in gold])
+    out = tmp_path / "m.json"
+    result = run_warta("evaluate", str(tfidf_run), "--data", str(data), "--out", str(out), "--n-boot", "50")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    assert set(metrics) == {"stance"}
+    # the same sentences as the test split, so the same score once the text is normalised
+    trained = json.loads((tfidf_run / "metrics.json").read_text(encoding="utf-8"))["test"]["stance"]
+    assert metrics["stance"]["macro_f1"] == pytest.approx(trained["macro_f1"])
+    assert "== type" not in result.stdout and "== stance" in result.stdout
+
+
+def test_cli_evaluate_bad_inputs_exit_2_with_one_line(tfidf_run, tmp_path):
+    unlabelled = tmp_path / "plain.jsonl"
+    write_jsonl(unlabelled, [{"text": "Klarna merekrut lagi."}])
+    cases = [
+        (["evaluate", str(tmp_path / "missing")], f"error: {tmp_path / 'missing'}: run folder not found"),
+        (["evaluate", str(tmp_path)], f"error: {tmp_path}: not a warta run folder (no labels.json or model/)"),
+        (["evaluate", str(tfidf_run), "--data", str(tmp_path / "nope.jsonl")], f"error: {tmp_path / 'nope.jsonl'}: file not found"),
+        (["evaluate", str(tfidf_run), "--data", str(unlabelled)], f"error: {unlabelled}: no gold type / stance / frame label in any record"),
+        (["evaluate", str(tfidf_run), "--split", "train"], "error: split 'train': expected one of test, dev, cv"),
+        (["evaluate", str(tfidf_run), "--split", "cv"], f"error: {tfidf_run / 'cv' / 'oof.jsonl'}: file not found (train with --cv)"),
+    ]
+    for args, message in cases:
+        result = run_warta(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.strip() == message
