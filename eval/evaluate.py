@@ -3,13 +3,16 @@
 What `evaluate_run` scores:
 
 - ``split="test"`` / ``"dev"``: the sentence ids the run recorded for that split
-  (``data.json``), their gold labels from the labelled corpus
-  (``warta.labels.load_gold``, the same source training used), and FRESH
-  predictions from the saved model (``model/`` reloaded with
-  ``warta.models.load_model``). Re-predicting checks that the saved model, as a
-  user would load it, reproduces the run; the share of sentences where the
-  fresh label equals the one stored in ``predictions/<split>.jsonl`` is reported
-  per layer as ``"stored_agreement"`` (None when that file is absent).
+  (``data.json``), their gold labels from the labelled corpus the run was
+  trained from (``warta.labels.load_gold`` on the sources data.json records —
+  the same loader training used), and FRESH predictions from the saved model
+  (``model/`` reloaded with ``warta.models.load_model``). Re-predicting checks
+  that the saved model, loaded the way a user loads it, reproduces the run:
+  per layer, ``"stored_agreement"`` is the share of sentences whose fresh label
+  equals the one stored in ``predictions/<split>.jsonl`` (None when that file
+  is absent), and ``"gold_changed_since_run"`` is True when the split's gold
+  label counts differ from those data.json recorded (the labels were revised
+  after training; the scores then use the current labels).
 - ``split="cv"``: the out-of-fold predictions of ``warta train --cv``
   (``cv/oof.jsonl``) against the gold labels; fold models are not saved, so
   these are the stored predictions.
@@ -23,6 +26,7 @@ What `evaluate_run` scores:
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,33 +87,53 @@ def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
     return {layer: [str(label) for label in values] for layer, values in labels.items()}
 
 
+def read_fingerprint(run_dir: str | Path) -> dict[str, Any]:
+    """The run's data.json: ids per split, label counts per split and layer, data sources."""
+    path = check_run_dir(run_dir) / DATA_FILE
+    fingerprint = read_json_file(path)
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("ids"), dict):
+        raise InputError(f"{path}: expected {{\"ids\": {{split: [sentence id, ...]}}, ...}}")
+    return fingerprint
+
+
 def run_split_ids(run_dir: str | Path, split: str) -> list[str]:
     """The sentence ids a run recorded for a split in data.json."""
-    run_dir = check_run_dir(run_dir)
-    path = run_dir / DATA_FILE
-    fingerprint = read_json_file(path)
-    ids = None
-    if isinstance(fingerprint, dict):
-        for holder in (fingerprint.get("ids"), fingerprint.get("splits"), fingerprint):
-            if isinstance(holder, dict) and isinstance(holder.get(split), list):
-                ids = holder[split]
-                break
-    if ids is None:
-        raise InputError(f"{path}: no sentence ids recorded for split {split!r}")
+    ids = read_fingerprint(run_dir)["ids"].get(split)
+    if not isinstance(ids, list):
+        raise InputError(f"{Path(run_dir) / DATA_FILE}: no sentence ids recorded for split {split!r}")
     return [str(i) for i in ids]
 
 
 def run_gold(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Gold records of the labelled corpus the run was trained from (data paths of its saved config)."""
-    from warta.config import load_config
+    """Gold records of the labelled corpus the run was trained from.
+
+    The data sources recorded in data.json (what training actually read), else
+    the data paths of the run's saved config.
+    """
     from warta.labels import load_gold
 
     run_dir = check_run_dir(run_dir)
+    sources = None
+    if (run_dir / DATA_FILE).is_file():
+        sources = read_fingerprint(run_dir).get("sources")
+    if isinstance(sources, dict) and "labels" in sources:
+        return load_gold(seeds_dir=sources.get("seeds"), labels_path=sources.get("labels"))
+    from warta.config import load_config
+
     config_path = run_dir / CONFIG_FILE
     if not config_path.is_file():
-        raise InputError(f"{config_path}: file not found (needed to find the run's gold labels)")
+        raise InputError(f"{run_dir}: neither {DATA_FILE} nor {CONFIG_FILE} says where its gold labels are")
     data = load_config(config_path).data
     return load_gold(seeds_dir=data.seeds, labels_path=data.labels)
+
+
+def gold_changed_since_run(run_dir: Path, split: str, gold: Sequence[Mapping[str, Any]], layer: str) -> bool | None:
+    """Whether the split's gold label counts differ from those data.json recorded at training time."""
+    counts = read_fingerprint(run_dir).get("label_counts", {}).get(split, {}).get(layer)
+    if not isinstance(counts, dict):
+        return None
+    now = Counter(record[layer] for record in gold if record.get(layer) is not None)
+    return {label: n for label, n in now.items()} != {label: n for label, n in counts.items() if n}
 
 
 def stored_predictions_path(run_dir: Path, split: str) -> Path:
@@ -266,6 +290,7 @@ def evaluate_run(
     if data is None and split != "cv":
         for layer, figures in metrics.items():
             figures["stored_agreement"] = _agreement(predictions, stored, layer) if stored is not None else None
+            figures["gold_changed_since_run"] = gold_changed_since_run(run_dir, split, gold, layer)
     write_json(out if out is not None else default_eval_path(run_dir, split, data), metrics)
     return metrics
 
@@ -301,6 +326,8 @@ def render_report(metrics: Mapping[str, Mapping[str, Any]], title: str | None = 
         lines.append(f"  ECE       {'n/a (no probabilities)' if m.get('ece') is None else format(m['ece'], '.3f')}")
         if m.get("stored_agreement") is not None:
             lines.append(f"  agreement with the run's stored predictions  {m['stored_agreement']:.3f}")
+        if m.get("gold_changed_since_run"):
+            lines.append("  note: the gold labels of these sentences changed since the run was trained")
         if m.get("absent_labels"):
             lines.append(f"  absent (F1 counted as 0): {', '.join(m['absent_labels'])}")
         labels = m["confusion"]["labels"]

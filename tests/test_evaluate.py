@@ -222,6 +222,7 @@ def test_cli_evaluate_reproduces_the_runs_test_scores(tfidf_run, tmp_path):
     for layer, figures in metrics.items():
         # the reloaded model predicts exactly what the run stored, so the figures agree with training's
         assert figures["stored_agreement"] == 1.0
+        assert figures["gold_changed_since_run"] is False
         assert figures["n"] == len(test_ids)
         assert figures["macro_f1"] == pytest.approx(trained[layer]["macro_f1"])
         assert figures["accuracy"] == pytest.approx(trained[layer]["accuracy"])
@@ -277,3 +278,51 @@ def test_cli_evaluate_bad_inputs_exit_2_with_one_line(tfidf_run, tmp_path):
         result = run_warta(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.strip() == message
+
+
+def test_test_split_re_predicts_and_checks_the_stored_predictions(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run", labels={"type": LABELS["type"]})
+    gold = [
+        {"id": "a", "text": "Ia kata begitu.", "type": "quote"},
+        {"id": "b", "text": "Harga mungkin naik.", "type": "speculation"},
+        {"id": "c", "text": "Upah turun.", "type": "opinion"},
+        {"id": "d", "text": "Klarna merekrut.", "type": "fact"},  # a train sentence: not scored
+    ]
+    (run / "data.json").write_text(
+        json.dumps(
+            {
+                "ids": {"train": ["d"], "dev": [], "test": ["a", "b", "c"]},
+                # at training time c was labelled fact; it has been relabelled opinion since
+                "label_counts": {"test": {"type": {"quote": 1, "speculation": 1, "fact": 1}}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    # the run stored "fact" for b, the reloaded model says "speculation": agreement 2/3
+    write_jsonl(run / "predictions" / "test.jsonl", [
+        {"id": "a", "type": "quote"}, {"id": "b", "type": "fact"}, {"id": "c", "type": "fact"},
+    ])
+    model = KeywordModel({"type": LABELS["type"]})
+    monkeypatch.setattr(evaluate_module, "load_run_model", lambda run_dir: model)
+    monkeypatch.setattr(evaluate_module, "run_gold", lambda run_dir: gold)
+    metrics = evaluate_run(run, split="test", n_boot=20)
+    assert model.seen == ["Ia kata begitu.", "Harga mungkin naik.", "Upah turun."]
+    figures = metrics["type"]
+    assert figures["n"] == 3 and figures["accuracy"] == pytest.approx(2 / 3)
+    assert figures["stored_agreement"] == pytest.approx(2 / 3)
+    assert figures["gold_changed_since_run"] is True
+    assert "gold labels of these sentences changed" in render_report(metrics)
+    (run / "predictions" / "test.jsonl").unlink()
+    gold[2]["type"] = "fact"
+    metrics = evaluate_run(run, split="test", n_boot=20)
+    assert metrics["type"]["stored_agreement"] is None
+    assert metrics["type"]["gold_changed_since_run"] is False
+    assert "changed" not in render_report(metrics)
+
+
+def test_split_ids_missing_from_gold_are_named(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    (run / "data.json").write_text(json.dumps({"ids": {"test": ["a", "gone"]}}), encoding="utf-8")
+    monkeypatch.setattr(evaluate_module, "run_gold", lambda run_dir: [{"id": "a", "text": "A.", "type": "fact"}])
+    with pytest.raises(InputError, match="1 test sentence.*not in the gold labels any more.*'gone'"):
+        evaluate_run(run)
