@@ -139,6 +139,9 @@ def render_comparison(result: Mapping[str, Any], max_flips: int | None = 20) -> 
         if not flips:
             continue
         lines.append("")
+        if max_flips == 0:
+            lines.append(f"{layer}: {len(flips)} sentence(s) flip (listed in the JSON output)")
+            continue
         lines.append(f"{layer}: {len(flips)} sentence(s) flip (+ B right, A wrong; - A right, B wrong)")
         shown = flips if max_flips is None else flips[:max_flips]
         for flip in shown:

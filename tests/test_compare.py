@@ -230,3 +230,15 @@ def test_cli_compare_bad_run_is_one_line(two_runs, tmp_path):
     result = run_warta("compare", str(two_runs[0]), str(two_runs[1]), "--split", "cv")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {two_runs[0] / 'cv' / 'oof.jsonl'}: file not found (train with --cv)"
+
+
+def test_render_comparison_without_listing_flips():
+    gold, a = synthetic(40, 0.5, seed=9)
+    _, b = synthetic(40, 0.8, seed=10)
+    layers = compare_predictions(gold, a, b, ["type"], LABELS, n_boot=100)
+    result = {"run_a": "A", "run_b": "B", "split": "test", "n_boot": 100, "seed": 0, "layers": layers}
+    text = render_comparison(result, max_flips=0)
+    assert f"type: {len(layers['type']['flips'])} sentence(s) flip (listed in the JSON output)" in text
+    assert not any(line.startswith("  +") or line.startswith("  -") for line in text.splitlines())
+    full = render_comparison(result, max_flips=None)
+    assert sum(line.startswith(("  + ", "  - ")) for line in full.splitlines()) == len(layers["type"]["flips"])
