@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.eval.evaluate import run_gold, run_labels, stored_predictions, write_json
+from warta.eval.evaluate import check_out_path, run_gold, run_labels, stored_predictions, write_json
 from warta.eval.metrics import (
     bootstrap_scores,
     encode_labels,
@@ -169,6 +169,8 @@ def compare_runs(
     JSON to `out` when given; returns the dict either way.
     """
     run_a, run_b = Path(run_a), Path(run_b)
+    if out is not None:
+        check_out_path(out)
     labels_a, labels_b = run_labels(run_a), run_labels(run_b)
     shared_layers = [layer for layer in labels_a if layer in labels_b]
     for layer in shared_layers:

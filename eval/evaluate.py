@@ -237,10 +237,16 @@ def default_eval_path(run_dir: str | Path, split: str = "test", data: str | Path
     return Path(run_dir) / f"eval-{split}.json"
 
 
-def write_json(path: str | Path, obj: Any) -> Path:
+def check_out_path(path: str | Path) -> Path:
+    """Refuse an output path that is a folder before any work is done."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected a .json file path")
+    return path
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    path = check_out_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -272,6 +278,7 @@ def evaluate_run(
     The JSON goes to `out`, or to ``default_eval_path(run_dir, split, data)``.
     """
     run_dir = check_run_dir(run_dir)
+    target = check_out_path(out if out is not None else default_eval_path(run_dir, split, data))
     labels = run_labels(run_dir)
     stored: list[dict[str, Any]] | None = None
     if data is not None:
@@ -291,7 +298,7 @@ def evaluate_run(
         for layer, figures in metrics.items():
             figures["stored_agreement"] = _agreement(predictions, stored, layer) if stored is not None else None
             figures["gold_changed_since_run"] = gold_changed_since_run(run_dir, split, gold, layer)
-    write_json(out if out is not None else default_eval_path(run_dir, split, data), metrics)
+    write_json(target, metrics)
     return metrics
 
 

@@ -326,3 +326,16 @@ def test_split_ids_missing_from_gold_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate_module, "run_gold", lambda run_dir: [{"id": "a", "text": "A.", "type": "fact"}])
     with pytest.raises(InputError, match="1 test sentence.*not in the gold labels any more.*'gone'"):
         evaluate_run(run)
+
+
+def test_an_out_path_that_is_a_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+
+    def no_model(run_dir):
+        raise AssertionError("the model must not be loaded when the output path is unusable")
+
+    monkeypatch.setattr(evaluate_module, "load_run_model", no_model)
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"text": "kata dia.", "type": "quote"}])
+    with pytest.raises(InputError, match="is a folder, expected a .json file path"):
+        evaluate_run(run, data=data, out=tmp_path)
