@@ -36,12 +36,16 @@ IGNORE_INDEX = -100
 log = logging.getLogger("warta.train")
 
 
+OFFLINE_HOW_TO = (
+    "Download the model on a machine with network access (e.g. `hf download indobenchmark/indobert-base-p1 "
+    "--local-dir indobert`), copy the folder here and pass --set model.name_or_path=/path/to/indobert"
+)
+
+
 def offline_hint(name_or_path: str) -> str:
     return (
         f"model.name_or_path {name_or_path!r}: not a local model folder, and it could not be fetched from the "
-        "Hugging Face hub (offline, or no such model). Download the model on a machine with network access "
-        "(e.g. `hf download indobenchmark/indobert-base-p1 --local-dir indobert`), copy the folder here and pass "
-        "--set model.name_or_path=/path/to/indobert"
+        f"Hugging Face hub (offline, or no such model). {OFFLINE_HOW_TO}"
     )
 
 
@@ -56,6 +60,12 @@ def load_pretrained(name_or_path: str, use_safetensors: bool | None = None) -> t
     local = Path(name_or_path).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise InputError(f"{name_or_path}: not a model folder (no config.json)")
+    looks_like_path = str(name_or_path).startswith(("/", "./", "../", "~")) or str(name_or_path).count("/") > 1
+    if looks_like_path and not local.exists():
+        raise InputError(f"model.name_or_path {name_or_path!r}: folder not found. {OFFLINE_HOW_TO}")
+    if not local.exists():
+        log.info("loading %s from the Hugging Face hub or its local cache (HF_HUB_OFFLINE=1 skips the network)",
+                 name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
         encoder = AutoModel.from_pretrained(

@@ -20,3 +20,105 @@ def seeds_dir() -> Path:
 @pytest.fixture(scope="session")
 def frozen_segmentation() -> dict[str, list[list[str]]]:
     return json.loads((DATA / "seed_sentences.json").read_text(encoding="utf-8"))
+
+
+# --- training fixtures (train/models) ------------------------------------------------
+
+SYNTHETIC_TYPE_CUES = (
+    ("quote", ('"', "\u201c", " kata ", " ujar", "menurut", "mengatakan", "mengaku")),
+    ("speculation", (" akan ", " bisa ", "mungkin", "diperkirakan", "ditaksir")),
+    ("opinion", ("harus", "penting", "sangat", "menyesal", "sebaiknya")),
+)
+
+
+def synthetic_labels(text: str) -> dict[str, str]:
+    """Deterministic, learnable labels from surface cues (for plumbing tests, not a gold standard)."""
+    lowered = f" {text.lower()} "
+    kind = next((label for label, cues in SYNTHETIC_TYPE_CUES if any(c in lowered for c in cues)), "fact")
+    if any(w in lowered for w in ("phk", "menyesal", "memangkas", "resesi")):
+        stance = "against"
+    elif any(w in lowered for w in ("efisien", "gesit", "menghemat", "hemat")):
+        stance = "pro"
+    else:
+        stance = "neutral"
+    if any(w in lowered for w in ("biaya", "ekonomi", "resesi", "dolar", "dollar", "persen", "investor")):
+        frame = "economic"
+    elif any(w in lowered for w in ("karyawan", "pekerja", "manusia")):
+        frame = "human_interest"
+    else:
+        frame = "none"
+    return {"type": kind, "stance": stance, "frame": frame}
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(frozen_segmentation):
+    """LabelledData over the real seed sentences with synthetic labels and a simple split.
+
+    Sentence i of the corpus goes to test when i % 5 == 0, dev when i % 5 == 1,
+    train otherwise; train+dev carry 3 folds (i % 3) and every sentence is its own group.
+    """
+    from types import SimpleNamespace
+
+    from warta.train.data import LabelledData
+
+    records = []
+    for article_id, units in sorted(frozen_segmentation.items()):
+        for index, (role, text) in enumerate(units):
+            if role == "heading":
+                continue
+            records.append({
+                "id": f"{article_id}-{index:03d}-syn", "article_id": article_id, "outlet": f"outlet{article_id}",
+                "role": role, "index": index, "text": text, **synthetic_labels(text),
+            })
+    ids = [r["id"] for r in records]
+    splits = SimpleNamespace(
+        train=[i for n, i in enumerate(ids) if n % 5 > 1],
+        dev=[i for n, i in enumerate(ids) if n % 5 == 1],
+        test=[i for n, i in enumerate(ids) if n % 5 == 0],
+        folds={i: n % 3 for n, i in enumerate(ids) if n % 5 != 0},
+        groups={i: i for i in ids},
+        k=3,
+        seed=0,
+    )
+    return LabelledData(records, splits, {"labels": None, "splits": None, "seeds": None})
+
+
+def build_tiny_bert(folder: Path, texts: list[str], lowercase: bool = True) -> Path:
+    """A random-weight BERT (hidden 32, 2 layers, 2 heads) with a WordPiece vocabulary trained on `texts`."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    wordpiece = BertWordPieceTokenizer(lowercase=lowercase)
+    wordpiece.train_from_iterator(
+        texts, vocab_size=1000, min_frequency=1, show_progress=False,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+    )
+    tokenizer = BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=lowercase)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, frozen_segmentation) -> Path:
+    """Folder of a tiny random BERT + WordPiece tokenizer trained on the seed sentences."""
+    texts = [text for units in frozen_segmentation.values() for _, text in units]
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), texts)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models train much faster on one thread than on two contended ones."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

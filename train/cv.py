@@ -72,7 +72,7 @@ def cross_validate(
     n_boot: int = 1000,
 ) -> dict[str, Any]:
     """Fit K fold models, write cv/metrics.json and cv/oof.jsonl, return the metrics dict."""
-    from warta.train.run import fit_model, predict_batch_size, prediction_records, score, write_json
+    from warta.train.run import build_model, fit_model, predict_batch_size, prediction_records, score, write_json
 
     if k < 2:
         raise InputError(f"--cv {k}: K must be at least 2")
@@ -95,7 +95,7 @@ def cross_validate(
         log.info("cv fold %d (%d of %d): fit %d, dev %d (fold %d), held out %d",
                  fold, present.index(fold) + 1, k, len(fit), len(inner_dev), dev_fold, len(held))
         started = time.perf_counter()
-        model = fit_model(config, fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
+        model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
         labels = {layer: list(model.labels[layer]) for layer in layers}
         predictions = prediction_records(model, held, f"{run_dir.name}/cv-fold-{fold}", predict_batch_size(config))
         for record in predictions:

@@ -188,22 +188,14 @@ def _git_commit() -> str | None:
 # --- models --------------------------------------------------------------------------
 
 
-def fit_model(
-    config: RunConfig,
-    train_records: Sequence[dict[str, Any]],
-    dev_records: Sequence[dict[str, Any]],
-    work_dir: Path,
-    progress: bool = True,
-) -> Any:
-    """A model of the config's kind fitted on train, tuned / early-stopped on dev."""
+def build_model(config: RunConfig) -> Any:
+    """An unfitted model of the config's kind (a transformer loads its pretrained encoder here)."""
     layers = list(config.layers)
-    train_texts = [r["text"] for r in train_records]
-    dev_texts = [r["text"] for r in dev_records]
     if isinstance(config, TfidfRunConfig):
         from warta.models.tfidf import TfidfClassifier
 
         m = config.model
-        model = TfidfClassifier(
+        return TfidfClassifier(
             layers=layers,
             word_ngrams=m.word_ngrams,
             char_ngrams=m.char_ngrams,
@@ -217,11 +209,6 @@ def fit_model(
             c_values=m.c_values,
             max_iter=m.max_iter,
         )
-        model.fit(train_texts, targets(list(train_records), layers), dev_texts, targets(list(dev_records), layers))
-        for layer in layers:
-            by_c = " ".join(f"{c}:{f1:.3f}" for c, f1 in model.tuning_.get(layer, {}).items())
-            log.info("tfidf %s: C=%s (dev macro-F1 by C: %s)", layer, model.best_c_[layer], by_c or "not tuned")
-        return model
     if isinstance(config, TransformerRunConfig):
         import torch
 
@@ -235,20 +222,43 @@ def fit_model(
             lowercase=m.lowercase, seed=config.seed,
         )
         log.info("transformer %s: lowercase=%s, pooling=%s", m.name_or_path, model.lowercase, m.pooling)
-        try:
-            model.fit(
-                train_texts, targets(list(train_records), layers), dev_texts, targets(list(dev_records), layers),
-                work_dir=work_dir, epochs=t.epochs, max_steps=t.max_steps, batch_size=t.batch_size,
-                eval_batch_size=t.eval_batch_size, learning_rate=t.learning_rate, weight_decay=t.weight_decay,
-                warmup_ratio=t.warmup_ratio, early_stopping_patience=t.early_stopping_patience,
-                class_weighted=t.class_weighted, group_by_length=t.group_by_length, bf16=t.bf16,
-                logging_steps=t.logging_steps, dataloader_workers=t.dataloader_workers, seed=config.seed,
-                progress=progress,
-            )
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints: the best is already loaded
         return model
     raise TypeError(f"unknown config type {type(config).__name__}")
+
+
+def fit_model(
+    config: RunConfig,
+    model: Any,
+    train_records: Sequence[dict[str, Any]],
+    dev_records: Sequence[dict[str, Any]],
+    work_dir: Path,
+    progress: bool = True,
+) -> Any:
+    """Fit `model` (from build_model) on train, tuning C / early-stopping on dev."""
+    layers = list(config.layers)
+    train_texts = [r["text"] for r in train_records]
+    dev_texts = [r["text"] for r in dev_records]
+    train_targets, dev_targets = targets(list(train_records), layers), targets(list(dev_records), layers)
+    if isinstance(config, TfidfRunConfig):
+        model.fit(train_texts, train_targets, dev_texts, dev_targets)
+        for layer in layers:
+            by_c = " ".join(f"{c}:{f1:.3f}" for c, f1 in model.tuning_.get(layer, {}).items())
+            log.info("tfidf %s: C=%s (dev macro-F1 by C: %s)", layer, model.best_c_[layer], by_c or "not tuned")
+        return model
+    t = config.train
+    try:
+        model.fit(
+            train_texts, train_targets, dev_texts, dev_targets,
+            work_dir=work_dir, epochs=t.epochs, max_steps=t.max_steps, batch_size=t.batch_size,
+            eval_batch_size=t.eval_batch_size, learning_rate=t.learning_rate, weight_decay=t.weight_decay,
+            warmup_ratio=t.warmup_ratio, early_stopping_patience=t.early_stopping_patience,
+            class_weighted=t.class_weighted, group_by_length=t.group_by_length, bf16=t.bf16,
+            logging_steps=t.logging_steps, dataloader_workers=t.dataloader_workers, seed=config.seed,
+            progress=progress,
+        )
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints: the best one is already loaded
+    return model
 
 
 def predict_batch_size(config: RunConfig) -> int:
@@ -319,7 +329,11 @@ def train(
     test_records = data.split_records("test")
     if not train_records or not dev_records:
         raise InputError("splits: train and dev must both hold sentences")
-    run_dir = prepare_run_dir(run_dir_for(config, out), force=force)
+    target = run_dir_for(config, out)
+    if target.is_dir() and any(target.iterdir()) and not force:  # fail before any slow work
+        raise InputError(f"{target}: folder exists and is not empty (use --force to overwrite its run files)")
+    model = build_model(config)  # a missing pretrained model fails here, before the run folder exists
+    run_dir = prepare_run_dir(target, force=force)
     model_id = run_dir.name
     labels_all = None
     with _RunLog(run_dir / "train.log", echo=progress):
@@ -331,7 +345,7 @@ def train(
         )
         timing: dict[str, float] = {}
         started = time.perf_counter()
-        model = fit_model(config, train_records, dev_records, run_dir / "checkpoints", progress=progress)
+        model = fit_model(config, model, train_records, dev_records, run_dir / "checkpoints", progress=progress)
         timing["fit_s"] = round(time.perf_counter() - started, 3)
         log.info("fitted in %.2f s", timing["fit_s"])
         model.save(run_dir / "model")

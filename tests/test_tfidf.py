@@ -1,0 +1,202 @@
+"""The TF-IDF baseline: scikit-learn-equivalent features, per-layer heads, fit/predict/save/load."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from warta.errors import InputError
+from warta.models import load_model
+from warta.models import tfidf as tfidf_module
+from warta.models.tfidf import (
+    CUE_NAMES,
+    CueFeatures,
+    NgramTfidfVectorizer,
+    PerLayerClassifier,
+    TfidfClassifier,
+)
+from warta.schema import LAYERS
+from warta.train.data import targets
+
+NOVEL = [
+    "Perusahaan rintisan di Jakarta MENGGANTI 300 staf layanan pelanggan dengan chatbot.",
+    "“Kami tidak menyesal,” ujar direktur utama PT Contoh Saja.",
+    "",
+    "!!! ???",
+]
+
+
+@pytest.fixture(scope="module")
+def texts(frozen_segmentation):
+    return [text for units in frozen_segmentation.values() for _, text in units]
+
+
+def aligned(ours: NgramTfidfVectorizer, ref: TfidfVectorizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Both matrices with columns in our term order."""
+    terms = ours.terms_.tolist()
+    assert sorted(terms) == sorted(ref.get_feature_names_out().tolist())
+    columns = [ref.vocabulary_[t] for t in terms]
+    return ours.transform(texts).toarray(), ref.transform(texts).toarray()[:, columns]
+
+
+@pytest.mark.parametrize(
+    "analyzer, ngram_range, min_df",
+    [("char_wb", (2, 5), 1), ("char_wb", (1, 3), 2), ("word", (1, 2), 1), ("word", (1, 3), 2)],
+)
+def test_vectorizer_matches_scikit_learn(texts, analyzer, ngram_range, min_df):
+    ours = NgramTfidfVectorizer(analyzer, ngram_range, min_df=min_df).fit(texts[:100])
+    extra = {"token_pattern": r"(?u)\w+"} if analyzer == "word" else {}
+    ref = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=min_df, sublinear_tf=True, **extra)
+    ref.fit(texts[:100])
+    # unseen sentences (texts[100:]) and odd inputs exercise the per-word cache for new words
+    mine, theirs = aligned(ours, ref, texts + NOVEL)
+    np.testing.assert_allclose(mine, theirs, atol=1e-12)
+
+
+def test_vectorizer_cache_reset_keeps_results(texts, monkeypatch):
+    vectorizer = NgramTfidfVectorizer("char_wb", (2, 4)).fit(texts)
+    expected = vectorizer.transform(texts).toarray()
+    monkeypatch.setattr(tfidf_module, "_MAX_CACHED_UNITS", 50)
+    fresh = NgramTfidfVectorizer("char_wb", (2, 4)).fit(texts)
+    first = fresh.transform(texts[:40]).toarray()
+    np.testing.assert_allclose(fresh.transform(texts).toarray(), expected)
+    np.testing.assert_allclose(first, expected[:40])
+    # the last call overflowed the cap: the cache was reset and holds exactly that batch's words
+    assert len(fresh._unit_ids) == len(set(" ".join(texts).lower().split())) > 50
+
+
+def test_vectorizer_rejects_a_single_string(texts):
+    vectorizer = NgramTfidfVectorizer().fit(texts)
+    with pytest.raises(ValueError, match="one string"):
+        vectorizer.transform("satu kalimat")
+
+
+def test_cue_features_follow_the_guideline_signals():
+    rows = CueFeatures().transform([
+        "“Kami mungkin berlebihan,” ujar Siemiatkowski.",   # attributed forecast: a quote
+        "PHK ditaksir berlanjut tahun depan.",              # unattributed passive report
+        "Perusahaan harus menjaga keseimbangan.",           # outlet evaluation
+        "Klarna memangkas 1.200 karyawan pada 2024.",       # plain fact with digits
+    ]).toarray()
+    column = {name: i for i, name in enumerate(CUE_NAMES)}
+    assert rows[0, column["lex:attribution"]] > 0 and rows[0, column["quote_pair"]] == 1
+    assert rows[0, column["lex:personal"]] > 0
+    assert rows[0, column["outlet_hedge"]] == 0  # the hedge is inside a quotation
+    assert rows[1, column["lex:passive_report"]] > 0 and rows[1, column["outlet_hedge"]] == 1
+    assert rows[2, column["outlet_evaluation"]] == 1 and rows[2, column["outlet_hedge"]] == 0
+    assert rows[3, column["digits"]] == 1 and rows[3, column["lex:attribution"]] == 0
+    assert rows.shape == (4, len(CUE_NAMES))
+
+
+def test_per_layer_heads_equal_logistic_regression(texts):
+    X = NgramTfidfVectorizer("word", (1, 2)).fit_transform(texts)
+    rng = np.random.default_rng(0)
+    Y = np.empty((len(texts), 3), dtype=object)
+    Y[:, 0] = rng.choice(["fact", "quote", "opinion"], len(texts))  # speculation never seen
+    Y[:, 1] = rng.choice(["pro", "against"], len(texts))              # binary layer
+    Y[:, 2] = "economic"                                               # one label only
+    Y[::7, 0] = None                                                   # unlabelled rows are skipped
+    heads = PerLayerClassifier(dict(LAYERS), C=2.0).fit(X, Y)
+    probs = heads.predict_proba(X)
+    rows = [i for i in range(len(texts)) if Y[i, 0] is not None]
+    ref = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000).fit(X[rows], Y[rows, 0].astype(str))
+    order = [LAYERS["type"].index(c) for c in ref.classes_]
+    np.testing.assert_allclose(probs[0][:, order], ref.predict_proba(X), atol=1e-10)
+    assert np.all(probs[0][:, LAYERS["type"].index("speculation")] == 0)
+    ref_binary = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000).fit(X, Y[:, 1].astype(str))
+    order = [LAYERS["stance"].index(c) for c in ref_binary.classes_]
+    np.testing.assert_allclose(probs[1][:, order], ref_binary.predict_proba(X), atol=1e-10)
+    assert np.all(probs[2][:, LAYERS["frame"].index("economic")] == 1)
+    for p in probs:
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_data):
+    train = synthetic_data.split_records("train")
+    dev = synthetic_data.split_records("dev")
+    layers = list(LAYERS)
+    model = TfidfClassifier(c_values=[0.3, 1.0, 3.0])
+    model.fit([r["text"] for r in train], targets(train, layers), [r["text"] for r in dev], targets(dev, layers))
+    return model
+
+
+def test_fit_tunes_c_on_dev_and_learns_the_signal(fitted, synthetic_data):
+    assert set(fitted.best_c_) == set(LAYERS)
+    assert all(c in (0.3, 1.0, 3.0) for c in fitted.best_c_.values())
+    assert set(fitted.tuning_["type"]) == {"0.3", "1.0", "3.0"}
+    test = synthetic_data.split_records("test")
+    predicted = fitted.predict([r["text"] for r in test])["type"]
+    gold = [r["type"] for r in test]
+    accuracy = np.mean([p == g for p, g in zip(predicted, gold)])
+    majority = max(gold.count(label) for label in set(gold)) / len(gold)
+    assert accuracy > majority + 0.1  # the synthetic type rule is surface cues: learnable
+
+
+def test_predict_proba_shape_order_and_batches(fitted, texts):
+    probs = fitted.predict_proba(texts, batch_size=7)
+    whole = fitted.predict_proba(texts, batch_size=10_000)
+    for layer, labels in fitted.labels.items():
+        assert labels == list(LAYERS[layer])
+        assert probs[layer].shape == (len(texts), len(labels))
+        np.testing.assert_allclose(probs[layer], whole[layer])
+        np.testing.assert_allclose(probs[layer].sum(axis=1), 1.0)
+    reversed_probs = fitted.predict_proba(texts[::-1])
+    np.testing.assert_allclose(reversed_probs["type"], probs["type"][::-1])
+    assert {layer: p.shape for layer, p in fitted.predict_proba([]).items()} == {
+        layer: (0, len(labels)) for layer, labels in LAYERS.items()
+    }
+
+
+def test_cue_block_reaches_only_the_type_layer(fitted):
+    heads = fitted.pipeline_.named_steps["layers"]
+    coef_t, _ = heads._stacked_weights()
+    cue_rows = coef_t[-len(CUE_NAMES):]
+    type_cols = slice(heads.offsets_[0], heads.offsets_[1])
+    assert np.abs(cue_rows[:, type_cols]).sum() > 0
+    assert np.abs(cue_rows[:, heads.offsets_[1]:]).sum() == 0
+
+
+def test_save_load_round_trip(fitted, texts, tmp_path):
+    fitted.save(tmp_path / "model")
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert card["kind"] == "tfidf" and card["labels"] == {k: list(v) for k, v in LAYERS.items()}
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "pipeline.skops"]
+    again = load_model(tmp_path / "model")
+    assert isinstance(again, TfidfClassifier)
+    assert again.best_c_ == fitted.best_c_
+    before, after = fitted.predict_proba(texts + NOVEL), again.predict_proba(texts + NOVEL)
+    for layer in before:
+        np.testing.assert_allclose(after[layer], before[layer], atol=1e-12)
+
+
+def test_load_refuses_untrusted_types(fitted, tmp_path):
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    folder = tmp_path / "model"
+    fitted.save(folder)
+    sio.dump(Pipeline([("evil", FunctionTransformer(os.system))]), folder / "pipeline.skops")
+    with pytest.raises(InputError) as err:
+        load_model(folder)
+    assert str(err.value) == f"{folder / 'pipeline.skops'}: refuses to load untrusted type(s): posix.system"
+
+
+def test_load_problems_are_one_line(tmp_path):
+    with pytest.raises(InputError, match="not a warta model folder"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text('{"kind": "tfidf", "layers": ["type"]}')
+    with pytest.raises(InputError, match="model weights missing"):
+        load_model(tmp_path)
+    (tmp_path / "pipeline.skops").write_bytes(b"not a zip file")
+    with pytest.raises(InputError, match="unreadable skops file"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text('{"kind": "svm"}')
+    with pytest.raises(InputError, match="unknown model kind 'svm'"):
+        load_model(tmp_path)
