@@ -10,6 +10,7 @@ import sys
 
 from warta.cli import corpus  # noqa: F401  (registers commands)
 from warta.cli import evaluate  # noqa: F401  (registers commands)
+from warta.cli import label  # noqa: F401  (registers commands)
 from warta.cli import outlets  # noqa: F401  (registers commands)
 from warta.cli import train  # noqa: F401  (registers commands)
 from warta.cli._app import app, echo_err

@@ -1,0 +1,284 @@
+"""Walk `warta label` inputs lazily: files, folders and stdin become articles or problems.
+
+Every input unit has a position in one deterministic stream: a `.txt` file is
+one unit, each non-blank line of a `.jsonl` file is one unit, and a file that
+cannot be used at all (missing, empty, binary, unreadable) is one unit. A unit
+is either an `Article` or a `Problem` (one line naming the input and what is
+wrong with it); problems never stop the walk. Positions are what `--resume`
+counts: `iter_items(..., skip=n)` goes past the first n units without reading
+or parsing them where it can (a skipped `.txt` file is not even opened).
+
+Outlet, in order of precedence: the JSONL record's `outlet`, `--outlet`, the
+manifest row of the file, the name of the file's parent folder.
+
+This module imports no model code: it runs in the preparation workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Union
+
+from warta.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
+from warta.errors import InputError
+from warta.text import decode_bytes
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TEXT_SUFFIXES = (".txt",)
+# Same sniff window as warta.text.decode_bytes uses for whole files.
+_BINARY_SNIFF_BYTES = 8192
+_RECORD_FIELDS = ("title", "url", "date")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An input unit that was skipped; `message` names the input (file or file:line), `source` the file."""
+
+    message: str
+    source: str = ""
+
+
+Item = Union[Article, Problem]
+
+
+@dataclass
+class WalkStats:
+    """What the walk saw besides units: files in folders that are not articles."""
+
+    ignored_files: int = 0
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Where articles get their outlet and metadata when the input does not say."""
+
+    outlet: str | None = None
+    manifest: Path | None = None
+
+
+class ManifestIndex:
+    """Manifest rows looked up by a file's resolved path, else by its unique file name."""
+
+    def __init__(self, path: Path):
+        rows = read_manifest(path)
+        self.by_path: dict[Path, dict[str, str]] = {}
+        by_name: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            file = row.get("file", "")
+            if not file:
+                continue
+            self.by_path[(path.parent / file).resolve()] = row
+            by_name.setdefault(Path(file).name, []).append(row)
+        # A bare file name only identifies a row when no other row shares it.
+        self.by_name = {name: found[0] for name, found in by_name.items() if len(found) == 1}
+
+    def lookup(self, path: Path) -> dict[str, str] | None:
+        return self.by_path.get(path.resolve()) or self.by_name.get(path.name)
+
+
+def _folder_outlet(path: Path) -> str:
+    return path.resolve().parent.name or UNKNOWN_OUTLET
+
+
+def _walk_folder(folder: Path, stats: WalkStats) -> Iterator[Path | Problem]:
+    """Article files under `folder`: recursive, sorted by name, hidden entries and symlinked folders skipped."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as exc:
+        yield Problem(f"{folder}: cannot list folder ({exc.strerror})", str(folder))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk_folder(path, stats)
+        elif entry.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES):
+            yield path
+        else:
+            stats.ignored_files += 1
+
+
+def _text_field(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()
+    return ""
+
+
+class _Walker:
+    def __init__(self, options: InputOptions, skip: int, stats: WalkStats, stdin: BinaryIO | None):
+        self.options = options
+        self.skip = skip
+        self.stats = stats
+        self.stdin = stdin
+        self.position = 0
+        self.manifest = ManifestIndex(options.manifest) if options.manifest else None
+
+    # Each unit goes through _emit, which numbers it and drops it while skipping.
+    def _due(self) -> bool:
+        return self.position >= self.skip
+
+    def walk(self, inputs: Sequence[str | Path]) -> Iterator[tuple[int, Item]]:
+        for given in inputs:
+            if str(given) == STDIN:
+                yield from self._stdin()
+                continue
+            path = Path(given)
+            if path.is_dir():
+                for found in _walk_folder(path, self.stats):
+                    if isinstance(found, Problem):
+                        yield from self._unit(lambda found=found: found)
+                    else:
+                        yield from self._file(found)
+            elif path.exists():
+                yield from self._file(path)
+            else:
+                yield from self._unit(lambda: Problem(f"{path}: not found", str(path)))
+
+    def _unit(self, make) -> Iterator[tuple[int, Item]]:
+        position = self.position
+        self.position += 1
+        if position >= self.skip:
+            yield position, make()
+
+    def _file(self, path: Path) -> Iterator[tuple[int, Item]]:
+        if path.name.lower().endswith(JSONL_SUFFIXES):
+            yield from self._jsonl_file(path)
+        else:
+            yield from self._unit(lambda: self._text_article(path))
+
+    def _defaults(self, path: Path | None) -> tuple[str, dict[str, str] | None]:
+        """(outlet, manifest row) for records of `path` that do not name their outlet."""
+        row = self.manifest.lookup(path) if self.manifest and path is not None else None
+        if self.options.outlet:
+            return self.options.outlet, row
+        if row and row.get("outlet"):
+            return row["outlet"], row
+        return (_folder_outlet(path) if path is not None else UNKNOWN_OUTLET), row
+
+    def _text_article(self, path: Path) -> Item:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return Problem(f"{path}: cannot read ({exc.strerror})", str(path))
+        return self._text_article_from(data, path, str(path), path.stem)
+
+    def _text_article_from(self, data: bytes, path: Path | None, source: str, stem: str) -> Item:
+        try:
+            decoded = decode_bytes(data, source)
+        except InputError as exc:
+            return Problem(str(exc), source)
+        text = decoded.text
+        note = decoding_note(source, decoded)
+        outlet, row = self._defaults(path)
+        row = row or {}
+        return Article(
+            notes=[note] if note else [],
+            article_id=row.get("article_id") or stem,
+            text=text,
+            outlet=outlet,
+            title=row.get("title", ""),
+            url=row.get("url", ""),
+            date=row.get("date", ""),
+            source=source,
+        )
+
+    def _jsonl_file(self, path: Path) -> Iterator[tuple[int, Item]]:
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            problem = Problem(f"{path}: cannot read ({exc.strerror})", str(path))
+            yield from self._unit(lambda: problem)
+            return
+        with handle:
+            yield from self._jsonl_lines(iter(handle), path, str(path), path.name)
+
+    def _jsonl_lines(
+        self, lines: Iterator[bytes], path: Path | None, source: str, id_prefix: str
+    ) -> Iterator[tuple[int, Item]]:
+        """One unit per non-blank line; an empty or binary stream is a single unit."""
+        head: list[bytes] = []
+        size = 0
+        for line in lines:
+            head.append(line)
+            size += len(line)
+            if size >= _BINARY_SNIFF_BYTES:
+                break
+        if any(b"\x00" in line for line in head):
+            yield from self._unit(lambda: Problem(f"{source}: binary file (contains NUL bytes), not JSON Lines", source))
+            return
+        outlet, _ = self._defaults(path)
+        seen_any = False
+        for lineno, raw in enumerate(itertools.chain(head, lines), start=1):
+            if not raw.strip():
+                continue
+            seen_any = True
+            yield from self._unit(lambda raw=raw, lineno=lineno: self._record(raw, lineno, source, id_prefix, outlet))
+        if not seen_any:
+            yield from self._unit(lambda: Problem(f"{source}: empty file", source))
+
+    def _record(self, raw: bytes, lineno: int, source: str, id_prefix: str, outlet: str) -> Item:
+        where = f"{source}:{lineno}"
+        try:
+            line = raw.rstrip(b"\r\n").decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            return Problem(f"{where}: not valid UTF-8", source)
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            reason = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+            return Problem(f"{where}: malformed JSON ({reason} at column {exc.colno})", source)
+        if not isinstance(obj, dict):
+            return Problem(f"{where}: expected a JSON object with a \"text\" field", source)
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return Problem(f"{where}: record has no text", source)
+        return Article(
+            article_id=_text_field(obj.get("id")) or f"{id_prefix}:{lineno}",
+            text=text,
+            outlet=_text_field(obj.get("outlet")) or outlet,
+            source=where,
+            **{name: _text_field(obj.get(name)) for name in _RECORD_FIELDS},
+        )
+
+    def _stdin(self) -> Iterator[tuple[int, Item]]:
+        """stdin is JSON Lines when its first non-blank byte is '{', else one plain-text article."""
+        handle = self.stdin if self.stdin is not None else sys.stdin.buffer
+        lines = iter(handle)
+        head: list[bytes] = []
+        for line in lines:
+            head.append(line)
+            if line.strip():
+                break
+        if b"".join(head).lstrip().startswith(b"{"):
+            yield from self._jsonl_lines(itertools.chain(head, lines), None, STDIN_NAME, STDIN_NAME)
+        else:
+            yield from self._unit(
+                lambda: self._text_article_from(b"".join(head) + handle.read(), None, STDIN_NAME, "stdin")
+            )
+
+
+def iter_items(
+    inputs: Sequence[str | Path],
+    options: InputOptions | None = None,
+    skip: int = 0,
+    stats: WalkStats | None = None,
+    stdin: BinaryIO | None = None,
+) -> Iterator[tuple[int, Item]]:
+    """(position, Article or Problem) for every input unit from position `skip` on, lazily, in input order.
+
+    A bad manifest is the one error raised (InputError) rather than reported:
+    without it no outlet can be trusted.
+    """
+    walker = _Walker(options or InputOptions(), skip, stats if stats is not None else WalkStats(), stdin)
+    return walker.walk(inputs)

@@ -1,0 +1,421 @@
+"""Batch-label new articles with a trained model: streaming, resumable, in input order.
+
+Pipeline: the input walk (warta.inputs) yields units lazily; preparation
+workers (separate processes, so cleaning and segmentation run beside the
+model on another core) turn them into sentence records; the main process
+collects whole articles into bounded buffers, labels each buffer (length-
+sorted batches for the transformer), encodes it and appends it to FILE.partial.
+
+Crash safety and resume. A buffer closes as soon as it holds
+`buffer_sentences` sentences (or `buffer_units` input units), always at an
+article boundary, so buffer boundaries are a function of the input alone:
+starting from any boundary gives the same later boundaries, hence the same
+batches and the same bytes. After a buffer's bytes are written (and at most
+every `checkpoint_seconds`), the data is fsync'ed and FILE.partial.ckpt is
+replaced atomically with {units done, byte offset, counts, run fingerprint}.
+A run killed at any moment leaves FILE.partial whose bytes up to the
+checkpoint offset are complete records (at worst one torn line after it);
+`--resume` checks the fingerprint (model, inputs, format, options), truncates
+FILE.partial to the offset, skips the units already done and appends; the
+finished file is renamed to FILE. The result is byte-identical to an
+uninterrupted run: no duplicates, no gaps. Parquet runs grow a JSON Lines
+partial file and convert it at the end (see warta.label_output).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from warta.errors import InputError, WartaError
+from warta.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
+from warta.label_workers import Prepared, prepared_units, start_pool
+from warta.label_output import encoder_for, format_for, jsonl_to_parquet
+
+CHECKPOINT_VERSION = 1
+# Problems are printed as they happen; the summary keeps only the first ones.
+MAX_KEPT_PROBLEMS = 1000
+
+
+@dataclass
+class LabelSummary:
+    """What a `label_articles` run did (counts include the part done before a resume)."""
+
+    out: Path
+    format: str
+    model_id: str
+    articles: int = 0
+    sentences: int = 0
+    predicted: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ignored_files: int = 0
+    resumed_units: int = 0
+    units: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0: every input labelled; 1: some inputs skipped (a run that labels nothing raises instead)."""
+        return 1 if self.skipped else 0
+
+    @property
+    def sentences_per_second(self) -> float:
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Progress:
+    """The committed state written to the checkpoint file."""
+
+    units: int = 0
+    bytes: int = 0
+    articles: int = 0
+    sentences: int = 0
+    predicted: int = 0
+    skipped: int = 0
+
+
+def partial_paths(out: Path) -> tuple[Path, Path]:
+    """(FILE.partial, FILE.partial.ckpt) of an output file."""
+    return out.with_name(out.name + ".partial"), out.with_name(out.name + ".partial.ckpt")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def check_output(out: Path, resume: bool, force: bool) -> None:
+    """Refuse to clobber finished or unfinished output before any work (and before loading a model)."""
+    partial, ckpt = partial_paths(out)
+    unfinished = partial.exists() or ckpt.exists()
+    if out.is_dir():
+        raise WartaError(f"{out}: is a folder; --out needs a file name")
+    if out.exists() and not force and not (resume and unfinished):
+        if resume:
+            raise WartaError(f"{out}: already complete, nothing to resume (use --force to label again)")
+        raise WartaError(f"{out}: already exists (use --force to overwrite, or --resume to continue an unfinished run)")
+    if unfinished and not resume and not force:
+        raise WartaError(
+            f"{partial}: an unfinished run of this output exists (use --resume to continue it, or --force to start over)"
+        )
+
+
+class PartialOutput:
+    """FILE.partial and its checkpoint: append, commit, resume, finish."""
+
+    def __init__(self, out: Path, fingerprint: dict[str, Any], header: bytes, resume: bool):
+        self.out = out
+        self.partial, self.ckpt = partial_paths(out)
+        self.fingerprint = fingerprint
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise WartaError(f"{self.partial}: another warta label run is writing this output") from None
+        try:
+            self._open(header, resume)
+        except BaseException:
+            self.close()
+            raise
+        self.resumed_units = self.state.units
+
+    def _open(self, header: bytes, resume: bool) -> None:
+        self.state = self._resume_state() if resume else None
+        if self.state is None:
+            os.ftruncate(self.fd, 0)
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            self._write(header)
+            self.state = _Progress(bytes=len(header))
+            self.commit(self.state)
+            _fsync_dir(self.partial.parent)
+        else:
+            os.ftruncate(self.fd, self.state.bytes)
+            os.lseek(self.fd, self.state.bytes, os.SEEK_SET)
+
+    def _resume_state(self) -> _Progress | None:
+        """The committed state of an interrupted run, or None to start from scratch."""
+        if not self.ckpt.exists():
+            return None
+        try:
+            saved = json.loads(self.ckpt.read_text(encoding="utf-8"))
+            progress = _Progress(**saved["progress"])
+            fingerprint = saved["run"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WartaError(f"{self.ckpt}: unreadable checkpoint ({exc}); use --force to start over") from None
+        if saved.get("version") != CHECKPOINT_VERSION:
+            raise WartaError(f"{self.ckpt}: checkpoint from another warta version; use --force to start over")
+        for key in sorted(set(fingerprint) | set(self.fingerprint)):
+            if fingerprint.get(key) != self.fingerprint.get(key):
+                raise WartaError(
+                    f"{self.ckpt}: the interrupted run had {key} = {fingerprint.get(key)!r}, this one "
+                    f"{self.fingerprint.get(key)!r}; resume with the same arguments, or use --force to start over"
+                )
+        size = os.fstat(self.fd).st_size
+        if size < progress.bytes:
+            raise WartaError(
+                f"{self.partial}: shorter ({size} bytes) than its checkpoint ({progress.bytes}); use --force to start over"
+            )
+        return progress
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def append(self, data: bytes) -> None:
+        self._write(data)
+
+    def commit(self, progress: _Progress) -> None:
+        """Make everything appended so far durable, then record it (atomically) as the resume point."""
+        os.fsync(self.fd)
+        payload = {"version": CHECKPOINT_VERSION, "run": self.fingerprint, "progress": asdict(progress)}
+        tmp = self.ckpt.with_name(self.ckpt.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.ckpt)
+
+    def finish(self, format: str, labels: dict[str, list[str]]) -> None:
+        """Put the finished output in place under its name; remove the partial file and checkpoint."""
+        os.fsync(self.fd)
+        if format == "parquet":
+            tmp = self.out.with_name(self.out.name + ".tmp")
+            jsonl_to_parquet(self.partial, tmp, labels)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.out)
+            self.partial.unlink()
+        else:
+            os.replace(self.partial, self.out)
+        _fsync_dir(self.out.parent)
+        self.ckpt.unlink(missing_ok=True)
+        self.close()
+
+    def abandon(self) -> None:
+        """Nothing was labelled: leave no output behind."""
+        self.partial.unlink(missing_ok=True)
+        self.ckpt.unlink(missing_ok=True)
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+# --- preparation ----------------------------------------------------------------
+
+
+def default_workers(kind: str, device: str) -> int:
+    """Preparation processes: all cores beside a CPU TF-IDF model, one beside a CPU transformer
+    (torch uses the cores), most cores feeding a GPU."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if kind == "transformer":
+        return max(1, min(cores - 1, 8)) if device == "cuda" else 1
+    return max(1, min(cores, 8))
+
+
+# --- the run -------------------------------------------------------------------
+
+
+def _fingerprint(
+    inputs: Sequence[str | Path], options: InputOptions, format: str, model_id: str, labeller, buffer_sentences: int,
+    buffer_units: int,
+) -> dict[str, Any]:
+    return {
+        "model": model_id,
+        "inputs": [STDIN if str(given) == STDIN else str(Path(given).resolve()) for given in inputs],
+        "outlet": options.outlet,
+        "manifest": str(options.manifest.resolve()) if options.manifest else None,
+        "format": format,
+        "buffer_sentences": buffer_sentences,
+        "buffer_units": buffer_units,
+        "batch_size": getattr(labeller, "batch_size", None),
+    }
+
+
+def label_articles(
+    model: str | Path | Any,
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    format: str | None = None,
+    outlet: str | None = None,
+    manifest: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    batch_size: int | None = None,
+    device: str = "auto",
+    quantize: bool = False,
+    workers: int | None = None,
+    buffer_sentences: int | None = None,
+    buffer_units: int = 4096,
+    checkpoint_seconds: float = 1.0,
+    progress: bool = False,
+    on_problem: Callable[[Problem], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    stdin: BinaryIO | None = None,
+) -> LabelSummary:
+    """Label every sentence of `inputs` with `model` (a run folder, a model folder or a loaded model) into `out`.
+
+    Raises WartaError for unusable arguments or output state, and InputError
+    when no article at all could be labelled (no output is left behind then).
+    Problems with single inputs go to `on_problem` and are counted, never raised.
+    """
+    from warta.fast_inference import load_labeller
+
+    out = Path(out)
+    fmt = format_for(out, format)
+    check_output(out, resume, force)
+    if not inputs:
+        raise WartaError("no INPUT given (files, folders or - for stdin)")
+    options = InputOptions(outlet=outlet or None, manifest=Path(manifest) if manifest else None)
+    if options.manifest is not None and not options.manifest.is_file():
+        raise InputError(f"{options.manifest}: manifest not found")
+
+    with ExitStack() as stack:
+        labeller = load_labeller(model, device=device, batch_size=batch_size, quantize=quantize)
+        n_workers = default_workers(labeller.kind, labeller.device) if workers is None else workers
+        pool = start_pool(n_workers, fmt)
+        if pool is not None:
+            stack.callback(pool.close)
+        buffer_sentences = buffer_sentences or labeller.buffer_sentences
+        fingerprint = _fingerprint(inputs, options, fmt, labeller.model_id, labeller, buffer_sentences, buffer_units)
+        encoder = encoder_for(fmt, labeller.labels, labeller.model_id)
+        if not resume:
+            for path in partial_paths(out):
+                path.unlink(missing_ok=True)
+        partial = PartialOutput(out, fingerprint, encoder.header, resume)
+        stack.callback(partial.close)
+
+        summary = LabelSummary(out=out, format=fmt, model_id=labeller.model_id, resumed_units=partial.resumed_units)
+        committed = partial.state
+        start = time.perf_counter()
+        stats = WalkStats()
+        items = iter_items(inputs, options, skip=committed.units, stats=stats, stdin=stdin)
+        bar = _progress_bar(progress, committed)
+        stack.callback(bar.close)
+
+        def report_problem(problem: Problem) -> None:
+            if len(summary.problems) < MAX_KEPT_PROBLEMS:
+                summary.problems.append(problem.message)
+            if on_problem:
+                on_problem(problem)
+
+        state = _Progress(**asdict(committed))
+        last_commit = time.monotonic()
+        buffer: list[Prepared] = []
+        buffered = 0
+
+        def flush() -> None:
+            nonlocal buffer, buffered, last_commit, state
+            if not buffer:
+                return
+            prefixes = [prefix for _, sentences, _, _ in buffer if sentences for prefix in sentences[0]]
+            texts = [text for _, sentences, _, _ in buffer if sentences for text in sentences[1]]
+            data, n_predicted = _label_buffer(prefixes, texts, labeller, encoder)
+            partial.append(data)
+            # One assignment after the bytes are written: an interruption sees the old or the new state.
+            state = _Progress(
+                units=state.units + len(buffer),
+                bytes=state.bytes + len(data),
+                articles=state.articles + sum(1 for _, records, _, _ in buffer if records),
+                sentences=state.sentences + len(prefixes),
+                predicted=state.predicted + n_predicted,
+                skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
+            )
+            bar.update(len(prefixes))
+            bar.set_postfix(articles=state.articles, skipped=state.skipped, refresh=False)
+            buffer, buffered = [], 0
+            if time.monotonic() - last_commit >= checkpoint_seconds:
+                partial.commit(state)
+                last_commit = time.monotonic()
+
+        try:
+            for prepared in prepared_units(items, fmt, pool):
+                _, sentences, problem, notes = prepared
+                for note in notes:
+                    if len(summary.notes) < MAX_KEPT_PROBLEMS:
+                        summary.notes.append(note)
+                    if on_note:
+                        on_note(note)
+                if problem:
+                    report_problem(problem)
+                buffer.append(prepared)
+                buffered += len(sentences[0]) if sentences else 0
+                if buffered >= buffer_sentences or len(buffer) >= buffer_units:
+                    flush()
+            flush()
+            partial.commit(state)
+        except KeyboardInterrupt:
+            # Record what was fully written, so --resume loses nothing already done.
+            partial.commit(state)
+            raise
+
+        summary.units = state.units
+        summary.articles, summary.sentences, summary.predicted = state.articles, state.sentences, state.predicted
+        summary.skipped = state.skipped
+        summary.ignored_files = stats.ignored_files
+        if state.articles == 0:
+            partial.abandon()
+            raise InputError(
+                f"nothing could be labelled ({state.skipped} input(s) skipped"
+                + (f", {stats.ignored_files} file(s) in folders ignored: not .txt or .jsonl" if stats.ignored_files else "")
+                + ")"
+            )
+        partial.finish(fmt, labeller.labels)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+
+def _label_buffer(prefixes: list[str], texts: list[str | None], labeller, encoder) -> tuple[bytes, int]:
+    """Encode one buffer: headings (text None) without prediction, every other sentence with the model's."""
+    predict_at = [i for i, text in enumerate(texts) if text is not None]
+    rows: list = [None] * len(texts)
+    winners: list = [None] * len(texts)
+    if predict_at:
+        probabilities, best = labeller.label([texts[i] for i in predict_at])
+        for j, i in enumerate(predict_at):
+            rows[i] = probabilities[j]
+            winners[i] = best[j]
+    return encoder.encode(prefixes, rows, winners), len(predict_at)
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, **kwargs) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(enabled: bool, start: _Progress):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(
+        desc="labelling", unit=" sent", unit_scale=True, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+        postfix={"articles": start.articles, "skipped": start.skipped},
+    )
