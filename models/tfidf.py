@@ -127,7 +127,7 @@ class _UnitCache:
     data: it is dropped when pickling/saving and rebuilt on demand.
     """
 
-    _CACHE_KEYS = ("_unit_ids", "_unit_ptr", "_unit_flat")
+    _CACHE_KEYS = ("_unit_ids", "_unit_ptr", "_unit_flat", "_unit_csr")
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -139,12 +139,13 @@ class _UnitCache:
         self._unit_ids: dict[str, int] = {}
         self._unit_ptr = np.zeros(1, dtype=np.int64)
         self._unit_flat = np.zeros(0, dtype=np.int64)
+        self.__dict__.pop("_unit_csr", None)
 
     def _unit_values(self, unit: str) -> list[int]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _lookup_units(self, units: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(start, length) in the flat cache of each unit occurrence."""
+    def _lookup_ids(self, units: list[str]) -> np.ndarray:
+        """Cache id of each unit occurrence, computing the values of unseen units once."""
         if "_unit_ids" not in self.__dict__:
             self._reset_cache()
         ids = np.fromiter(map(self._unit_ids.get, units, repeat(-1)), dtype=np.int64, count=len(units))
@@ -162,14 +163,48 @@ class _UnitCache:
             self._unit_flat = np.concatenate([self._unit_flat, *new_arrays])
             ends = self._unit_ptr[-1] + np.cumsum(np.array(new_lengths, dtype=np.int64))
             self._unit_ptr = np.concatenate([self._unit_ptr, ends])
+            self.__dict__.pop("_unit_csr", None)
             ids = np.fromiter(map(self._unit_ids.get, units, repeat(-1)), dtype=np.int64, count=len(units))
-        starts = self._unit_ptr[ids]
-        return starts, self._unit_ptr[ids + 1] - starts
+        return ids
 
     def _expand(self, units: list[str], unit_doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cached values, owning document) of every unit occurrence, flattened."""
-        starts, lengths = self._lookup_units(units)
+        ids = self._lookup_ids(units)
+        starts = self._unit_ptr[ids]
+        lengths = self._unit_ptr[ids + 1] - starts
         return self._unit_flat[_gather(starts, lengths)], np.repeat(unit_doc, lengths)
+
+    def _unit_counts(self, split: SplitTexts, n_cols: int) -> sp.csr_matrix:
+        """Documents x columns counts as (documents x units) @ (units x columns).
+
+        scipy's sparse product sums the repeated columns of a document in C
+        (a dense accumulator per row): no sort, no Python loop.
+        """
+        ids = self._lookup_ids(split.units)
+        if "_unit_csr" not in self.__dict__:
+            n_units = len(self._unit_ptr) - 1
+            self._unit_csr = sp.csr_matrix(
+                (np.ones(len(self._unit_flat)), self._unit_flat, self._unit_ptr), shape=(n_units, n_cols)
+            )
+        indptr = np.zeros(len(split) + 1, dtype=np.int64)
+        np.cumsum(split.lengths, out=indptr[1:])
+        occurrences = sp.csr_matrix(
+            (np.ones(len(ids)), ids, indptr), shape=(len(split), self._unit_csr.shape[0])
+        )
+        return occurrences @ self._unit_csr
+
+
+def _l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """In place; all-zero rows stay zero."""
+    lengths = np.diff(matrix.indptr)
+    squares = np.square(matrix.data)
+    norms = np.zeros(matrix.shape[0])
+    filled = lengths > 0
+    if filled.any():
+        norms[filled] = np.sqrt(np.add.reduceat(squares, matrix.indptr[:-1][filled]))
+    norms[~filled] = 1.0
+    matrix.data /= np.repeat(norms, lengths)
+    return matrix
 
 
 def _counts_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
@@ -343,17 +378,19 @@ class NgramTfidfVectorizer(_UnitCache, TransformerMixin, BaseEstimator):
             raise ValueError("NgramTfidfVectorizer is not fitted")
         split = as_split(raw_documents)
         n_docs = len(split)
-        values, value_doc = self._expand(split.units, split.unit_doc)
         if self.analyzer == "word":
+            values, value_doc = self._expand(split.units, split.unit_doc)
             rows, cols = self._word_ngrams(values, value_doc)
+            matrix = _counts_matrix(rows, cols, n_docs, len(self.idf_))
         else:
-            rows, cols = value_doc, values
-        matrix = _counts_matrix(rows, cols, n_docs, len(self.idf_))
+            matrix = self._unit_counts(split, len(self.idf_))
         if self.sublinear_tf:
             np.log(matrix.data, out=matrix.data)
             matrix.data += 1.0
         matrix.data *= self.idf_[matrix.indices]
-        if self.norm:
+        if self.norm == "l2":
+            matrix = _l2_normalize_rows(matrix)
+        elif self.norm:
             matrix = normalize(matrix, norm=self.norm, copy=False)
         return matrix
 
@@ -611,7 +648,10 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(X @ coef_t) + intercept
 
     def predict_proba(self, X: Any) -> list[np.ndarray]:
-        scores = self.decision_function(X)
+        return self.proba_from_scores(self.decision_function(X))
+
+    def proba_from_scores(self, scores: np.ndarray) -> list[np.ndarray]:
+        """Per-layer softmax of the stacked decision scores."""
         out = []
         for j in range(len(self.layers_)):
             block = scores[:, self.offsets_[j] : self.offsets_[j + 1]]
@@ -786,7 +826,24 @@ class TfidfClassifier:
         if not hasattr(self, "pipeline_"):
             raise ValueError("TfidfClassifier is not fitted")
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 512) -> dict[str, np.ndarray]:
+    def _batch_proba(self, texts: list[str]) -> list[np.ndarray]:
+        """pipeline_.predict_proba, computed block by block: each feature block is multiplied by its
+        slice of the stacked weights and the products summed, so the blocks are never stacked."""
+        splitter, features, heads = (self.pipeline_.named_steps[k] for k in ("units", "features", "layers"))
+        if features.transformer_weights:
+            return self.pipeline_.predict_proba(texts)
+        split = splitter.transform(texts)
+        coef_t, intercept = heads._stacked_weights()
+        scores = np.broadcast_to(intercept, (len(texts), len(intercept))).copy()
+        offset = 0
+        for _, transformer in features.transformer_list:
+            block = transformer.transform(split)
+            scores += block @ coef_t[offset : offset + block.shape[1]]
+            offset += block.shape[1]
+        return heads.proba_from_scores(scores)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 1024) -> dict[str, np.ndarray]:
+        """{layer: (n, len(labels[layer])) probabilities}, columns in labels[layer] order."""
         self._check_fitted()
         texts = list(texts)
         chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in self.layers}
@@ -794,14 +851,14 @@ class TfidfClassifier:
             batch = texts[start : start + batch_size]
             if not batch:
                 break
-            for layer, probs in zip(self.layers, self.pipeline_.predict_proba(batch)):
+            for layer, probs in zip(self.layers, self._batch_proba(batch)):
                 chunks[layer].append(probs)
         return {
             layer: np.vstack(parts) if parts else np.zeros((0, len(LAYERS[layer])))
             for layer, parts in chunks.items()
         }
 
-    def predict(self, texts: Sequence[str], batch_size: int = 512) -> dict[str, list[str]]:
+    def predict(self, texts: Sequence[str], batch_size: int = 1024) -> dict[str, list[str]]:
         probs = self.predict_proba(texts, batch_size=batch_size)
         return {layer: [self.labels[layer][i] for i in p.argmax(axis=1)] for layer, p in probs.items()}
 

@@ -153,6 +153,13 @@ def test_predict_proba_shape_order_and_batches(fitted, texts):
     }
 
 
+def test_blockwise_fast_path_equals_the_pipeline(fitted, texts):
+    fast = fitted.predict_proba(texts + NOVEL)
+    plain = fitted.pipeline_.predict_proba(texts + NOVEL)
+    for layer, probs in zip(fitted.layers, plain):
+        np.testing.assert_allclose(fast[layer], probs, atol=1e-12)
+
+
 def test_cue_block_reaches_only_the_type_layer(fitted):
     heads = fitted.pipeline_.named_steps["layers"]
     coef_t, _ = heads._stacked_weights()

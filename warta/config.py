@@ -82,7 +82,7 @@ class TransformerModelConfig(_Strict):
 class TfidfTrainConfig(_Strict):
     """TF-IDF training has nothing to tune beyond model.c_values; kept for a uniform layout."""
 
-    predict_batch_size: Annotated[int, Field(ge=1)] = 512
+    predict_batch_size: Annotated[int, Field(ge=1)] = 1024
 
 
 class TransformerTrainConfig(_Strict):
