@@ -42,10 +42,13 @@ def render_run(result: Any) -> str:
 def train_cli(
     config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/tfidf.yaml."),
     overrides: Optional[list[str]] = typer.Option(
-        None, "--set", help="Override a config key: --set train.epochs=3 (repeatable; value parsed as YAML)."
+        None, "--set", metavar="KEY.PATH=VALUE",
+        help="Override a config key: --set train.epochs=3 (repeatable; value parsed as YAML).",
     ),
-    cv: Optional[int] = typer.Option(None, "--cv", min=2, help="Also run K-fold grouped CV on train+dev."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<config name>-<timestamp>)."),
+    cv: Optional[int] = typer.Option(None, "--cv", min=2, metavar="K", help="Also run K-fold grouped CV on train+dev."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", metavar="DIR", help="Run folder (default: <output.root>/<config name>-<timestamp>)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite the run files of an existing --out folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or log lines on stderr."),
 ) -> None:
