@@ -243,20 +243,21 @@ class Crash(Exception):
     pass
 
 
-def crash_after(monkeypatch, calls: int) -> None:
-    """Make the labeller fail on its `calls`+1-th buffer, like a process dying mid-run."""
-    from warta import fast_inference
+def crash_after(monkeypatch, buffers: int) -> None:
+    """Make the run die while writing its `buffers`+1-th buffer (half of it written), like a killed process."""
+    from warta import label
 
     count = {"n": 0}
-    original = fast_inference.Labeller.label
+    original = label.PartialOutput.append
 
-    def label(self, texts):
+    def append(self, data):
         count["n"] += 1
-        if count["n"] > calls:
+        if count["n"] > buffers:
+            original(self, data[: len(data) // 2])
             raise Crash()
-        return original(self, texts)
+        return original(self, data)
 
-    monkeypatch.setattr(fast_inference.Labeller, "label", label)
+    monkeypatch.setattr(label.PartialOutput, "append", append)
 
 
 @pytest.mark.parametrize("format", ["jsonl", "csv", "parquet"])
@@ -276,9 +277,8 @@ def test_resume_after_a_crash_gives_the_uninterrupted_file(tfidf_run, seed_artic
     partial, ckpt = partial_paths(out)
     state = json.loads(ckpt.read_text(encoding="utf-8"))["progress"]
     assert 0 < state["units"] < full.units and not out.exists()
-    # the partial output is readable up to the checkpoint; a torn tail after it is cut on resume
-    with partial.open("ab") as handle:
-        handle.write(b'{"id": "torn')
+    # the partial output is readable up to the checkpoint; the torn tail after it is cut on resume
+    assert partial.stat().st_size > state["bytes"]
     if format != "csv":
         assert len(read_jsonl_prefix(partial, state["bytes"])) == state["sentences"]
     monkeypatch.undo()
@@ -309,6 +309,30 @@ def test_transformer_resume_is_byte_identical(transformer_run, seed_articles, tm
     monkeypatch.undo()
     label_articles(transformer_run, [big], tmp_path / "r.jsonl", resume=True, **kwargs)
     assert (tmp_path / "r.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
+
+
+def test_stdin_run_resumes_when_the_same_stream_is_piped_again(tfidf_run, seed_articles, tmp_path, monkeypatch):
+    import io
+
+    stream = write_articles_jsonl(tmp_path / "in.jsonl", seed_articles, 30).read_bytes()
+    kwargs = dict(workers=0, buffer_sentences=150, checkpoint_seconds=0)
+    label_articles(tfidf_run, ["-"], tmp_path / "ref.jsonl", stdin=io.BytesIO(stream), **kwargs)
+    crash_after(monkeypatch, 2)
+    with pytest.raises(Crash):
+        label_articles(tfidf_run, ["-"], tmp_path / "r.jsonl", stdin=io.BytesIO(stream), **kwargs)
+    monkeypatch.undo()
+    label_articles(tfidf_run, ["-"], tmp_path / "r.jsonl", stdin=io.BytesIO(stream), resume=True, **kwargs)
+    assert (tmp_path / "r.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
+
+
+def test_the_output_inside_an_input_folder_is_not_read_back(tfidf_run, tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Judul Berita\nKlarna kembali merekrut karyawan manusia.\n", encoding="utf-8")
+    out = folder / "labels.jsonl"
+    first = label_articles(tfidf_run, [folder], out, workers=0)
+    again = label_articles(tfidf_run, [folder], out, workers=0, force=True)
+    assert (first.articles, again.articles, again.skipped) == (1, 1, 0)
 
 
 def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_file(tfidf_run, seed_articles, tmp_path):

@@ -76,7 +76,13 @@ def _probability_rows(probs: dict[str, np.ndarray], layers: Sequence[str]) -> tu
 
 
 class Labeller:
-    """Any model following models/base.py: `predict_proba` over texts, one call per buffer."""
+    """Any model following models/base.py: `predict_proba` over texts.
+
+    `in_preparation`: the model scores each sentence on its own (TF-IDF), so
+    it can label each preparation batch right where the batch was prepared.
+    """
+
+    in_preparation = True
 
     def __init__(self, model: Any, model_id: str, device: str = "cpu", batch_size: int | None = None):
         self.model = model
@@ -138,12 +144,16 @@ class TransformerLabeller(Labeller):
     multi-head module: logits of all layers concatenated, `offsets` per layer).
     """
 
+    # Batches across articles (padding, GPU utilisation) matter here: label buffers in the main process.
+    in_preparation = False
+
     def __init__(self, classifier: Any, model_id: str, device: str, batch_size: int | None, quantize: bool):
         import torch
 
         default_batch = DEFAULT_GPU_BATCH if device == "cuda" else DEFAULT_CPU_BATCH
         super().__init__(classifier, model_id, device, batch_size or default_batch)
-        self.buffer_sentences = DEFAULT_TRANSFORMER_BUFFER
+        # A wide window to length-sort in (tight padding), at least 32 batches.
+        self.buffer_sentences = max(DEFAULT_TRANSFORMER_BUFFER, 32 * self.batch_size)
         self.quantize = quantize
         self.torch = torch
         self.torch_device = torch.device(device)

@@ -62,6 +62,8 @@ class InputOptions:
 
     outlet: str | None = None
     manifest: Path | None = None
+    # Files never read as input (the run's own output, so a rerun into a folder it walks does not label itself).
+    exclude: frozenset[Path] = frozenset()
 
 
 class ManifestIndex:
@@ -152,6 +154,8 @@ class _Walker:
             yield position, make()
 
     def _file(self, path: Path) -> Iterator[tuple[int, Item]]:
+        if self.options.exclude and path.resolve() in self.options.exclude:
+            return
         if path.name.lower().endswith(JSONL_SUFFIXES):
             yield from self._jsonl_file(path)
         else:

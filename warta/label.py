@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
 from warta.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
-from warta.label_workers import Prepared, prepared_units, start_pool
+from warta.label_workers import Encoded, Prepared, Sentences, Stage, prepared_units, start_pool
 from warta.label_output import encoder_for, format_for, jsonl_to_parquet
 
 CHECKPOINT_VERSION = 1
@@ -292,14 +292,20 @@ def label_articles(
     check_output(out, resume, force)
     if not inputs:
         raise WartaError("no INPUT given (files, folders or - for stdin)")
-    options = InputOptions(outlet=outlet or None, manifest=Path(manifest) if manifest else None)
+    options = InputOptions(
+        outlet=outlet or None,
+        manifest=Path(manifest) if manifest else None,
+        exclude=frozenset(path.resolve() for path in (out, *partial_paths(out))),
+    )
     if options.manifest is not None and not options.manifest.is_file():
         raise InputError(f"{options.manifest}: manifest not found")
 
     with ExitStack() as stack:
         labeller = load_labeller(model, device=device, batch_size=batch_size, quantize=quantize)
         n_workers = default_workers(labeller.kind, labeller.device) if workers is None else workers
-        pool = start_pool(n_workers, fmt)
+        # TF-IDF labels beside preparation (in each worker); a transformer labels buffers here.
+        stage = Stage(fmt, labeller if labeller.in_preparation else None)
+        pool = start_pool(n_workers, stage)
         if pool is not None:
             stack.callback(pool.close)
         buffer_sentences = buffer_sentences or labeller.buffer_sentences
@@ -334,20 +340,18 @@ def label_articles(
             nonlocal buffer, buffered, last_commit, state
             if not buffer:
                 return
-            prefixes = [prefix for _, sentences, _, _ in buffer if sentences for prefix in sentences[0]]
-            texts = [text for _, sentences, _, _ in buffer if sentences for text in sentences[1]]
-            data, n_predicted = _label_buffer(prefixes, texts, labeller, encoder)
+            data, n_sentences, n_predicted = _encode_buffer(buffer, labeller, encoder)
             partial.append(data)
             # One assignment after the bytes are written: an interruption sees the old or the new state.
             state = _Progress(
                 units=state.units + len(buffer),
                 bytes=state.bytes + len(data),
                 articles=state.articles + sum(1 for _, records, _, _ in buffer if records),
-                sentences=state.sentences + len(prefixes),
+                sentences=state.sentences + n_sentences,
                 predicted=state.predicted + n_predicted,
                 skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
             )
-            bar.update(len(prefixes))
+            bar.update(n_sentences)
             bar.set_postfix(articles=state.articles, skipped=state.skipped, refresh=False)
             buffer, buffered = [], 0
             if time.monotonic() - last_commit >= checkpoint_seconds:
@@ -355,7 +359,7 @@ def label_articles(
                 last_commit = time.monotonic()
 
         try:
-            for prepared in prepared_units(items, fmt, pool):
+            for prepared in prepared_units(items, stage, pool):
                 _, sentences, problem, notes = prepared
                 for note in notes:
                     if len(summary.notes) < MAX_KEPT_PROBLEMS:
@@ -365,7 +369,7 @@ def label_articles(
                 if problem:
                     report_problem(problem)
                 buffer.append(prepared)
-                buffered += len(sentences[0]) if sentences else 0
+                buffered += _sentence_count(sentences)
                 if buffered >= buffer_sentences or len(buffer) >= buffer_units:
                     flush()
             flush()
@@ -391,8 +395,23 @@ def label_articles(
         return summary
 
 
-def _label_buffer(prefixes: list[str], texts: list[str | None], labeller, encoder) -> tuple[bytes, int]:
-    """Encode one buffer: headings (text None) without prediction, every other sentence with the model's."""
+def _sentence_count(payload: Sentences | Encoded | None) -> int:
+    if payload is None:
+        return 0
+    return payload.sentences if isinstance(payload, Encoded) else len(payload.texts)
+
+
+def _encode_buffer(buffer: list[Prepared], labeller, encoder) -> tuple[bytes, int, int]:
+    """(output bytes, sentences, sentences with a prediction) of one buffer of prepared units."""
+    payloads = [payload for _, payload, _, _ in buffer if payload is not None]
+    if all(isinstance(payload, Encoded) for payload in payloads):
+        return (
+            b"".join(payload.data for payload in payloads),
+            sum(payload.sentences for payload in payloads),
+            sum(payload.predicted for payload in payloads),
+        )
+    prefixes = [prefix for payload in payloads for prefix in payload.prefixes]
+    texts = [text for payload in payloads for text in payload.texts]
     predict_at = [i for i, text in enumerate(texts) if text is not None]
     rows: list = [None] * len(texts)
     winners: list = [None] * len(texts)
@@ -401,7 +420,7 @@ def _label_buffer(prefixes: list[str], texts: list[str | None], labeller, encode
         for j, i in enumerate(predict_at):
             rows[i] = probabilities[j]
             winners[i] = best[j]
-    return encoder.encode(prefixes, rows, winners), len(predict_at)
+    return encoder.encode(prefixes, rows, winners), len(texts), len(predict_at)
 
 
 class _NoBar:

@@ -1,15 +1,22 @@
-"""Preparation for `warta label`: articles to encoded sentences, in worker processes beside the model.
+"""Preparation for `warta label`: articles to encoded sentences, in worker processes.
 
-A unit of input is prepared into (position, sentences, problem, notes):
-sentences = (prefixes, texts) where prefixes are the encoded sentence fields of
-each output line (see warta.label_output) and texts[i] is the text to label,
-or None for a heading (no prediction). An article with no sentence besides
-headings becomes a problem, like in `warta corpus build`.
+A unit of input is prepared into (position, payload, problem, notes). The
+payload is either
+- `Sentences(prefixes, texts)`: the encoded sentence fields of each output
+  line (see warta.label_output) and the text to label (None for a heading,
+  which gets no prediction); the main process labels these in buffers
+  (transformer models: batching across articles matters there), or
+- `Encoded(data, sentences, predicted)`: finished output lines, when the
+  stage's labeller runs beside preparation (TF-IDF: its predictions are row by
+  row, so labelling each transport batch gives the same bytes as labelling
+  any other grouping, and both cores then run the whole pipeline).
+An article with no sentence besides headings becomes a problem, like in
+`warta corpus build`.
 
 `WorkerPool` runs preparation in separate processes: batches go round-robin
 to the workers and come back in the same order, so output order is input
-order, and at most `2 x workers` batches are in flight (flat memory). This
-module imports no model code: workers stay small and start fast.
+order, and at most `2 x workers` batches are in flight (flat memory). The
+workers import no torch (a TF-IDF labeller brings scikit-learn only).
 """
 
 from __future__ import annotations
@@ -25,16 +32,56 @@ import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Union
+from typing import NamedTuple, Union
 
 from warta.corpus import article_sentences
 from warta.errors import WartaError
 from warta.inputs import Item, Problem
-from warta.label_output import prefix_function
+from warta.label_output import encoder_for, prefix_function
 
-# (prefixes, texts-or-None) of one article
-Sentences = tuple[list[str], list[Union[str, None]]]
-Prepared = tuple[int, Union[Sentences, None], Union[Problem, None], list[str]]
+
+
+class Sentences(NamedTuple):
+    """One article's sentences, encoded up to the model's fields; texts[i] None: no prediction (heading)."""
+
+    prefixes: list[str]
+    texts: list[Union[str, None]]
+
+
+class Encoded(NamedTuple):
+    """One article's finished output lines."""
+
+    data: bytes
+    sentences: int
+    predicted: int
+
+
+Prepared = tuple[int, Union[Sentences, Encoded, None], Union[Problem, None], list[str]]
+
+
+class Stage:
+    """What preparation does: encode for `format`, and label with `labeller` when given.
+
+    A stage is sent to each worker process by pickling; a labeller's model was
+    loaded from safe formats by the main process, and pickle only carries it
+    between this run's own processes.
+    """
+
+    def __init__(self, format: str, labeller=None):
+        self.format = format
+        self.labeller = labeller
+
+    def __getstate__(self):
+        return {"format": self.format, "labeller": self.labeller}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["format"], state["labeller"])
+
+    @property
+    def encoder(self):
+        if not hasattr(self, "_encoder"):
+            self._encoder = encoder_for(self.format, self.labeller.labels, self.labeller.model_id)
+        return self._encoder
 
 # Units per message to a worker, and characters of text per message: enough to
 # amortise inter-process overhead, few enough to keep memory flat.
@@ -56,11 +103,35 @@ def prepare_item(position: int, item: Item, format: str) -> Prepared:
     prefix = prefix_function(format)
     prefixes = [prefix(record) for record in records]
     texts = [None if record["role"] == "heading" else record["text"] for record in records]
-    return position, (prefixes, texts), None, item.notes
+    return position, Sentences(prefixes, texts), None, item.notes
 
 
-def prepare_batch(batch: list[tuple[int, Item]], format: str) -> list[Prepared]:
-    return [prepare_item(position, item, format) for position, item in batch]
+def prepare_batch(batch: list[tuple[int, Item]], stage: Stage) -> list[Prepared]:
+    """Prepare a batch of units; with a labeller, label all its sentences in one call and encode them."""
+    prepared = [prepare_item(position, item, stage.format) for position, item in batch]
+    if stage.labeller is None:
+        return prepared
+    texts = [text for _, sentences, _, _ in prepared if sentences for text in sentences.texts if text is not None]
+    rows, winners = stage.labeller.label(texts) if texts else ([], [])
+    out: list[Prepared] = []
+    k = 0
+    for position, sentences, problem, notes in prepared:
+        if sentences is None:
+            out.append((position, None, problem, notes))
+            continue
+        unit_rows, unit_winners = [], []
+        for text in sentences.texts:
+            if text is None:
+                unit_rows.append(None)
+                unit_winners.append(None)
+            else:
+                unit_rows.append(rows[k])
+                unit_winners.append(winners[k])
+                k += 1
+        data = stage.encoder.encode(sentences.prefixes, unit_rows, unit_winners)
+        predicted = sum(1 for text in sentences.texts if text is not None)
+        out.append((position, Encoded(data, len(sentences.texts), predicted), None, notes))
+    return out
 
 
 def _exit_with_parent() -> None:
@@ -82,7 +153,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="warta-parent-watch", daemon=True).start()
 
 
-def _worker_main(tasks, results, format: str) -> None:
+def _worker_main(tasks, results, stage: Stage) -> None:
     """Worker process: prepare batches until told to stop (None)."""
     # Ctrl-C is the main process's to handle; the workers stop when it does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -96,7 +167,7 @@ def _worker_main(tasks, results, format: str) -> None:
             return
         if batch is None:
             return
-        results.put(prepare_batch(batch, format))
+        results.put(prepare_batch(batch, stage))
 
 
 def transport_batches(items: Iterable[tuple[int, Item]]) -> Iterator[list[tuple[int, Item]]]:
@@ -133,12 +204,12 @@ def _caller_main_hidden():
 class WorkerPool:
     """`workers` preparation processes (spawned: forking a process that holds torch threads is unsafe)."""
 
-    def __init__(self, workers: int, format: str):
+    def __init__(self, workers: int, stage: Stage):
         context = multiprocessing.get_context("spawn")
         self.tasks = [context.Queue() for _ in range(workers)]
         self.results = [context.Queue() for _ in range(workers)]
         self.processes = [
-            context.Process(target=_worker_main, args=(t, r, format), daemon=True, name=f"warta-prepare-{i}")
+            context.Process(target=_worker_main, args=(t, r, stage), daemon=True, name=f"warta-prepare-{i}")
             for i, (t, r) in enumerate(zip(self.tasks, self.results))
         ]
         with _caller_main_hidden():
@@ -188,12 +259,14 @@ class WorkerPool:
             q.close()
 
 
-def prepared_units(items: Iterable[tuple[int, Item]], format: str, pool: WorkerPool | None) -> Iterator[Prepared]:
-    """Prepared units in input order, in the worker pool when there is one."""
-    if pool is None:
-        return (prepare_item(position, item, format) for position, item in items)
-    return pool.map(items)
+def prepared_units(items: Iterable[tuple[int, Item]], stage: Stage, pool: WorkerPool | None) -> Iterator[Prepared]:
+    """Prepared units in input order, in the worker pool when there is one (same batches either way)."""
+    if pool is not None:
+        yield from pool.map(items)
+        return
+    for batch in transport_batches(items):
+        yield from prepare_batch(batch, stage)
 
 
-def start_pool(workers: int, format: str) -> WorkerPool | None:
-    return WorkerPool(workers, format) if workers > 0 else None
+def start_pool(workers: int, stage: Stage) -> WorkerPool | None:
+    return WorkerPool(workers, stage) if workers > 0 else None
