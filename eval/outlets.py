@@ -22,13 +22,17 @@ Uncertainty (95%):
   outlet pairs compared on that measure (p_adj = min(1, m p) < 0.05). The
   "noise" reported beside it is the matching null quantile (1 - 0.05/m): the
   largest value chance alone reaches. Two outlets with one article each can
-  never differ this way: outlet cannot be told from article.
+  never differ this way: outlet cannot be told from article. Outlets with more
+  than 200 articles draw their null sums from the normal approximation of
+  the resampled sums (same mean and covariance), which keeps many-outlet
+  reports fast.
 
 All resampling is seeded: the same records, seed and n_boot give identical output.
 """
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,9 +78,13 @@ PAIR_METHOD = (
     "'differs' when the Bonferroni-adjusted p (times the number of outlet pairs compared on that measure) < 0.05; "
     "'noise' = the null's 1 - 0.05/pairs quantile"
 )
-# Null draws per pair: enough that the Bonferroni tail quantile rests on ~200/20 = 10+ draws.
-_NULL_DRAWS_PER_PAIR = 200
-_MAX_NULL_DRAWS = 200_000
+# Null draws per pair: 100 per pair compared, so the Bonferroni tail (0.05/pairs) holds ~5 draws;
+# capped so all pairs together cost at most ~_NULL_BUDGET article draws; never below --n-boot.
+_NULL_DRAWS_PER_PAIR = 100
+_NULL_BUDGET = 400_000_000
+# Above this many articles an outlet's resampled null sums come from their normal (CLT)
+# approximation: same mean and covariance as exact resampling, a cost independent of size.
+_EXACT_NULL_ARTICLES = 200
 _QUOTE = LAYERS["type"].index("quote")
 _PRO = LAYERS["stance"].index("pro")
 _AGAINST = LAYERS["stance"].index("against")
@@ -140,6 +148,15 @@ class _Sentence:
     vectors: dict[str, np.ndarray]
 
 
+def _voice_vectors(record: dict[str, Any], use: str, where: str) -> dict[str, np.ndarray]:
+    """Label vectors per layer plus the stance split into own voice and quoted (weighted by P(quote))."""
+    vectors = {layer: _label_vector(record, layer, use, where) for layer in LAYERS}
+    quoted = vectors["type"][_QUOTE]
+    vectors["own"] = vectors["stance"] * (1.0 - quoted)
+    vectors["quoted"] = vectors["stance"] * quoted
+    return vectors
+
+
 def _sentence(record: dict[str, Any], by: str, use: str, where: str) -> _Sentence | None:
     """Validate one record; None for headings (they carry no labels)."""
     role = record.get("role")
@@ -156,11 +173,7 @@ def _sentence(record: dict[str, Any], by: str, use: str, where: str) -> _Sentenc
     group = str(group)
     if group == ALL:
         raise InputError(f"{where}: '{ALL}' is reserved for the all-outlets row; rename that {by}")
-    vectors = {layer: _label_vector(record, layer, use, where) for layer in LAYERS}
-    quoted = vectors["type"][_QUOTE]
-    vectors["own"] = vectors["stance"] * (1.0 - quoted)
-    vectors["quoted"] = vectors["stance"] * quoted
-    return _Sentence(str(record["id"]), group, str(record["article_id"]), vectors)
+    return _Sentence(str(record["id"]), group, str(record["article_id"]), _voice_vectors(record, use, where))
 
 
 def _located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -168,9 +181,15 @@ def _located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str,
         yield _where(None, i), record
 
 
-def _located_files(paths: Iterable[str | Path]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _located_files(paths: Iterable[str | Path], progress: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     for path in paths:
-        for lineno, record in iter_jsonl(path):
+        lines = iter_jsonl(path)
+        if progress:
+            from tqdm import tqdm
+
+            # disable=None: the bar shows on a terminal only, never in logs or pipes
+            lines = tqdm(lines, desc=f"reading {Path(path).name}", unit=" records", file=sys.stderr, disable=None, leave=False)
+        for lineno, record in lines:
             yield _where(path, lineno), record
 
 
@@ -257,14 +276,40 @@ def _replicate_sums(
     m = next(iter(matrices.values())).shape[0]
     draw_from = m if draw_from is None else draw_from
     n_draw = draw_from if n_draw is None else n_draw
-    uniform = np.full(draw_from, 1.0 / draw_from)
     out = {name: np.empty((n_boot, mat.shape[1])) for name, mat in matrices.items()}
-    chunk = max(1, _CHUNK_CELLS // draw_from)
+    gather = 4 * n_draw < draw_from  # few draws from many rows: add the drawn rows directly
+    chunk = max(1, _CHUNK_CELLS // (n_draw if gather else max(draw_from, n_draw)))
     for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        weights = rng.multinomial(n_draw, uniform, size=stop - start).astype(float)
+        rows = min(n_boot, start + chunk) - start
+        picks = rng.integers(0, draw_from, size=(rows, n_draw))
+        if gather:
+            for name, mat in matrices.items():
+                out[name][start:start + rows] = mat[picks].sum(axis=1)
+            continue
+        # how often each row is drawn in each replicate, via one flat bincount
+        picks += draw_from * np.arange(rows)[:, None]
+        weights = np.bincount(picks.ravel(), minlength=rows * draw_from).reshape(rows, draw_from).astype(float)
         for name, mat in matrices.items():
-            out[name][start:stop] = weights @ mat[:draw_from]
+            out[name][start:start + rows] = weights @ mat[:draw_from]
+    return out
+
+
+def _null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Generator, n_draw: int) -> dict[str, np.ndarray]:
+    """Sums of `n_draw` rows drawn with replacement from the pool: exact resampling for small
+    outlets, the normal approximation (mean n*mu, covariance n*Sigma of the pool's rows) above
+    _EXACT_NULL_ARTICLES articles."""
+    if n_draw <= _EXACT_NULL_ARTICLES:
+        return _replicate_sums(pooled, n_null, rng, n_draw=n_draw)
+    stacked = np.hstack([pooled[part] for part in _PARTS])
+    mean = stacked.mean(axis=0)
+    covariance = np.cov(stacked, rowvar=False, bias=True)
+    draws = rng.multivariate_normal(n_draw * mean, n_draw * covariance, size=n_null, method="eigh")
+    np.clip(draws, 0.0, None, out=draws)
+    out, start = {}, 0
+    for part in _PARTS:
+        width = pooled[part].shape[1]
+        out[part] = draws[:, start:start + width]
+        start += width
     return out
 
 
@@ -401,8 +446,8 @@ def _pair_test(
     n_b = next(iter(b.values())).shape[0]
     pooled = {part: np.vstack([a[part], b[part]]) for part in _PARTS}
     rng = _rng(seed, name_a, "\x00", name_b)
-    null_a = _replicate_sums(pooled, n_null, rng, n_draw=n_a)
-    null_b = _replicate_sums(pooled, n_null, rng, n_draw=n_b)
+    null_a = _null_sums(pooled, n_null, rng, n_draw=n_a)
+    null_b = _null_sums(pooled, n_null, rng, n_draw=n_b)
     observed = _pair_statistics({p: m.sum(axis=0) for p, m in a.items()}, {p: m.sum(axis=0) for p, m in b.items()})
     null = _pair_statistics(null_a, null_b)
     tests, spreads = {}, {}
@@ -441,6 +486,14 @@ def _pair_note(pair: dict) -> str:
     return f"{a} vs {b}: no difference larger than its uncertainty{reason}"
 
 
+def _null_draws(articles: list[int], pairs: int, n_boot: int) -> int:
+    """How many null draws a pair gets: enough for the Bonferroni tail, within the work budget."""
+    pool = sum(articles)
+    cost = sum(n if pool > 4 * n else n + pool for n in articles if n <= _EXACT_NULL_ARTICLES) + 1
+    affordable = _NULL_BUDGET // (pairs * cost)
+    return int(max(n_boot, min(_NULL_DRAWS_PER_PAIR * pairs, affordable)))
+
+
 def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int) -> dict[str, Any]:
     names = [name for name in profiles if name != ALL]
     distance = {layer: {a: {} for a in names} for layer in ("type", "frame")}
@@ -455,8 +508,8 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
         1 for i, a in enumerate(names) for b in names[i + 1:]
         if not (profiles[a]["below_min_sentences"] or profiles[b]["below_min_sentences"])
     )
-    n_null = int(min(_MAX_NULL_DRAWS, max(n_boot, _NULL_DRAWS_PER_PAIR * candidates)))
     spreads: dict[int, dict[str, np.ndarray]] = {}
+    warnings = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             pair: dict[str, Any] = {"a": a, "b": b, "articles": [profiles[a]["articles"], profiles[b]["articles"]]}
@@ -464,6 +517,13 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
             if flagged:
                 pair["skipped"] = f"fewer than --min-sentences sentences: {', '.join(flagged)}"
             else:
+                n_null = _null_draws(pair["articles"], candidates, n_boot)
+                pair["null_draws"] = n_null
+                if candidates / (n_null + 1) >= ALPHA:
+                    warnings.append(
+                        f"{a} vs {b}: {n_null} null draws cannot resolve p < 0.05/{candidates} pairs; "
+                        "this pair can never be called different (raise --n-boot)"
+                    )
                 pair["tests"], spreads[len(pairs)] = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
             pairs.append(pair)
     # Bonferroni within each measure over the pairs compared on it, so more outlets
@@ -486,8 +546,8 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
         "frame": distance["frame"],
         "method": PAIR_METHOD,
         "comparisons": comparisons,
-        "null_draws": n_null,
         "pairs": pairs,
+        "warnings": warnings,
     }
 
 
@@ -547,7 +607,9 @@ def profile_outlets(
     return _profiles_from(_located(records), by, use, min_sentences, n_boot, seed)
 
 
-def profile_files(paths: Iterable[str | Path], labels: str | Path | None = None, **options: Any) -> dict[str, Any]:
+def profile_files(
+    paths: Iterable[str | Path], labels: str | Path | None = None, progress: bool = False, **options: Any
+) -> dict[str, Any]:
     """profile_outlets over JSONL files, read lazily; errors name file and line.
 
     `labels`: a gold labels JSONL ({"id", "type", "stance", "frame"} per line) merged onto the
@@ -556,7 +618,9 @@ def profile_files(paths: Iterable[str | Path], labels: str | Path | None = None,
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no input files")
-    located = _located_files(paths) if labels is None else _with_labels(_located_files(paths), labels)
+    located = _located_files(paths, progress)
+    if labels is not None:
+        located = _with_labels(located, labels)
     profile = _profiles_from(
         located,
         options.get("by", "outlet"),
@@ -659,20 +723,25 @@ def _compare_located(
     matched: set[str] = set()
     pred_only = 0
     for where, record in pred:
-        sentence = _sentence(record, by, use, where)
-        if sentence is None:
-            continue
-        reference = gold_sentences.get(sentence.id)
+        # Prediction records need only id and labels (e.g. predictions/test.jsonl carries no
+        # outlet): outlet, article and role come from gold.
+        if record.get("role") is not None and record.get("role") not in LABELLED_ROLES:
+            continue  # headings carry no labels
+        ident = record.get("id")
+        if ident in (None, ""):
+            raise InputError(f"{where}: record has no 'id' field")
+        reference = gold_sentences.get(str(ident))
         if reference is None:
             pred_only += 1
             continue
-        if sentence.id in matched:
-            raise InputError(f"{where}: duplicate sentence id {sentence.id} in predictions")
-        matched.add(sentence.id)
-        # Outlet and article come from gold; each side's own type label decides own voice vs quoted.
-        row = (reference.article, reference.vectors, sentence.vectors)
+        if reference.id in matched:
+            raise InputError(f"{where}: duplicate sentence id {reference.id} in predictions")
+        matched.add(reference.id)
+        # Each side's own type label decides own voice vs quoted.
+        predicted = _voice_vectors(record, use, where)
+        row = (reference.article, reference.vectors, predicted)
         groups.setdefault(reference.group, []).append(row)
-        groups.setdefault(ALL, []).append((f"{reference.group}\x00{reference.article}", reference.vectors, sentence.vectors))
+        groups.setdefault(ALL, []).append((f"{reference.group}\x00{reference.article}", reference.vectors, predicted))
     if not matched:
         raise InputError("no sentence id is in both the gold and the prediction file")
     names = sorted(n for n in groups if n != ALL) + [ALL]
@@ -713,14 +782,17 @@ def compare_profiles(
 
 
 def compare_files(
-    gold_path: str | Path, pred_path: str | Path, labels: str | Path | None = None, **options: Any
+    gold_path: str | Path, pred_path: str | Path, labels: str | Path | None = None, progress: bool = False,
+    **options: Any,
 ) -> dict[str, Any]:
     """compare_profiles over two JSONL files; errors name file and line.
     `labels` is merged onto the gold file's sentences by id first (see profile_files)."""
-    gold = _located_files([gold_path]) if labels is None else _with_labels(_located_files([gold_path]), labels)
+    gold = _located_files([gold_path], progress)
+    if labels is not None:
+        gold = _with_labels(gold, labels)
     result = _compare_located(
         gold,
-        _located_files([pred_path]),
+        _located_files([pred_path], progress),
         options.get("by", "outlet"),
         options.get("use", "labels"),
         options.get("min_sentences", 10),
@@ -760,15 +832,22 @@ def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+PAIR_COLUMNS = (
+    ["a", "b", "articles_a", "articles_b"]
+    + [f"{key}.{name}" for key, _, _ in PAIR_STATS for name in ("value", "noise", "p", "p_adj", "differs")]
+    + ["note"]
+)
+
+
 def pair_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per outlet pair for distances.csv."""
+    """One flat row per outlet pair for distances.csv (columns: PAIR_COLUMNS)."""
     rows = []
     for pair in profile["distances"]["pairs"]:
         row: dict[str, Any] = {"a": pair["a"], "b": pair["b"], "articles_a": pair["articles"][0], "articles_b": pair["articles"][1]}
         for key, _, _ in PAIR_STATS:
             test = pair.get("tests", {}).get(key, {})
-            for field_name in ("value", "noise", "p", "p_adj", "differs"):
-                row[f"{key}.{field_name}"] = test.get(field_name)
+            for name in ("value", "noise", "p", "p_adj", "differs"):
+                row[f"{key}.{name}"] = test.get(name)
         row["note"] = pair["note"]
         rows.append(row)
     return rows
@@ -825,12 +904,12 @@ def json_text(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def csv_text(rows: list[dict[str, Any]]) -> str:
-    """CSV with the union of the rows' columns in first-seen order; None as empty."""
+def csv_text(rows: list[dict[str, Any]], columns: Iterable[str] = ()) -> str:
+    """CSV with `columns` then any other keys of the rows in first-seen order; None as empty."""
     import csv
     import io
 
-    columns: list[str] = []
+    columns = list(columns)
     for row in rows:
         columns.extend(key for key in row if key not in columns)
     buffer = io.StringIO()

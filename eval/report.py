@@ -255,6 +255,7 @@ def plain_reading(profile: dict[str, Any]) -> dict[str, list[str]]:
         )
     if not pairs:
         between.append("Only one outlet: nothing to compare.")
+    between.extend(f"Warning: {html.escape(w)}." for w in profile["distances"]["warnings"])
     return {
         "summary": summary,
         "outlets": [_outlet_reading(name, outlet, skip_single_note=len(single) == len(outlets)) for name, outlet in outlets.items()],
@@ -443,7 +444,7 @@ n = sentences behind each point. An interval that crosses 0 means the lean canno
 <h2>Between outlets</h2>
 <p>Type and frame mix: Jensen–Shannon distance (0 = same mix, 1 = nothing in common). Stance: difference of the
 stance indices (first minus second outlet). To judge a difference, both outlets' articles are pooled and redrawn
-{profile['distances']['null_draws']} times as if they came from one and the same outlet; "chance ≤ x" is the largest
+thousands of times as if they came from one and the same outlet; "chance ≤ x" is the largest
 value such draws reach once the number of outlet pairs compared is accounted for (Bonferroni: the 1 − 0.05/pairs
 quantile), and a difference counts only if it is larger (adj. p = p × pairs &lt; 0.05). Two outlets with one article
 each can never pass: the outlet cannot be separated from the article.</p>

@@ -210,6 +210,30 @@ def test_consistent_difference_over_many_articles_is_called_different():
     assert not any(t["differs"] for t in tests.values())
 
 
+def test_large_outlets_null_approximation_matches_exact_resampling(monkeypatch):
+    import warta.eval.outlets as outlets
+
+    rng = np.random.default_rng(4)
+
+    def article_sums(m):
+        sizes = rng.integers(3, 30, size=m)
+        parts = {"type": np.array([rng.multinomial(n, [0.5, 0.25, 0.15, 0.1]) for n in sizes], float),
+                 "stance": np.array([rng.multinomial(n, [0.2, 0.2, 0.6]) for n in sizes], float),
+                 "frame": np.array([rng.multinomial(n, [0.3, 0.1, 0.1, 0.1, 0.1, 0.3]) for n in sizes], float)}
+        quoted = parts["type"][:, 1:2] / sizes[:, None]
+        parts["own"], parts["quoted"] = parts["stance"] * (1 - quoted), parts["stance"] * quoted
+        return parts
+
+    a, b = article_sums(250), article_sums(250)
+    monkeypatch.setattr(outlets, "_EXACT_NULL_ARTICLES", 10**9)
+    _, exact = outlets._pair_test("a", a, "b", b, 4000, 0)
+    monkeypatch.setattr(outlets, "_EXACT_NULL_ARTICLES", 100)
+    _, normal = outlets._pair_test("a", a, "b", b, 4000, 0)
+    for key in exact:
+        for q in (0.5, 0.95, 0.99):
+            assert np.quantile(normal[key], q) == pytest.approx(np.quantile(exact[key], q), rel=0.12), (key, q)
+
+
 def test_js_distance_is_scipys_base_2(two_article_outlet):
     from scipy.spatial.distance import jensenshannon
 
@@ -329,6 +353,19 @@ def test_compare_profiles_gap_by_hand():
     assert same["share_gap"]["type"] == {"value": 0.0, "ci": [0.0, 0.0]}
 
 
+def test_compare_needs_only_id_and_labels_from_predictions():
+    gold = article("G", "g1", [(3, "fact", "pro", "economic"), (1, "quote", "against", "none")])
+    gold.append({"id": "g1-h", "article_id": "g1", "outlet": "G", "role": "heading", "index": 9, "text": "Sub"})
+    pred = [{"id": r["id"], "text": r["text"], "type": "fact", "stance": "pro", "frame": "economic"} for r in gold[:4]]
+    pred.append({"id": "g1-h", "role": "heading", "type": None, "stance": None, "frame": None, "probs": None})
+    result = compare_profiles(gold, pred, n_boot=200, min_sentences=1)
+    assert result["sentences"] == {"joined": 4, "gold_only": 0, "pred_only": 0}
+    diff = result["outlets"]["G"]["stance_index_diff"]
+    assert diff["all"]["value"] == pytest.approx(1.0 - 0.5)
+    # gold has one quote (against); the predictions have none, so the quoted comparison is undefined
+    assert diff["quoted"] == {"value": None, "ci": None, "gold": -1.0, "pred": None}
+
+
 def test_compare_without_overlap_is_an_error():
     gold = article("G", "g1", [(2, "fact", "pro", "economic")])
     pred = article("G", "h1", [(2, "fact", "pro", "economic")])
@@ -393,3 +430,12 @@ def test_cli_merges_gold_labels_onto_the_seed_corpus(tmp_path):
     assert profile["outlets"][ALL]["sentences"] == 137 and profile["outlets"][ALL]["articles"] == 5
     # Every seed outlet is one article: no pair may be called different.
     assert all("one article each" in pair["note"] for pair in profile["distances"]["pairs"])
+
+
+def test_single_outlet_writes_an_empty_pairs_table_with_header(tmp_path, two_article_outlet):
+    data = write_jsonl(tmp_path / "gold.jsonl", two_article_outlet)
+    result = run_warta("outlets", str(data), "--out", str(tmp_path / "o"), "--n-boot", "200")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "o" / "distances.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("a,b,articles_a,articles_b,type_js.value")
+    assert "only one outlet: nothing to compare" in result.stdout

@@ -60,6 +60,7 @@ def render_profile_summary(profile: dict[str, Any]) -> str:
     lines.extend(f"  {pair['note']}" for pair in profile["distances"]["pairs"])
     if not profile["distances"]["pairs"]:
         lines.append("  only one outlet: nothing to compare")
+    lines.extend(f"warning: {w}" for w in profile["distances"]["warnings"])
     return "\n".join(lines)
 
 
@@ -70,17 +71,17 @@ def render_compare_summary(comparison: dict[str, Any]) -> str:
 
     def cell(figure: dict[str, Any], signed: bool) -> str:
         if figure["value"] is None:
-            return f"{'-':>22}"
+            return f"{'-':>24}"
         lo, hi = figure["ci"]
         fmt = "+.3f" if signed else ".3f"
-        return f"{figure['value']:{fmt}} [{lo:{fmt}},{hi:{fmt}}]".rjust(22)
+        return f"{figure['value']:{fmt}} [{lo:{fmt}},{hi:{fmt}}]".rjust(24)
 
     lines = [
         f"joined {counts['joined']} sentences by id ({counts['gold_only']} gold only, {counts['pred_only']} "
         f"predictions only); use={comparison['settings']['use']}; 95% intervals",
         "share gap = mean |pred share - gold share| over a layer's labels; index diff = pred - gold",
-        f"{'outlet':<{width}}{'art':>4}{'sent':>6}{'type gap':>22}{'stance gap':>22}{'frame gap':>22}"
-        f"{'index diff (all)':>22}{'(own voice)':>22}{'(quoted)':>22}",
+        f"{'outlet':<{width}}{'art':>4}{'sent':>6}{'type gap':>24}{'stance gap':>24}{'frame gap':>24}"
+        f"{'index diff (all)':>24}{'(own voice)':>24}{'(quoted)':>24}",
     ]
     for name, outlet in comparison["outlets"].items():
         mark = "*" if outlet["below_min_sentences"] else " "
@@ -126,7 +127,7 @@ def outlets_cli(
         if gold is None or pred is None:
             raise InputError("--gold and --pred go together")
         json_path, csv_path = lib.check_outputs(out, lib.COMPARE_FILES, force)
-        comparison = lib.compare_files(gold, pred, labels=labels, **options)
+        comparison = lib.compare_files(gold, pred, labels=labels, progress=True, **options)
         lib.write_text(json_path, lib.json_text(comparison))
         lib.write_text(csv_path, lib.csv_text(lib.compare_rows(comparison)))
         typer.echo(render_compare_summary(comparison))
@@ -137,10 +138,10 @@ def outlets_cli(
     from warta.eval.report import render_report
 
     json_path, csv_path, pairs_path, html_path = lib.check_outputs(out, lib.PROFILE_FILES, force)
-    profile = lib.profile_files(files, labels=labels, **options)
+    profile = lib.profile_files(files, labels=labels, progress=True, **options)
     lib.write_text(json_path, lib.json_text(profile))
     lib.write_text(csv_path, lib.csv_text(lib.outlet_rows(profile)))
-    lib.write_text(pairs_path, lib.csv_text(lib.pair_rows(profile)))
+    lib.write_text(pairs_path, lib.csv_text(lib.pair_rows(profile), lib.PAIR_COLUMNS))
     lib.write_text(html_path, render_report(profile))
     typer.echo(render_profile_summary(profile))
     typer.echo(f"wrote {json_path}, {csv_path}, {pairs_path}, {html_path}")
