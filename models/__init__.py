@@ -14,19 +14,20 @@ from warta.models.base import read_model_card
 KINDS = ("tfidf", "transformer")
 
 
-def load_model(folder: str | Path, **kwargs: Any) -> Any:
+def load_model(folder: str | Path, device: Any = None) -> Any:
     """The saved model in `folder` (TfidfClassifier or TransformerClassifier), safe formats only.
 
-    Keyword arguments go to the kind's `load` (e.g. ``device=`` for transformers).
+    `device` places a transformer ("cpu", "cuda", ...; default: CUDA when available);
+    the TF-IDF model always runs on the CPU.
     """
     card = read_model_card(folder)
     kind = card.get("kind")
     if kind == "tfidf":
         from warta.models.tfidf import TfidfClassifier
 
-        return TfidfClassifier.load(folder, **kwargs)
+        return TfidfClassifier.load(folder)
     if kind == "transformer":
         from warta.models.transformer import TransformerClassifier
 
-        return TransformerClassifier.load(folder, **kwargs)
+        return TransformerClassifier.load(folder, device=device)
     raise InputError(f"{Path(folder) / 'model.json'}: unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")

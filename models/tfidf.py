@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import normalize
@@ -623,7 +623,7 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
         """All layers' weights as one (sum of labels, features) matrix, columns in label order."""
         if "_stacked" not in self.__dict__:
             blocks, intercepts = [], []
-            for layer, estimator in zip(self.layers_, self.estimators_):
+            for layer, estimator in zip(self.layers_, self.estimators_, strict=True):
                 labels = self.labels_[layer]
                 coef = np.zeros((len(labels), self.n_features_in_))
                 intercept = np.full(len(labels), -np.inf)  # a label never seen in training: probability 0
@@ -663,9 +663,8 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         probs = self.predict_proba(X)
-        return np.column_stack(
-            [np.asarray(self.labels_[layer], dtype=object)[p.argmax(axis=1)] for layer, p in zip(self.layers_, probs)]
-        )
+        names = [np.asarray(self.labels_[layer], dtype=object) for layer in self.layers_]
+        return np.column_stack([labels[p.argmax(axis=1)] for labels, p in zip(names, probs, strict=True)])
 
 
 # --- the warta model -----------------------------------------------------------------
@@ -851,7 +850,7 @@ class TfidfClassifier:
             batch = texts[start : start + batch_size]
             if not batch:
                 break
-            for layer, probs in zip(self.layers, self._batch_proba(batch)):
+            for layer, probs in zip(self.layers, self._batch_proba(batch), strict=True):
                 chunks[layer].append(probs)
         return {
             layer: np.vstack(parts) if parts else np.zeros((0, len(LAYERS[layer])))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,12 @@ class MultiHeadEncoder(nn.Module):
             weight = getattr(self, f"class_weight_{layer}")
             loss = loss + nn.functional.cross_entropy(layer_logits, target, weight=weight, ignore_index=IGNORE_INDEX)
         return {"loss": loss, "logits": logits}
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
 
 
 def _forward_params(module: nn.Module) -> set[str]:
@@ -447,7 +453,7 @@ class TransformerClassifier:
         self.tokenizer.save_pretrained(folder)
         heads = {
             f"{layer}.{name}": tensor.detach().cpu().contiguous()
-            for layer, head in zip(self.model.layer_names, self.model.heads)
+            for layer, head in zip(self.model.layer_names, self.model.heads, strict=True)
             for name, tensor in head.state_dict().items()
         }
         save_file(heads, str(folder / HEADS_FILE), metadata={"format": "pt"})
@@ -460,6 +466,7 @@ class TransformerClassifier:
             "lowercase": self.lowercase,
             "base_model": self.base_model,
             "heads": HEADS_FILE,
+            "versions": {"torch": torch.__version__, "transformers": _transformers_version()},
         }
         (folder / MODEL_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -483,7 +490,7 @@ class TransformerClassifier:
         state = load_file(str(heads_path))
         model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, card.get("pooling", "cls"), 0.0)
         try:
-            for layer, head in zip(model.layer_names, model.heads):
+            for layer, head in zip(model.layer_names, model.heads, strict=True):
                 head.load_state_dict({name: state[f"{layer}.{name}"] for name in ("weight", "bias")})
         except (KeyError, RuntimeError) as exc:
             raise InputError(f"{heads_path}: heads do not match {MODEL_CARD} ({' '.join(str(exc).split())[:200]})") from None

@@ -133,7 +133,7 @@ def test_fit_tunes_c_on_dev_and_learns_the_signal(fitted, synthetic_data):
     test = synthetic_data.split_records("test")
     predicted = fitted.predict([r["text"] for r in test])["type"]
     gold = [r["type"] for r in test]
-    accuracy = np.mean([p == g for p, g in zip(predicted, gold)])
+    accuracy = np.mean([p == g for p, g in zip(predicted, gold, strict=True)])
     majority = max(gold.count(label) for label in set(gold)) / len(gold)
     assert accuracy > majority + 0.1  # the synthetic type rule is surface cues: learnable
 
@@ -156,7 +156,7 @@ def test_predict_proba_shape_order_and_batches(fitted, texts):
 def test_blockwise_fast_path_equals_the_pipeline(fitted, texts):
     fast = fitted.predict_proba(texts + NOVEL)
     plain = fitted.pipeline_.predict_proba(texts + NOVEL)
-    for layer, probs in zip(fitted.layers, plain):
+    for layer, probs in zip(fitted.layers, plain, strict=True):
         np.testing.assert_allclose(fast[layer], probs, atol=1e-12)
 
 

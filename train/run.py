@@ -278,7 +278,7 @@ def prediction_records(
         for layer, matrix in probs.items():
             labels = model.labels[layer]
             row[layer] = labels[int(np.argmax(matrix[i]))]
-            row["probs"][layer] = {label: round(float(p), 6) for label, p in zip(labels, matrix[i])}
+            row["probs"][layer] = {label: round(float(p), 6) for label, p in zip(labels, matrix[i], strict=True)}
         row["model"] = model_id
         out.append(row)
     return out
