@@ -205,6 +205,40 @@ def test_bad_inputs_are_skipped_and_reported_and_the_rest_is_labelled(tfidf_run,
     assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"b.jsonl:1", "good"}
 
 
+def test_an_article_the_text_pipeline_fails_on_is_skipped_not_fatal(tfidf_run, tmp_path, monkeypatch):
+    from warta import label_workers
+
+    original = label_workers.article_sentences
+
+    def fragile(article):
+        if "MELEDAK" in article.text:
+            raise ValueError("pathological text")
+        return original(article)
+
+    monkeypatch.setattr(label_workers, "article_sentences", fragile)
+    (tmp_path / "a.txt").write_text("Judul\nKlarna kembali merekrut karyawan manusia.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Judul\nMELEDAK di sini.\n", encoding="utf-8")
+    problems = []
+    summary = label_articles(tfidf_run, [tmp_path], tmp_path / "o.jsonl", workers=0, on_problem=problems.append)
+    assert [p.message for p in problems] == [
+        f"{tmp_path / 'b.txt'}: could not be cleaned and segmented (ValueError: pathological text)"
+    ]
+    assert (summary.articles, summary.skipped) == (1, 1)
+
+
+def test_a_run_writing_the_same_output_is_never_clobbered(tfidf_run, tmp_path):
+    import fcntl
+
+    out = tmp_path / "o.jsonl"
+    partial, _ = partial_paths(out)
+    partial.write_bytes(b"busy\n")
+    with partial.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(WartaError, match="another warta label run is writing this output"):
+            label_articles(tfidf_run, [SEEDS / "000_f1aba28e426cfe17.txt"], out, workers=0, force=True)
+    assert partial.read_bytes() == b"busy\n"
+
+
 def test_nothing_labelled_raises_and_leaves_no_output(tfidf_run, tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     out = tmp_path / "o.jsonl"

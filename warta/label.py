@@ -311,9 +311,6 @@ def label_articles(
         buffer_sentences = buffer_sentences or labeller.buffer_sentences
         fingerprint = _fingerprint(inputs, options, fmt, labeller.model_id, labeller, buffer_sentences, buffer_units)
         encoder = encoder_for(fmt, labeller.labels, labeller.model_id)
-        if not resume:
-            for path in partial_paths(out):
-                path.unlink(missing_ok=True)
         partial = PartialOutput(out, fingerprint, encoder.header, resume)
         stack.callback(partial.close)
 

@@ -95,10 +95,14 @@ def prepare_item(position: int, item: Item, format: str) -> Prepared:
     """Clean, de-duplicate, segment and encode one unit."""
     if isinstance(item, Problem):
         return position, None, item, []
-    records = article_sentences(item)
+    where = item.source or item.article_id
+    file = re.sub(r":\d+$", "", where)  # a JSONL record's source is file:line
+    try:
+        records = article_sentences(item)
+    except Exception as exc:  # one article the text pipeline cannot handle must not end the run
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        return position, None, Problem(f"{where}: could not be cleaned and segmented ({reason})", file), item.notes
     if not any(record["role"] != "heading" for record in records):
-        where = item.source or item.article_id
-        file = re.sub(r":\d+$", "", where)  # a JSONL record's source is file:line
         return position, None, Problem(f"{where}: no sentences found after cleaning", file), item.notes
     prefix = prefix_function(format)
     prefixes = [prefix(record) for record in records]
@@ -201,11 +205,25 @@ def _caller_main_hidden():
             sys.modules["__main__"] = saved
 
 
+def start_method(stage: Stage) -> str:
+    """How to start workers: fork where it is safe, else spawn.
+
+    A TF-IDF labeller needs scikit-learn in every worker: spawning re-imports
+    it and unpickles the model (~1.5 s of CPU per worker), forking shares the
+    loaded model for free. Forking is only safe while this process runs a
+    single thread (no lock can be held mid-operation); a transformer run has
+    used torch's thread pools by now, and its workers need no model anyway.
+    """
+    if stage.labeller is not None and sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class WorkerPool:
-    """`workers` preparation processes (spawned: forking a process that holds torch threads is unsafe)."""
+    """`workers` preparation processes, started by `start_method`."""
 
     def __init__(self, workers: int, stage: Stage):
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(start_method(stage))
         self.tasks = [context.Queue() for _ in range(workers)]
         self.results = [context.Queue() for _ in range(workers)]
         self.processes = [
