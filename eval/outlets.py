@@ -13,7 +13,9 @@ Uncertainty (95%):
   (a) cannot see article-to-article variation when an outlet has one or two
   articles (it collapses to a point); (b) ignores that sentences of one
   article are alike. Taking the envelope never claims more certainty than
-  either.
+  either. Own voice / quoted indices use the replicates in which the subset
+  is not empty. With --use probs every figure is an expected value: a
+  sentence counts P(label) towards each label and P(quote) towards "quoted".
 - Between outlets: a difference "exceeds its uncertainty" when a pooled-
   article bootstrap test rejects "same outlet": pool both outlets' articles,
   redraw each outlet's article count from the pool, recompute the statistic
