@@ -19,7 +19,9 @@ tfidf        CPU, a TF-IDF run trained by `warta train` (configs/tfidf.yaml, C f
              json.dumps) on the same articles.
 transformer  CPU, random-weight BERT encoder of BERT-base size (vocab 50,000, hidden
              768, 12 layers; --size small: hidden 256, 4 layers) with a WordPiece
-             tokenizer trained on the seeds. warta (fp32 and --quantize int8) against
+             tokenizer trained on the seeds, heads fitted on its [CLS] vectors of the
+             labelled seeds (so int8-vs-fp32 agreement means something). warta (fp32
+             and --quantize int8) against
              the anchor: one transformers.pipeline("text-classification") per layer at
              its default batch size, same encoder size, on the same sentences. Prints
              the ratios and the int8-vs-fp32 agreement per layer.
@@ -27,8 +29,8 @@ gpu          With CUDA: IndoBERT-base-sized encoder, warta on the GPU against on
              pipeline per layer at batch_size 64 on the GPU; sentences/s, ratio, and
              the share of the GPU's peak (dense bf16 FLOP/s, --peak-tflops). Without
              CUDA it says so and exits 0.
-memory       Peak RSS (main process + workers, sampled every 20 ms) of `warta label`
-             with the TF-IDF run on a small and a large input.
+memory       Peak memory (PSS and RSS of main process + workers, sampled every 50 ms)
+             of the `warta label` command with the TF-IDF run on a small and a large input.
 """
 
 from __future__ import annotations
@@ -254,12 +256,50 @@ def build_encoder(folder: Path, size: str) -> Path:
     return folder
 
 
-def transformer_run(root: Path, encoder: Path) -> Path:
-    """A run folder holding a warta TransformerClassifier (random heads) on `encoder`."""
+def transformer_run(root: Path, encoder: Path, fit_heads: bool = False) -> Path:
+    """A run folder holding a warta TransformerClassifier on `encoder` (random heads, or heads fitted on the seeds).
+
+    With `fit_heads`, each layer's head is a logistic regression fitted on the
+    encoder's fp32 [CLS] vectors of the labelled seed sentences: the encoder
+    stays random, but the heads then separate classes on its features, so the
+    int8-vs-fp32 label agreement is a real test (random heads predict one
+    class for everything).
+    """
+    import numpy as np
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from warta.labels import load_gold
     from warta.models.transformer import TransformerClassifier
 
+    classifier = TransformerClassifier.from_pretrained(str(encoder), max_length=128)
+    if fit_heads:
+        gold = load_gold()
+        encoded = classifier.encode([r["text"] for r in gold])
+        features = []
+        with torch.inference_mode():
+            for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"]):
+                hidden = classifier.model.encoder(input_ids=torch.tensor([ids]), attention_mask=torch.tensor([mask]))
+                features.append(hidden.last_hidden_state[0, 0].numpy())
+        x = np.array(features, dtype=np.float64)
+        mu, sd = x.mean(0), x.std(0) + 1e-6
+        z = (x - mu) / sd
+        for layer, head in zip(classifier.model.layer_names, classifier.model.heads):
+            labels = classifier.labels[layer]
+            y = [r[layer] for r in gold]
+            fitted = LogisticRegression(C=10.0, max_iter=5000).fit(z, y)
+            coef, intercept = fitted.coef_, fitted.intercept_
+            if len(fitted.classes_) == 2:
+                coef, intercept = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+            weight = np.zeros((len(labels), x.shape[1]))
+            bias = np.full(len(labels), -30.0)  # a class absent from the seeds
+            for k, label in enumerate(fitted.classes_):
+                weight[labels.index(label)] = coef[k] / sd
+                bias[labels.index(label)] = intercept[k] - (coef[k] * mu / sd).sum()
+            head.weight.data = torch.tensor(weight, dtype=torch.float32)
+            head.bias.data = torch.tensor(bias, dtype=torch.float32)
     run = root / "transformer-run"
-    TransformerClassifier.from_pretrained(str(encoder), max_length=128).save(run / "model")
+    classifier.save(run / "model")
     return run
 
 
@@ -304,7 +344,7 @@ def bench_transformer(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         encoder = build_encoder(tmp / "encoder", args.size)
-        run = transformer_run(tmp, encoder)
+        run = transformer_run(tmp, encoder, fit_heads=True)
         source = tmp / "input.jsonl"
         write_input(source, args.sentences)
         spec = ENCODER_SIZES[args.size]
@@ -333,10 +373,63 @@ def bench_transformer(args) -> None:
         a = [r for r in fp32[1] if r["probs"]]
         b = [r for r in int8[1] if r["probs"]]
         for layer in ("type", "stance", "frame"):
-            agree = np.mean([x[layer] == y[layer] for x, y in zip(a, b)])
-            diff = max(abs(x["probs"][layer][k] - y["probs"][layer][k]) for x, y in zip(a, b) for k in x["probs"][layer])
-            print(f"  int8 vs fp32, {layer:<7}: label agreement {agree:.2%}, max |prob difference| {diff:.4f} "
-                  f"(random weights: probabilities near uniform, so agreement is a stress test)")
+            labels = list(a[0]["probs"][layer])
+            p = np.array([[r["probs"][layer][k] for k in labels] for r in a])
+            q = np.array([[r["probs"][layer][k] for k in labels] for r in b])
+            agree = np.mean(p.argmax(1) == q.argmax(1))
+            top2 = np.sort(p, axis=1)[:, -2:]
+            margin = top2[:, 1] - top2[:, 0]
+            diff = np.abs(p - q).max()
+            # how well int8 keeps the sentence-to-sentence variation of each class's probability
+            centred_p, centred_q = p - p.mean(0), q - q.mean(0)
+            corr = (centred_p * centred_q).sum() / np.sqrt((centred_p ** 2).sum() * (centred_q ** 2).sum())
+            print(f"  int8 vs fp32, {layer:<7}: label agreement {agree:.2%} ({len(set(p.argmax(1)))} distinct fp32 "
+                  f"labels), max |prob diff| {diff:.4f}, correlation of centred probs {corr:.3f}, sentences whose fp32 "
+                  f"top-2 margin < max diff: {np.mean(margin < diff):.1%}")
+        print("  (random encoder, heads fitted on its fp32 [CLS] vectors of the labelled seed sentences: the heads "
+              "amplify tiny feature differences, a worst case for quantization noise)")
+        int8_on_a_trained_encoder(tmp, args.train_steps)
+
+
+def int8_on_a_trained_encoder(tmp: Path, steps: int) -> None:
+    """int8 vs fp32 on an encoder that was actually fine-tuned (small size, `warta train` on the seeds)."""
+    import numpy as np
+
+    from warta.config import load_config
+    from warta.label import label_articles
+    from warta.labels import load_gold
+    from warta.train.run import train
+
+    encoder = build_encoder(tmp / "small-encoder", "small")
+    overrides = [f"model.name_or_path={encoder}", f"train.max_steps={steps}", "train.epochs=200",
+                 "train.learning_rate=3e-4", "train.early_stopping_patience=1000", "train.batch_size=16",
+                 "train.logging_steps=50"]
+    config = load_config(REPO / "configs" / "smoke-transformer.yaml", overrides)
+    run = train(config, out=tmp / "small-trained", progress=False, n_boot=0).run_dir
+    gold = {r["id"]: r for r in load_gold()}
+    test_ids = set(json.loads((run / "data.json").read_text(encoding="utf-8"))["ids"]["test"])
+    seeds = REPO / "seeds"
+    outputs = {}
+    for name, quantize in (("fp32", False), ("int8", True)):
+        out = tmp / f"seeds-{name}.jsonl"
+        label_articles(run, [seeds], out, manifest=seeds / "manifest.csv",
+                       device="cpu", quantize=quantize, workers=0)
+        outputs[name] = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines()) if r["id"] in gold}
+    print(f"  int8 vs fp32 on a fine-tuned encoder (hidden 256, 4 layers, {steps} steps of `warta train` on the seeds; "
+          f"{len(gold)} labelled seed sentences, {len(test_ids)} of them held-out test):")
+    for layer in ("type", "stance", "frame"):
+        fp32 = [outputs["fp32"][i][layer] for i in gold]
+        int8 = [outputs["int8"][i][layer] for i in gold]
+        truth = [gold[i][layer] for i in gold]
+        test = [k for k, i in enumerate(gold) if i in test_ids]
+        diff = max(abs(outputs["fp32"][i]["probs"][layer][c] - outputs["int8"][i]["probs"][layer][c])
+                   for i in gold for c in outputs["fp32"][i]["probs"][layer])
+        acc = lambda pred, idx: np.mean([pred[k] == truth[k] for k in idx])  # noqa: E731
+        everything = range(len(truth))
+        print(f"    {layer:<7} label agreement {np.mean(np.array(fp32) == np.array(int8)):.1%} "
+              f"({len(set(fp32))} distinct fp32 labels), max |prob diff| {diff:.4f}; accuracy vs gold fp32 "
+              f"{acc(fp32, everything):.1%} / int8 {acc(int8, everything):.1%} (all), "
+              f"{acc(fp32, test):.1%} / {acc(int8, test):.1%} (test)")
 
 
 # --- GPU ----------------------------------------------------------------------------------
@@ -388,44 +481,53 @@ def bench_gpu(args) -> None:
 # --- memory ----------------------------------------------------------------------------
 
 
-def peak_rss(command: list[str]) -> tuple[float, float, float]:
-    """(peak RSS of the process tree, peak RSS of the main process, wall seconds), sampled every 20 ms."""
+def peak_memory(command: list[str]) -> tuple[float, float, float, float]:
+    """(peak RSS summed over the process tree, peak PSS summed, peak RSS of the main process, wall seconds).
+
+    Forked workers share the model's pages with the main process: RSS counts
+    them once per process, PSS splits them, so the PSS sum is the real
+    footprint. Sampled every 50 ms.
+    """
     import psutil
 
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     main = psutil.Process(process.pid)
-    tree_peak = main_peak = 0
+    rss_peak = pss_peak = main_peak = 0
     while process.poll() is None:
         try:
-            main_rss = main.memory_info().rss
-            total = main_rss + sum(child.memory_info().rss for child in main.children(recursive=True))
+            tree = [main, *main.children(recursive=True)]
+            infos = [p.memory_full_info() for p in tree]
         except psutil.Error:
-            break
-        tree_peak, main_peak = max(tree_peak, total), max(main_peak, main_rss)
-        time.sleep(0.02)
+            time.sleep(0.05)
+            continue
+        rss_peak = max(rss_peak, sum(i.rss for i in infos))
+        pss_peak = max(pss_peak, sum(i.pss for i in infos))
+        main_peak = max(main_peak, infos[0].rss)
+        time.sleep(0.05)
     _, stderr = process.communicate()
     if process.returncode != 0:
         raise SystemExit(f"warta label failed ({process.returncode}): {stderr.decode()[-2000:]}")
-    return tree_peak / 2**20, main_peak / 2**20, time.perf_counter() - start
+    mib = 2**20
+    return rss_peak / mib, pss_peak / mib, main_peak / mib, time.perf_counter() - start
 
 
 def bench_memory(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run = args.run or train_tfidf_run(tmp)
-        print("peak RSS of `warta label` (TF-IDF run, default workers), main process + workers:")
+        print("peak memory of `warta label` (TF-IDF run, default workers), main process + workers:")
         for size in (args.small, args.large):
             source = tmp / f"in{size}.jsonl"
             articles = write_input(source, size)
             out = tmp / f"out{size}.jsonl"
             command = [sys.executable, "-m", "warta", "label", str(run), str(source), "--out", str(out), "--quiet"]
-            tree, main, wall = peak_rss(command)
+            rss, pss, main, wall = peak_memory(command)
             with out.open("rb") as handle:
                 lines = sum(1 for _ in handle)
             print(f"RESULT memory: {lines:>9,} sentences ({articles:,} articles, input {source.stat().st_size / 2**20:,.0f} MiB,"
-                  f" output {out.stat().st_size / 2**20:,.0f} MiB): peak RSS {tree:,.0f} MiB all processes, "
-                  f"{main:,.0f} MiB main process, {wall:,.0f} s")
+                  f" output {out.stat().st_size / 2**20:,.0f} MiB): peak PSS {pss:,.0f} MiB all processes "
+                  f"(RSS sum {rss:,.0f} MiB), main process RSS {main:,.0f} MiB; {wall:,.0f} s wall incl. start-up")
             out.unlink()
             source.unlink()
 
@@ -439,6 +541,7 @@ def main() -> None:
     parser.add_argument("--size", choices=tuple(ENCODER_SIZES), default="base", help="transformer: encoder size.")
     parser.add_argument("--anchor-sentences", type=int, default=None, help="Sentences the anchor pipelines label.")
     parser.add_argument("--batch-size", type=int, default=None, help="gpu: warta batch size.")
+    parser.add_argument("--train-steps", type=int, default=300, help="transformer: fine-tuning steps for the int8 check.")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="gpu: dense bf16 peak (H100 SXM: 989).")
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)

@@ -315,81 +315,90 @@ def label_articles(
         stack.callback(partial.close)
 
         summary = LabelSummary(out=out, format=fmt, model_id=labeller.model_id, resumed_units=partial.resumed_units)
-        committed = partial.state
         start = time.perf_counter()
         stats = WalkStats()
-        items = iter_items(inputs, options, skip=committed.units, stats=stats, stdin=stdin)
-        bar = _progress_bar(progress, committed)
+        items = iter_items(inputs, options, skip=partial.state.units, stats=stats, stdin=stdin)
+        bar = _progress_bar(progress, partial.state)
         stack.callback(bar.close)
-
-        def report_problem(problem: Problem) -> None:
-            if len(summary.problems) < MAX_KEPT_PROBLEMS:
-                summary.problems.append(problem.message)
-            if on_problem:
-                on_problem(problem)
-
-        state = _Progress(**asdict(committed))
-        last_commit = time.monotonic()
-        buffer: list[Prepared] = []
-        buffered = 0
-
-        def flush() -> None:
-            nonlocal buffer, buffered, last_commit, state
-            if not buffer:
-                return
-            data, n_sentences, n_predicted = _encode_buffer(buffer, labeller, encoder)
-            partial.append(data)
-            # One assignment after the bytes are written: an interruption sees the old or the new state.
-            state = _Progress(
-                units=state.units + len(buffer),
-                bytes=state.bytes + len(data),
-                articles=state.articles + sum(1 for _, records, _, _ in buffer if records),
-                sentences=state.sentences + n_sentences,
-                predicted=state.predicted + n_predicted,
-                skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
-            )
-            bar.update(n_sentences)
-            bar.set_postfix(articles=state.articles, skipped=state.skipped, refresh=False)
-            buffer, buffered = [], 0
-            if time.monotonic() - last_commit >= checkpoint_seconds:
-                partial.commit(state)
-                last_commit = time.monotonic()
-
+        writer = _BufferedWriter(labeller, encoder, partial, summary, bar, buffer_sentences, buffer_units,
+                                 checkpoint_seconds, on_problem, on_note)
         try:
             for prepared in prepared_units(items, stage, pool):
-                _, sentences, problem, notes = prepared
-                for note in notes:
-                    if len(summary.notes) < MAX_KEPT_PROBLEMS:
-                        summary.notes.append(note)
-                    if on_note:
-                        on_note(note)
-                if problem:
-                    report_problem(problem)
-                buffer.append(prepared)
-                buffered += _sentence_count(sentences)
-                if buffered >= buffer_sentences or len(buffer) >= buffer_units:
-                    flush()
-            flush()
-            partial.commit(state)
+                writer.add(prepared)
+            writer.flush()
+            partial.commit(writer.state)
         except KeyboardInterrupt:
             # Record what was fully written, so --resume loses nothing already done.
-            partial.commit(state)
+            partial.commit(writer.state)
             raise
 
+        state = writer.state
         summary.units = state.units
         summary.articles, summary.sentences, summary.predicted = state.articles, state.sentences, state.predicted
         summary.skipped = state.skipped
         summary.ignored_files = stats.ignored_files
         if state.articles == 0:
             partial.abandon()
-            raise InputError(
-                f"nothing could be labelled ({state.skipped} input(s) skipped"
-                + (f", {stats.ignored_files} file(s) in folders ignored: not .txt or .jsonl" if stats.ignored_files else "")
-                + ")"
-            )
+            ignored = f", {stats.ignored_files} file(s) in folders ignored: not .txt or .jsonl" if stats.ignored_files else ""
+            raise InputError(f"nothing could be labelled ({state.skipped} input(s) skipped{ignored})")
         partial.finish(fmt, labeller.labels)
         summary.seconds = time.perf_counter() - start
         return summary
+
+
+class _BufferedWriter:
+    """Collects prepared units into buffers (whole articles), labels and writes each, checkpoints."""
+
+    def __init__(self, labeller, encoder, partial: PartialOutput, summary: LabelSummary, bar, buffer_sentences: int,
+                 buffer_units: int, checkpoint_seconds: float, on_problem, on_note):
+        self.labeller, self.encoder, self.partial, self.summary, self.bar = labeller, encoder, partial, summary, bar
+        self.buffer_sentences, self.buffer_units = buffer_sentences, buffer_units
+        self.checkpoint_seconds = checkpoint_seconds
+        self.on_problem, self.on_note = on_problem, on_note
+        self.state = _Progress(**asdict(partial.state))
+        self.last_commit = time.monotonic()
+        self.buffer: list[Prepared] = []
+        self.buffered = 0
+
+    def add(self, prepared: Prepared) -> None:
+        _, payload, problem, notes = prepared
+        for note in notes:
+            if len(self.summary.notes) < MAX_KEPT_PROBLEMS:
+                self.summary.notes.append(note)
+            if self.on_note:
+                self.on_note(note)
+        if problem:
+            if len(self.summary.problems) < MAX_KEPT_PROBLEMS:
+                self.summary.problems.append(problem.message)
+            if self.on_problem:
+                self.on_problem(problem)
+        self.buffer.append(prepared)
+        self.buffered += _sentence_count(payload)
+        # Boundaries depend on the input alone, so a resumed run cuts the same buffers.
+        if self.buffered >= self.buffer_sentences or len(self.buffer) >= self.buffer_units:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        buffer, state = self.buffer, self.state
+        data, n_sentences, n_predicted = _encode_buffer(buffer, self.labeller, self.encoder)
+        self.partial.append(data)
+        # One assignment after the bytes are written: an interruption sees the old or the new state.
+        self.state = _Progress(
+            units=state.units + len(buffer),
+            bytes=state.bytes + len(data),
+            articles=state.articles + sum(1 for _, payload, _, _ in buffer if payload is not None),
+            sentences=state.sentences + n_sentences,
+            predicted=state.predicted + n_predicted,
+            skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
+        )
+        self.buffer, self.buffered = [], 0
+        self.bar.update(n_sentences)
+        self.bar.set_postfix(articles=self.state.articles, skipped=self.state.skipped, refresh=False)
+        if time.monotonic() - self.last_commit >= self.checkpoint_seconds:
+            self.partial.commit(self.state)
+            self.last_commit = time.monotonic()
 
 
 def _sentence_count(payload: Sentences | Encoded | None) -> int:
