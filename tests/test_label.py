@@ -154,7 +154,9 @@ def test_worker_processes_give_the_same_bytes_as_in_process(tfidf_run, seed_arti
 
 def test_transformer_run_labels_all_layers_in_one_pass_like_its_model(transformer_run, tmp_path):
     out = tmp_path / "t.jsonl"
-    summary = label_articles(transformer_run, [SEEDS], out, manifest=MANIFEST, workers=0, batch_size=8, device="cpu")
+    # small buffers: several are in flight through the background model thread
+    summary = label_articles(transformer_run, [SEEDS], out, manifest=MANIFEST, workers=1, batch_size=8, device="cpu",
+                             buffer_sentences=40)
     records = [r for r in read_jsonl(out) if r["role"] != "heading"]
     assert summary.predicted == len(records) > 100
     model = load_model(transformer_run / "model", device="cpu")

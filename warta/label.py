@@ -28,6 +28,7 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -325,7 +326,7 @@ def label_articles(
         try:
             for prepared in prepared_units(items, stage, pool):
                 writer.add(prepared)
-            writer.flush()
+            writer.finish()
             partial.commit(writer.state)
         except KeyboardInterrupt:
             # Record what was fully written, so --resume loses nothing already done.
@@ -347,7 +348,13 @@ def label_articles(
 
 
 class _BufferedWriter:
-    """Collects prepared units into buffers (whole articles), labels and writes each, checkpoints."""
+    """Collects prepared units into buffers (whole articles), labels and writes each, checkpoints.
+
+    A labeller that works on whole buffers (transformer) runs in a background
+    thread, one buffer ahead: while the model (GPU or torch's CPU threads,
+    both outside the GIL) labels buffer k+1, this thread encodes and writes
+    buffer k and collects the next one. Buffers are written in order.
+    """
 
     def __init__(self, labeller, encoder, partial: PartialOutput, summary: LabelSummary, bar, buffer_sentences: int,
                  buffer_units: int, checkpoint_seconds: float, on_problem, on_note):
@@ -359,6 +366,8 @@ class _BufferedWriter:
         self.last_commit = time.monotonic()
         self.buffer: list[Prepared] = []
         self.buffered = 0
+        self.pending: tuple[list[Prepared], _Background] | None = None
+        self.background = not labeller.in_preparation
 
     def add(self, prepared: Prepared) -> None:
         _, payload, problem, notes = prepared
@@ -379,10 +388,35 @@ class _BufferedWriter:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buffer:
+        """Hand the current buffer on (label it, or start labelling it) and write what is ready."""
+        buffer, self.buffer, self.buffered = self.buffer, [], 0
+        if not self.background:
+            if buffer:
+                self._write(buffer, _encoded_buffer(buffer))
             return
-        buffer, state = self.buffer, self.state
-        data, n_sentences, n_predicted = _encode_buffer(buffer, self.labeller, self.encoder)
+        if buffer:
+            # One buffer in the model at a time: wait for the previous one, start this one,
+            # then encode and write the previous one while the model works.
+            previous, self.pending = self.pending, None
+            ready = (previous[0], previous[1].result()) if previous else None
+            self.pending = (buffer, _Background(_label_buffer, buffer, self.labeller))
+            if ready:
+                self._write(ready[0], self._encode(*ready[1]))
+
+    def finish(self) -> None:
+        """Flush the last buffer and write everything still being labelled."""
+        self.flush()
+        if self.pending is not None:
+            buffer, task = self.pending
+            self.pending = None
+            self._write(buffer, self._encode(*task.result()))
+
+    def _encode(self, prefixes: list[str], rows: list, winners: list) -> tuple[bytes, int, int]:
+        return self.encoder.encode(prefixes, rows, winners), len(rows), sum(1 for row in rows if row is not None)
+
+    def _write(self, buffer: list[Prepared], encoded: tuple[bytes, int, int]) -> None:
+        data, n_sentences, n_predicted = encoded
+        state = self.state
         self.partial.append(data)
         # One assignment after the bytes are written: an interruption sees the old or the new state.
         self.state = _Progress(
@@ -393,12 +427,33 @@ class _BufferedWriter:
             predicted=state.predicted + n_predicted,
             skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
         )
-        self.buffer, self.buffered = [], 0
         self.bar.update(n_sentences)
         self.bar.set_postfix(articles=self.state.articles, skipped=self.state.skipped, refresh=False)
         if time.monotonic() - self.last_commit >= self.checkpoint_seconds:
             self.partial.commit(self.state)
             self.last_commit = time.monotonic()
+
+
+class _Background:
+    """A call running in a daemon thread (an interrupted run exits without waiting for the model)."""
+
+    def __init__(self, function, *args):
+        self._outcome: tuple[bool, Any] | None = None
+        self._thread = threading.Thread(target=self._run, args=(function, args), name="warta-label-model", daemon=True)
+        self._thread.start()
+
+    def _run(self, function, args) -> None:
+        try:
+            self._outcome = (True, function(*args))
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._outcome = (False, exc)
+
+    def result(self):
+        self._thread.join()
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
 
 
 def _sentence_count(payload: Sentences | Encoded | None) -> int:
@@ -407,15 +462,19 @@ def _sentence_count(payload: Sentences | Encoded | None) -> int:
     return payload.sentences if isinstance(payload, Encoded) else len(payload.texts)
 
 
-def _encode_buffer(buffer: list[Prepared], labeller, encoder) -> tuple[bytes, int, int]:
-    """(output bytes, sentences, sentences with a prediction) of one buffer of prepared units."""
+def _encoded_buffer(buffer: list[Prepared]) -> tuple[bytes, int, int]:
+    """(output bytes, sentences, sentences with a prediction) of a buffer labelled during preparation."""
     payloads = [payload for _, payload, _, _ in buffer if payload is not None]
-    if all(isinstance(payload, Encoded) for payload in payloads):
-        return (
-            b"".join(payload.data for payload in payloads),
-            sum(payload.sentences for payload in payloads),
-            sum(payload.predicted for payload in payloads),
-        )
+    return (
+        b"".join(payload.data for payload in payloads),
+        sum(payload.sentences for payload in payloads),
+        sum(payload.predicted for payload in payloads),
+    )
+
+
+def _label_buffer(buffer: list[Prepared], labeller) -> tuple[list[str], list, list]:
+    """(prefixes, probability rows, winners) of every sentence of a buffer; None rows for headings."""
+    payloads = [payload for _, payload, _, _ in buffer if payload is not None]
     prefixes = [prefix for payload in payloads for prefix in payload.prefixes]
     texts = [text for payload in payloads for text in payload.texts]
     predict_at = [i for i, text in enumerate(texts) if text is not None]
@@ -426,7 +485,7 @@ def _encode_buffer(buffer: list[Prepared], labeller, encoder) -> tuple[bytes, in
         for j, i in enumerate(predict_at):
             rows[i] = probabilities[j]
             winners[i] = best[j]
-    return encoder.encode(prefixes, rows, winners), len(texts), len(predict_at)
+    return prefixes, rows, winners
 
 
 class _NoBar:
