@@ -77,6 +77,8 @@ _DATELINE = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
 
+_WORDS = re.compile(r"\w+")
+
 HEADING_MAX_WORDS = 12
 # After an end marker only paragraph-length text can still be article text
 # (republishers append a second copy, which de-duplication then drops).
@@ -178,8 +180,7 @@ def _is_heading_like(line: str) -> bool:
     return not ends_like_sentence(line) and not line.endswith((",", ";", ":"))
 
 
-def _shingles(key: str) -> frozenset[tuple[str, ...]]:
-    words = key.split()
+def _shingles(words: list[str]) -> frozenset[tuple[str, ...]]:
     if len(words) < 3:
         return frozenset([tuple(words)]) if words else frozenset()
     return frozenset(zip(words, words[1:], words[2:]))
@@ -259,8 +260,9 @@ def structure_article(
     seen = _NearDuplicateIndex(NEAR_DUPLICATE_JACCARD)
     seen_keys: set[str] = set()
     for line in kept:
-        key = normalised_key(line)
-        shingles = _shingles(key)
+        words = _WORDS.findall(line.casefold())
+        key = " ".join(words)  # == normalised_key(line)
+        shingles = _shingles(words)
         if key in seen_keys or seen.is_duplicate(shingles):
             dropped.append(Dropped(line, "duplicate paragraph"))
             continue

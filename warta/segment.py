@@ -19,7 +19,7 @@ import blingfire
 # Citation residue from copied web pages: a footnote number glued to the last
 # word of a sentence ("kepuasan pelanggan2."). Lower-case words of four or
 # more letters only, so model names (G20, Web3) and units survive.
-_FOOTNOTE = re.compile(r"(?<=\b[a-z]{4})([a-z]*)\d{1,2}(?=[.,;:!?](?:\s|$))")
+_FOOTNOTE = re.compile(r"\b([a-z]{4,})\d{1,2}(?=[.,;:!?](?:\s|$))")
 
 # Abbreviations that end in a full stop inside Indonesian sentences; a split
 # right after one of them is a false boundary.
@@ -77,8 +77,10 @@ def split_paragraphs(paragraphs: list[str]) -> list[list[str]]:
     """split_sentences for many paragraphs at once; one list of sentences per paragraph."""
     if not paragraphs:
         return []
-    cleaned = [remove_footnote_marks(p.replace(_PARAGRAPH_MARK, " ").strip()) for p in paragraphs]
-    joined = _PARAGRAPH_MARK.join(cleaned) + _PARAGRAPH_MARK
+    # One substitution over the joined text instead of one per paragraph; the
+    # mark counts as whitespace for the footnote rule, as a paragraph end does.
+    cleaned = [p.replace(_PARAGRAPH_MARK, " ").strip() for p in paragraphs]
+    joined = remove_footnote_marks(_PARAGRAPH_MARK.join(cleaned) + _PARAGRAPH_MARK)
     result: list[list[str]] = []
     current: list[str] = []
     for piece in blingfire.text_to_sentences(joined).split("\n"):
