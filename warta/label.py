@@ -427,8 +427,8 @@ class _BufferedWriter:
             predicted=state.predicted + n_predicted,
             skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
         )
-        self.bar.update(n_sentences)
         self.bar.set_postfix(articles=self.state.articles, skipped=self.state.skipped, refresh=False)
+        self.bar.update(n_sentences)
         if time.monotonic() - self.last_commit >= self.checkpoint_seconds:
             self.partial.commit(self.state)
             self.last_commit = time.monotonic()

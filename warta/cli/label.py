@@ -71,7 +71,7 @@ def label_cli(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of the same command."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output (and discard an unfinished run)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sentences per model batch."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (transformer runs; TF-IDF runs on CPU)."),
     quantize: bool = typer.Option(
         False, "--quantize", help="Transformer on CPU: int8 dynamic quantization (faster, slightly different probs)."
     ),
