@@ -331,10 +331,6 @@ def run_anchor(pipes, texts: list[str], **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def articles_for(texts_needed: int, path: Path) -> None:
-    write_input(path, texts_needed)
-
-
 def bench_transformer(args) -> None:
     import numpy as np
     import torch
