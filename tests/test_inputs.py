@@ -48,10 +48,10 @@ def test_folders_are_walked_recursively_sorted_without_hidden_entries(tmp_path):
     items = walk([root], stats=stats)
     found = [(Path(a.source).relative_to(root).as_posix(), a.article_id, a.outlet) for a in articles(items)]
     assert found == [
-        ("a-outlet/deep/z.txt", "z", "deep"),
-        ("a-outlet/y.txt", "y", "a-outlet"),
-        ("b-outlet/10.txt", "10", "b-outlet"),
-        ("b-outlet/2.txt", "2", "b-outlet"),
+        ("a-outlet/deep/z.txt", "a-outlet/deep/z", "deep"),
+        ("a-outlet/y.txt", "a-outlet/y", "a-outlet"),
+        ("b-outlet/10.txt", "b-outlet/10", "b-outlet"),
+        ("b-outlet/2.txt", "b-outlet/2", "b-outlet"),
     ]
     assert [position for position, _ in items] == [0, 1, 2, 3]
     assert stats.ignored_files == 1  # notes.md; hidden entries are not even counted
@@ -191,3 +191,11 @@ def test_a_bad_manifest_is_an_error_not_a_skip(tmp_path):
     manifest.write_text("outlet\nx\n", encoding="utf-8")
     with pytest.raises(InputError, match="manifest lacks column"):
         walk([tmp_path], options=InputOptions(manifest=manifest))
+
+
+def test_same_file_name_in_two_folders_gives_two_article_ids(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "1.txt").write_text("Judul\nKlarna merekrut lagi.\n", encoding="utf-8")
+    ids = [a.article_id for a in articles(iter_items([tmp_path], InputOptions()))]
+    assert ids == ["a/1", "b/1"]

@@ -141,7 +141,8 @@ class _Walker:
                     if isinstance(found, Problem):
                         yield from self._unit(lambda found=found: found)
                     else:
-                        yield from self._file(found)
+                        # Ids relative to the folder walked, so a/1.txt and b/1.txt stay apart.
+                        yield from self._file(found, found.relative_to(path))
             elif path.exists():
                 yield from self._file(path)
             else:
@@ -153,13 +154,15 @@ class _Walker:
         if position >= self.skip:
             yield position, make()
 
-    def _file(self, path: Path) -> Iterator[tuple[int, Item]]:
+    def _file(self, path: Path, relative: Path | None = None) -> Iterator[tuple[int, Item]]:
+        """One input file; article ids derive from its path relative to the folder walked, if any."""
         if self.options.exclude and path.resolve() in self.options.exclude:
             return
+        relative = relative or Path(path.name)
         if path.name.lower().endswith(JSONL_SUFFIXES):
-            yield from self._jsonl_file(path)
+            yield from self._jsonl_file(path, relative.as_posix())  # ids "batch.jsonl:<line>"
         else:
-            yield from self._unit(lambda: self._text_article(path))
+            yield from self._unit(lambda: self._text_article(path, relative.with_suffix("").as_posix()))
 
     def _defaults(self, path: Path | None) -> tuple[str, dict[str, str] | None]:
         """(outlet, manifest row) for records of `path` that do not name their outlet."""
@@ -170,12 +173,12 @@ class _Walker:
             return row["outlet"], row
         return (_folder_outlet(path) if path is not None else UNKNOWN_OUTLET), row
 
-    def _text_article(self, path: Path) -> Item:
+    def _text_article(self, path: Path, name: str) -> Item:
         try:
             data = path.read_bytes()
         except OSError as exc:
             return Problem(f"{path}: cannot read ({exc.strerror})", str(path))
-        return self._text_article_from(data, path, str(path), path.stem)
+        return self._text_article_from(data, path, str(path), name)
 
     def _text_article_from(self, data: bytes, path: Path | None, source: str, stem: str) -> Item:
         try:
@@ -197,7 +200,7 @@ class _Walker:
             source=source,
         )
 
-    def _jsonl_file(self, path: Path) -> Iterator[tuple[int, Item]]:
+    def _jsonl_file(self, path: Path, name: str) -> Iterator[tuple[int, Item]]:
         try:
             handle = path.open("rb")
         except OSError as exc:
@@ -205,7 +208,7 @@ class _Walker:
             yield from self._unit(lambda: problem)
             return
         with handle:
-            yield from self._jsonl_lines(iter(handle), path, str(path), path.name)
+            yield from self._jsonl_lines(iter(handle), path, str(path), name)
 
     def _jsonl_lines(
         self, lines: Iterator[bytes], path: Path | None, source: str, id_prefix: str
