@@ -108,7 +108,29 @@ def prefix_function(format: str):
     return csv_prefix if format == "csv" else jsonl_prefix
 
 
-class JsonlEncoder:
+class _LineTemplateEncoder:
+    """Fills one prepared line template per sentence: `labelled` (% label names, probabilities) or `unlabelled`."""
+
+    labelled: str
+    unlabelled: str
+    quoted: dict[str, list[str]]
+    layers: list[str]
+
+    def encode(self, prefixes: Sequence[str], rows: Sequence[Sequence[float] | None],
+               winners: Sequence[Sequence[int] | None]) -> bytes:
+        """Lines for sentences given by their prefixes; rows[i] = probabilities (all layers, flat), winners[i] =
+        winning label index per layer; None for a sentence without prediction."""
+        labelled, unlabelled, quoted, layers = self.labelled, self.unlabelled, self.quoted, self.layers
+        out = []
+        for prefix, row, best in zip(prefixes, rows, winners):
+            if row is None:
+                out.append(prefix + unlabelled)
+            else:
+                out.append(prefix + labelled % (*(quoted[layer][k] for layer, k in zip(layers, best)), *row))
+        return "".join(out).encode("utf-8")
+
+
+class JsonlEncoder(_LineTemplateEncoder):
     """The model's part of each JSON line: with the prefix, exactly json.dumps(record, ensure_ascii=False)."""
 
     header = b""
@@ -131,21 +153,8 @@ class JsonlEncoder:
         self.labelled = label_fields + ', "probs": {' + probs + "}" + literal(model)
         self.unlabelled = ", ".join(json_string(layer) + ": null" for layer in LAYER_NAMES) + ', "probs": null' + model
 
-    def encode(self, prefixes: Sequence[str], rows: Sequence[Sequence[float] | None],
-               winners: Sequence[Sequence[int] | None]) -> bytes:
-        """Lines for sentences given by their prefixes; rows[i] = probabilities (all layers, flat), winners[i] =
-        winning label index per layer; None for a sentence without prediction."""
-        labelled, unlabelled, quoted, layers = self.labelled, self.unlabelled, self.quoted, self.layers
-        out = []
-        for prefix, row, best in zip(prefixes, rows, winners):
-            if row is None:
-                out.append(prefix + unlabelled)
-            else:
-                out.append(prefix + labelled % (*(quoted[layer][k] for layer, k in zip(layers, best)), *row))
-        return "".join(out).encode("utf-8")
 
-
-class CsvEncoder:
+class CsvEncoder(_LineTemplateEncoder):
     """CSV with one column per probability, `probs.<layer>.<label>` (empty cells for headings)."""
 
     def __init__(self, labels: dict[str, list[str]], model_id: str):
@@ -164,16 +173,6 @@ class CsvEncoder:
         slots = ",".join("%s" if layer in labels else "" for layer in LAYER_NAMES)
         self.labelled = slots + "," + ",".join(["%r"] * n_probs) + "," + model.replace("%", "%%") + "\n"
         self.unlabelled = "," * (len(LAYER_NAMES) + n_probs) + model + "\n"
-
-    def encode(self, prefixes, rows, winners) -> bytes:
-        labelled, unlabelled, quoted, layers = self.labelled, self.unlabelled, self.quoted, self.layers
-        out = []
-        for prefix, row, best in zip(prefixes, rows, winners):
-            if row is None:
-                out.append(prefix + unlabelled)
-            else:
-                out.append(prefix + labelled % (*(quoted[layer][k] for layer, k in zip(layers, best)), *row))
-        return "".join(out).encode("utf-8")
 
 
 def encoder_for(format: str, labels: dict[str, list[str]], model_id: str):
