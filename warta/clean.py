@@ -217,25 +217,20 @@ def strip_dateline(text: str) -> str:
     return _DATELINE.sub("", text, count=1)
 
 
-def structure_article(
-    lines: Sequence[str], title: str | None = None
-) -> tuple[list[Paragraph], list[Dropped]]:
-    """Split cleaned lines into kept paragraphs with roles, and dropped lines with reasons.
+def _drop_before_title(lines: list[str], title: str | None, dropped: list[Dropped]) -> list[str]:
+    """Lines from the known headline on; what stands above it is page chrome."""
+    if not title:
+        return lines
+    title_key = normalised_key(title)
+    for i, line in enumerate(lines):
+        if normalised_key(line) == title_key:
+            dropped.extend(Dropped(text, "before the headline") for text in lines[:i])
+            return lines[i:]
+    return lines
 
-    `title`, when known (manifest, JSONL record), anchors the headline: lines
-    before its first appearance are page chrome (site blurbs, navigation).
-    """
-    dropped: list[Dropped] = []
-    lines = list(lines)
 
-    if title:
-        title_key = normalised_key(title)
-        for i, line in enumerate(lines):
-            if normalised_key(line) == title_key:
-                dropped.extend(Dropped(text, "before the headline") for text in lines[:i])
-                lines = lines[i:]
-                break
-
+def _drop_boilerplate(lines: list[str], dropped: list[Dropped]) -> list[str]:
+    """Furniture lines, and short lines once an end-of-article marker has been seen."""
     kept: list[str] = []
     in_tail_zone = False
     for line in lines:
@@ -248,18 +243,18 @@ def structure_article(
             dropped.append(Dropped(line, reason))
         else:
             kept.append(line)
-
     # Footer: author boxes, site names and slogans trail the last real sentence.
-    while kept and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
-        if len(kept) == 1:
-            break
+    while len(kept) > 1 and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
         dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
+    return kept
 
-    # Exact and near-duplicate paragraphs (republished pages repeat the article).
+
+def _drop_duplicates(lines: list[str], dropped: list[Dropped]) -> list[str]:
+    """Exact and near-duplicate paragraphs (republished pages repeat the article); the first copy stays."""
     unique: list[str] = []
     seen = _NearDuplicateIndex(NEAR_DUPLICATE_JACCARD)
     seen_keys: set[str] = set()
-    for line in kept:
+    for line in lines:
         words = _WORDS.findall(line.casefold())
         key = " ".join(words)  # == normalised_key(line)
         shingles = _shingles(words)
@@ -269,14 +264,34 @@ def structure_article(
         seen_keys.add(key)
         seen.add(shingles)
         unique.append(line)
+    return unique
 
+
+def _assign_roles(lines: list[str], title: str | None) -> list[Paragraph]:
+    """First line headline-like (or the known title) → title; short unclosed lines → heading; else body."""
     paragraphs: list[Paragraph] = []
-    for i, line in enumerate(unique):
-        if i == 0 and (title and normalised_key(line) == normalised_key(title) or _is_heading_like(line)):
+    title_key = normalised_key(title) if title else None
+    for i, line in enumerate(lines):
+        if i == 0 and (title_key is not None and normalised_key(line) == title_key or _is_heading_like(line)):
             paragraphs.append(Paragraph(line, "title"))
         elif _is_heading_like(line):
             paragraphs.append(Paragraph(line, "heading"))
         else:
+            # Datelines ("JAKARTA, KOMPAS.com - ") open the lead, right after the title if any.
             body = strip_dateline(line) if len(paragraphs) <= 1 else line
             paragraphs.append(Paragraph(body, "body"))
-    return paragraphs, dropped
+    return paragraphs
+
+
+def structure_article(
+    lines: Sequence[str], title: str | None = None
+) -> tuple[list[Paragraph], list[Dropped]]:
+    """Split cleaned lines into kept paragraphs with roles, and dropped lines with reasons.
+
+    `title`, when known (manifest, JSONL record), anchors the headline: lines
+    before its first appearance are page chrome (site blurbs, navigation).
+    """
+    dropped: list[Dropped] = []
+    lines = _drop_before_title(list(lines), title, dropped)
+    lines = _drop_duplicates(_drop_boilerplate(lines, dropped), dropped)
+    return _assign_roles(lines, title), dropped
