@@ -25,7 +25,6 @@ What `evaluate_run` scores:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,7 +34,8 @@ import numpy as np
 
 from warta.errors import InputError
 from warta.eval.metrics import evaluate_predictions
-from warta.jsonl import iter_jsonl
+from warta.jsonl import iter_jsonl, read_json
+from warta.jsonl import write_json as write_json_file
 from warta.schema import LAYER_NAMES
 from warta.text import normalise_line, repair_mojibake
 
@@ -61,15 +61,6 @@ def check_run_dir(run_dir: str | Path) -> Path:
     return run_dir
 
 
-def read_json_file(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: unreadable JSON ({exc})") from None
-
-
 def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
     """layer -> ordered labels, from labels.json (or the model card when labels.json is absent)."""
     run_dir = check_run_dir(run_dir)
@@ -81,7 +72,7 @@ def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
         labels = card.get("labels")
         path = run_dir / MODEL_DIR / "model.json"
     else:
-        labels = read_json_file(path)
+        labels = read_json(path)
     if not isinstance(labels, dict) or not labels or not all(isinstance(v, list) for v in labels.values()):
         raise InputError(f"{path}: expected {{layer: [label, ...]}}")
     return {layer: [str(label) for label in values] for layer, values in labels.items()}
@@ -90,7 +81,7 @@ def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
 def read_fingerprint(run_dir: str | Path) -> dict[str, Any]:
     """The run's data.json: ids per split, label counts per split and layer, data sources."""
     path = check_run_dir(run_dir) / DATA_FILE
-    fingerprint = read_json_file(path)
+    fingerprint = read_json(path)
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("ids"), dict):
         raise InputError(f"{path}: expected {{\"ids\": {{split: [sentence id, ...]}}, ...}}")
     return fingerprint
@@ -246,13 +237,8 @@ def check_out_path(path: str | Path) -> Path:
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
-    path = check_out_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    return path
+    """Write a JSON result to a file path given by the user (a folder is refused)."""
+    return write_json_file(check_out_path(path), obj)
 
 
 def load_run_model(run_dir: Path) -> Any:

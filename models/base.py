@@ -10,7 +10,6 @@ Both model kinds label all layers over raw sentence texts:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -34,11 +33,9 @@ class SentenceClassifier(Protocol):
 def read_model_card(folder: str | Path) -> dict:
     """The kind/layers/labels record saved beside every model."""
     from warta.errors import InputError
+    from warta.jsonl import read_json
 
     path = Path(folder) / MODEL_CARD
     if not path.is_file():
         raise InputError(f"{folder}: not a warta model folder (no {MODEL_CARD})")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: unreadable model card ({exc})") from None
+    return read_json(path)

@@ -72,7 +72,8 @@ def cross_validate(
     n_boot: int = 1000,
 ) -> dict[str, Any]:
     """Fit K fold models, write cv/metrics.json and cv/oof.jsonl, return the metrics dict."""
-    from warta.train.run import build_model, fit_model, predict_batch_size, prediction_records, score, write_json
+    from warta.jsonl import write_json
+    from warta.train.run import build_model, fit_model, predict_batch_size, prediction_records, score
 
     if k < 2:
         raise InputError(f"--cv {k}: K must be at least 2")

@@ -19,7 +19,6 @@ The model is fitted on train, tuned / early-stopped on dev, and scored on dev
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import shutil
@@ -36,7 +35,7 @@ import numpy as np
 
 from warta.config import RunConfig, TfidfRunConfig, TransformerRunConfig, dump_config
 from warta.errors import InputError
-from warta.jsonl import write_jsonl
+from warta.jsonl import write_json, write_jsonl
 from warta.train.data import LabelledData, fingerprint, load_data, targets
 
 log = logging.getLogger("warta.train")
@@ -94,19 +93,6 @@ def prepare_run_dir(run_dir: Path, force: bool = False) -> Path:
     except OSError as exc:
         raise InputError(f"{run_dir}: cannot create run folder ({exc.strerror})") from None
     return run_dir
-
-
-def write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 class _RunLog:

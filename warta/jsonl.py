@@ -1,4 +1,4 @@
-"""JSON Lines reading and writing with errors that name file and line."""
+"""JSON and JSON Lines files, with errors that name the file (and line)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,34 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
             out.write(dumps(record) + "\n")
             n += 1
     return n
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and paths turn up in metrics and configs.
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def read_json(path: str | Path) -> Any:
+    """One JSON document; InputError names the file when it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: unreadable JSON ({exc})") from None
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write an indented UTF-8 JSON document (parents created); InputError if it cannot be written."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
