@@ -180,17 +180,6 @@ def balanced_class_weights(targets: Sequence[str | None], labels: Sequence[str])
     return torch.tensor(weights, dtype=torch.float32)
 
 
-class _EncodedDataset(torch.utils.data.Dataset):
-    def __init__(self, features: list[dict[str, Any]]):
-        self.features = features
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.features[index]
-
-
 def use_bf16(setting: bool | str) -> bool:
     """bf16 only on a CUDA device that supports it ("auto"), or when asked and possible."""
     available = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -265,12 +254,14 @@ class TransformerClassifier:
                     rows[i][j] = index[value]
         return rows
 
-    def _dataset(self, texts: Sequence[str], targets: Mapping[str, Sequence[str | None]]) -> _EncodedDataset:
+    def _dataset(self, texts: Sequence[str], targets: Mapping[str, Sequence[str | None]]) -> Any:
+        """Tokenised texts (unpadded: the collator pads per batch) and one label index per layer."""
+        from datasets import Dataset
+
         encoded = self.encode(texts)
-        label_rows = self._targets(targets, len(texts))
-        keys = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded]
-        features = [{key: encoded[key][i] for key in keys} | {"labels": label_rows[i]} for i in range(len(texts))]
-        return _EncodedDataset(features)
+        columns = {key: encoded[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded}
+        columns["labels"] = self._targets(targets, len(texts))
+        return Dataset.from_dict(columns)
 
     # -- training --
 
