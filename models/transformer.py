@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,21 @@ def offline_hint(name_or_path: str) -> str:
     )
 
 
+@contextmanager
+def _progress_bars(enabled: bool) -> Iterator[None]:
+    """Turn transformers' progress bars off for a block (when not `enabled`), then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled and not enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_pretrained(name_or_path: str, use_safetensors: bool | None = None) -> tuple[Any, nn.Module]:
     """(tokenizer, encoder) from a hub name or local folder; never runs remote code.
 
@@ -68,9 +84,12 @@ def load_pretrained(name_or_path: str, use_safetensors: bool | None = None) -> t
                  name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
-        encoder = AutoModel.from_pretrained(
-            str(name_or_path), trust_remote_code=False, use_safetensors=use_safetensors
-        )
+        # A local folder loads in a blink: its "Loading weights" bar is only noise
+        # in the middle of `warta evaluate` / `warta label` output.
+        with _progress_bars(enabled=not local.exists()):
+            encoder = AutoModel.from_pretrained(
+                str(name_or_path), trust_remote_code=False, use_safetensors=use_safetensors
+            )
     except OSError as exc:
         if local.exists():
             reason = " ".join(str(exc).split())[:300]
