@@ -567,6 +567,14 @@ def _check_options(by: str, use: str, min_sentences: int, n_boot: int) -> None:
         raise InputError(f"--n-boot {n_boot}: use at least 100 resamples")
 
 
+def _settings(by: str, use: str, min_sentences: int, n_boot: int, seed: int, **extra: Any) -> dict[str, Any]:
+    """The options a result was computed with, recorded in its JSON."""
+    return {
+        "by": by, "use": use, "min_sentences": min_sentences, "n_boot": n_boot, "seed": seed,
+        "confidence": CONFIDENCE, **extra,
+    }
+
+
 def _profiles_from(
     located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str, min_sentences: int, n_boot: int, seed: int
 ) -> dict[str, Any]:
@@ -576,17 +584,12 @@ def _profiles_from(
     for name, group in groups.items():
         outlets[name], matrices[name] = _outlet_profile(group, min_sentences, n_boot, seed)
     return {
-        "settings": {
-            "by": by,
-            "use": use,
-            "min_sentences": min_sentences,
-            "n_boot": n_boot,
-            "seed": seed,
-            "confidence": CONFIDENCE,
-            "interval_method": INTERVAL_METHOD,
-            "roles": list(LABELLED_ROLES),
-            "labels": {layer: list(labels) for layer, labels in LAYERS.items()},
-        },
+        "settings": _settings(
+            by, use, min_sentences, n_boot, seed,
+            interval_method=INTERVAL_METHOD,
+            roles=list(LABELLED_ROLES),
+            labels={layer: list(labels) for layer, labels in LAYERS.items()},
+        ),
         "outlets": outlets,
         "distances": _distances(outlets, matrices, n_boot, seed),
     }
@@ -748,19 +751,14 @@ def _compare_located(
         raise InputError("no sentence id is in both the gold and the prediction file")
     names = sorted(n for n in groups if n != ALL) + [ALL]
     return {
-        "settings": {
-            "by": by,
-            "use": use,
-            "min_sentences": min_sentences,
-            "n_boot": n_boot,
-            "seed": seed,
-            "confidence": CONFIDENCE,
-            "gap": "share_gap = mean over labels of |pred share - gold share|; stance_index_diff = pred - gold",
-            "interval_method": (
+        "settings": _settings(
+            by, use, min_sentences, n_boot, seed,
+            gap="share_gap = mean over labels of |pred share - gold share|; stance_index_diff = pred - gold",
+            interval_method=(
                 "95% interval = the wider of a paired article-cluster bootstrap and a paired sentence bootstrap "
                 "(gold and prediction resampled together)"
             ),
-        },
+        ),
         "sentences": {"joined": len(matched), "gold_only": len(gold_sentences) - len(matched), "pred_only": pred_only},
         "outlets": {name: _compare_group(name, groups[name], min_sentences, n_boot, seed) for name in names},
     }
