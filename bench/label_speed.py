@@ -55,13 +55,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def seed_articles():
-    from warta.corpus import default_seeds_dir, iter_seed_articles
+    from warta.text.corpus import default_seeds_dir, iter_seed_articles
 
     return list(iter_seed_articles(default_seeds_dir()))
 
 
 def sentences_per_copy() -> float:
-    from warta.corpus import article_sentences
+    from warta.text.corpus import article_sentences
 
     articles = seed_articles()
     return sum(len(article_sentences(a)) for a in articles) / len(articles)
@@ -102,12 +102,12 @@ def rate_line(name: str, n: int, seconds: float, extra: str = "") -> str:
 
 
 def bench_tfidf(args) -> None:
-    from warta.inputs import iter_items
-    from warta.label import label_articles
+    from warta.labelling.inputs import iter_items
+    from warta.labelling.engine import label_articles
     from warta.fast_inference import load_labeller
-    from warta.label_output import JsonlEncoder
-    from warta.label_workers import prepare_item
-    from warta.corpus import article_sentences
+    from warta.labelling.output import JsonlEncoder
+    from warta.labelling.workers import prepare_item
+    from warta.text.corpus import article_sentences
     from warta.jsonl import dumps
     import pickle
 
@@ -240,7 +240,7 @@ def build_encoder(folder: Path, size: str) -> Path:
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from warta.corpus import article_sentences
+    from warta.text.corpus import article_sentences
 
     texts = [r["text"] for a in seed_articles() for r in article_sentences(a)]
     wordpiece = BertWordPieceTokenizer(lowercase=True)
@@ -269,7 +269,7 @@ def transformer_run(root: Path, encoder: Path, fit_heads: bool = False) -> Path:
     import torch
     from sklearn.linear_model import LogisticRegression
 
-    from warta.labels import load_gold
+    from warta.gold.labels import load_gold
     from warta.models.transformer import TransformerClassifier
 
     classifier = TransformerClassifier.from_pretrained(str(encoder), max_length=128)
@@ -304,7 +304,7 @@ def transformer_run(root: Path, encoder: Path, fit_heads: bool = False) -> Path:
 
 
 def bench_sentences(n: int) -> list[str]:
-    from warta.corpus import article_sentences
+    from warta.text.corpus import article_sentences
 
     texts = [r["text"] for a in seed_articles() for r in article_sentences(a) if r["role"] != "heading"]
     return [texts[i % len(texts)] for i in range(n)]
@@ -335,7 +335,7 @@ def bench_transformer(args) -> None:
     import numpy as np
     import torch
 
-    from warta.label import label_articles
+    from warta.labelling.engine import label_articles
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -392,8 +392,8 @@ def int8_on_a_trained_encoder(tmp: Path, steps: int) -> None:
     import numpy as np
 
     from warta.config import load_config
-    from warta.label import label_articles
-    from warta.labels import load_gold
+    from warta.labelling.engine import label_articles
+    from warta.gold.labels import load_gold
     from warta.train.run import train
 
     encoder = build_encoder(tmp / "small-encoder", "small")
@@ -437,7 +437,7 @@ def bench_gpu(args) -> None:
     if not torch.cuda.is_available():
         print("gpu: no CUDA device on this machine; nothing measured (run this mode where a GPU exists)")
         return
-    from warta.label import label_articles
+    from warta.labelling.engine import label_articles
 
     name = torch.cuda.get_device_name(0)
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,7 +42,7 @@ import numpy as np
 
 
 def seed_sentences() -> list[str]:
-    from warta.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
+    from warta.text.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
 
     return [r["text"] for r in iter_corpus(iter_seed_articles(default_seeds_dir()), BuildReport())]
 

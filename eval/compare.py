@@ -23,7 +23,7 @@ import numpy as np
 
 from warta.errors import InputError
 from warta.eval.evaluate import check_out_path, run_gold, run_labels, stored_predictions, write_json
-from warta.eval.metrics import (
+from warta.metrics import (
     bootstrap_scores,
     encode_labels,
     index_by_id,

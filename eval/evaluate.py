@@ -4,7 +4,7 @@ What `evaluate_run` scores:
 
 - ``split="test"`` / ``"dev"``: the sentence ids the run recorded for that split
   (``data.json``), their gold labels from the labelled corpus the run was
-  trained from (``warta.labels.load_gold`` on the sources data.json records —
+  trained from (``warta.gold.labels.load_gold`` on the sources data.json records —
   the same loader training used), and FRESH predictions from the saved model
   (``model/`` reloaded with ``warta.models.load_model``). Re-predicting checks
   that the saved model, loaded the way a user loads it, reproduces the run:
@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.eval.metrics import evaluate_predictions
+from warta.metrics import evaluate_predictions
 from warta.jsonl import iter_jsonl, read_json
 from warta.jsonl import write_json as write_json_file
 from warta.schema import LAYER_NAMES
-from warta.text import normalise_line, repair_mojibake
+from warta.text.decode import normalise_line, repair_mojibake
 
 SPLITS = ("test", "dev", "cv")
 MODEL_DIR = "model"
@@ -101,7 +101,7 @@ def run_gold(run_dir: str | Path) -> list[dict[str, Any]]:
     The data sources recorded in data.json (what training actually read), else
     the data paths of the run's saved config.
     """
-    from warta.labels import load_gold
+    from warta.gold.labels import load_gold
 
     run_dir = check_run_dir(run_dir)
     sources = None
@@ -259,7 +259,7 @@ def evaluate_run(
     out: str | Path | None = None,
     batch_size: int = 32,
 ) -> dict[str, dict[str, Any]]:
-    """Metrics of a run ({layer: figures}, see warta.eval.metrics), also written as JSON.
+    """Metrics of a run ({layer: figures}, see warta.metrics), also written as JSON.
 
     The JSON goes to `out`, or to ``default_eval_path(run_dir, split, data)``.
     """

@@ -684,7 +684,7 @@ TRUSTED_TYPES = [
 
 def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
     """Dev selection uses exactly the macro-F1 that `warta evaluate` reports."""
-    from warta.eval.metrics import layer_metrics
+    from warta.metrics import layer_metrics
 
     return layer_metrics(list(gold), list(pred), labels, n_boot=0)["macro_f1"]
 

@@ -389,7 +389,7 @@ class TransformerClassifier:
         return self
 
     def _compute_metrics(self, prediction: Any) -> dict[str, float]:
-        from warta.eval.metrics import layer_metrics
+        from warta.metrics import layer_metrics
 
         logits = prediction.predictions
         if isinstance(logits, (tuple, list)):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from warta.clean import boilerplate_reason, structure_article
+from warta.text.clean import boilerplate_reason, structure_article
 
 
 @pytest.mark.parametrize(

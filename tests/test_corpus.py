@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from warta.corpus import Article, article_sentences, build_corpus, corpus_stats, iter_seed_articles, sentence_id
+from warta.text.corpus import Article, article_sentences, build_corpus, corpus_stats, iter_seed_articles, sentence_id
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
 

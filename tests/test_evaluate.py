@@ -19,7 +19,7 @@ from warta.eval.evaluate import (
     read_labelled_jsonl,
     render_report,
 )
-from warta.eval.metrics import evaluate_predictions
+from warta.metrics import evaluate_predictions
 from warta.jsonl import write_jsonl
 from warta.schema import LAYERS
 
@@ -245,7 +245,7 @@ def test_evaluate_dev_split_writes_into_the_run_folder(tfidf_run):
 
 
 def test_cli_evaluate_data_with_a_subset_of_layers(tfidf_run, tmp_path):
-    from warta.labels import load_gold
+    from warta.gold.labels import load_gold
 
     test_ids = set(json.loads((tfidf_run / "data.json").read_text(encoding="utf-8"))["ids"]["test"])
     gold = [r for r in load_gold() if r["id"] in test_ids]

@@ -1,4 +1,4 @@
-"""warta.inputs: the lazy walk over `warta label` inputs, outlets, problems and resume positions."""
+"""warta.labelling.inputs: the lazy walk over `warta label` inputs, outlets, problems and resume positions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from warta.corpus import Article
+from warta.text.corpus import Article
 from warta.errors import InputError
-from warta.inputs import InputOptions, Problem, WalkStats, iter_items
+from warta.labelling.inputs import InputOptions, Problem, WalkStats, iter_items
 
 ARTICLE = "Judul Berita\nKlarna kembali merekrut karyawan manusia. Perusahaan itu menyesal.\n"
 

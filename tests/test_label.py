@@ -1,4 +1,4 @@
-"""warta.label and `warta label`: predictions per sentence, output formats, bad input, resume after a kill."""
+"""warta.labelling.engine and `warta label`: predictions per sentence, output formats, bad input, resume after a kill."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warta.corpus import article_sentences, iter_seed_articles
+from warta.text.corpus import article_sentences, iter_seed_articles
 from warta.errors import InputError, WartaError
-from warta.label import LabelSummary, label_articles, partial_paths
-from warta.label_output import JsonlEncoder, jsonl_prefix, prediction_record
+from warta.labelling.engine import LabelSummary, label_articles, partial_paths
+from warta.labelling.output import JsonlEncoder, jsonl_prefix, prediction_record
 from warta.models import load_model
 from warta.schema import LAYER_NAMES
 
@@ -208,7 +208,7 @@ def test_bad_inputs_are_skipped_and_reported_and_the_rest_is_labelled(tfidf_run,
 
 
 def test_an_article_the_text_pipeline_fails_on_is_skipped_not_fatal(tfidf_run, tmp_path, monkeypatch):
-    from warta import label_workers
+    from warta.labelling import workers as label_workers
 
     original = label_workers.article_sentences
 
@@ -281,7 +281,7 @@ class Crash(Exception):
 
 def crash_after(monkeypatch, buffers: int) -> None:
     """Make the run die while writing its `buffers`+1-th buffer (half of it written), like a killed process."""
-    from warta import label
+    from warta.labelling import engine as label
 
     count = {"n": 0}
     original = label.PartialOutput.append

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 
-from warta.corpus import default_seeds_dir
+from warta.text.corpus import default_seeds_dir
 from warta.errors import InputError
 from warta.jsonl import write_jsonl
-from warta.labels import (
+from warta.gold.labels import (
     default_labels_path,
     label_counts,
     load_gold,

@@ -1,4 +1,4 @@
-"""warta.eval.metrics: figures checked by hand and against scikit-learn."""
+"""warta.metrics: figures checked by hand and against scikit-learn."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from warta.errors import InputError
-from warta.eval.metrics import (
+from warta.metrics import (
     bootstrap_scores,
     evaluate_predictions,
     expected_calibration_error,

@@ -12,14 +12,11 @@ import pytest
 from scipy.stats import beta
 
 from warta.errors import InputError
-from warta.eval.outlets import (
-    ALL,
-    compare_profiles,
-    jeffreys_interval,
-    outlet_rows,
-    profile_files,
-    profile_outlets,
-)
+from warta.outlets.compare import compare_profiles
+from warta.outlets.constants import ALL
+from warta.outlets.profile import profile_files, profile_outlets
+from warta.outlets.statistics import jeffreys_interval
+from warta.outlets.writing import outlet_rows
 
 
 def sentence(outlet, article, i, type_, stance, frame, role="body", **extra):
@@ -211,7 +208,7 @@ def test_consistent_difference_over_many_articles_is_called_different():
 
 
 def test_large_outlets_null_approximation_matches_exact_resampling(monkeypatch):
-    import warta.eval.outlets as outlets
+    import warta.outlets.pairs as outlets
 
     rng = np.random.default_rng(4)
 

@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from warta.eval.outlets import profile_outlets
-from warta.eval.report import plain_reading, render_report
+from warta.outlets.profile import profile_outlets
+from warta.outlets.report import plain_reading, render_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

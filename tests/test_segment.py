@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from warta.segment import remove_footnote_marks, split_paragraphs, split_sentences
+from warta.text.segment import remove_footnote_marks, split_paragraphs, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from warta.errors import InputError
-from warta.labels import load_gold
-from warta.splits import (
+from warta.gold.labels import load_gold
+from warta.gold.splits import (
     NEAR_DUPLICATE,
     SPLIT_NAMES,
     default_splits_path,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from warta.errors import InputError
-from warta.text import clean_lines, decode_bytes, normalise_line, repair_mojibake
+from warta.text.decode import clean_lines, decode_bytes, normalise_line, repair_mojibake
 
 
 def test_utf8_is_decoded_as_utf8():

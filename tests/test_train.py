@@ -164,8 +164,8 @@ def test_cli_trains_the_baseline_on_the_real_seeds_with_cv(tmp_path):
     assert [line.split()[0] for line in lines[1:4]] == ["type", "stance", "frame"]
     assert "5-fold CV on train+dev" in result.stdout
     assert lines[-1] == f"run folder: {out}"
-    from warta.labels import load_gold
-    from warta.splits import load_splits
+    from warta.gold.labels import load_gold
+    from warta.gold.splits import load_splits
 
     splits = load_splits()
     assert json.loads((out / "data.json").read_text())["ids"]["test"] == splits.test

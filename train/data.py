@@ -19,7 +19,7 @@ class LabelledData:
     """Gold records (sentence fields + type/stance/frame) and a splits object.
 
     `splits` has `train`, `dev`, `test` (id lists), `folds` (id -> fold, for
-    train+dev), `groups` (id -> group), `k`, `seed` -- `warta.splits.Splits`
+    train+dev), `groups` (id -> group), `k`, `seed` -- `warta.gold.splits.Splits`
     or anything with the same attributes.
     """
 
@@ -45,9 +45,9 @@ class LabelledData:
 
 
 def load_data(labels: Path | None = None, splits: Path | None = None, seeds: Path | None = None) -> LabelledData:
-    """Gold records via `warta.labels.load_gold` and splits via `warta.splits.load_splits` (None: bundled seeds)."""
-    from warta.labels import default_labels_path, load_gold
-    from warta.splits import default_splits_path, load_splits
+    """Gold records via `warta.gold.labels.load_gold` and splits via `warta.gold.splits.load_splits` (None: bundled seeds)."""
+    from warta.gold.labels import default_labels_path, load_gold
+    from warta.gold.splits import default_splits_path, load_splits
 
     records = load_gold(seeds_dir=seeds, labels_path=labels)
     split_obj = load_splits(splits)

@@ -274,7 +274,7 @@ def score(
     gold: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]], config: RunConfig, labels: dict,
     n_boot: int = 1000,
 ) -> dict[str, Any]:
-    from warta.eval.metrics import evaluate_predictions
+    from warta.metrics import evaluate_predictions
 
     return evaluate_predictions(gold, predictions, list(config.layers), labels, n_boot=n_boot, seed=config.seed)
 

@@ -8,12 +8,12 @@ from typing import Optional
 import typer
 
 from warta.cli._app import corpus_app, echo_err
-from warta.corpus import build_corpus, corpus_stats, default_seeds_dir
+from warta.text.corpus import build_corpus, corpus_stats, default_seeds_dir
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
-from warta.labels import default_labels_path, load_gold, load_labels, merge_labels, seed_sentences, validate_labels
+from warta.gold.labels import default_labels_path, load_gold, load_labels, merge_labels, seed_sentences, validate_labels
 from warta.schema import LABELLED_ROLES, LAYERS
-from warta.splits import DEFAULT_K, DEFAULT_SEED, SPLITS_FILE, dumps_splits, make_splits, split_summary, write_splits
+from warta.gold.splits import DEFAULT_K, DEFAULT_SEED, SPLITS_FILE, dumps_splits, make_splits, split_summary, write_splits
 
 
 @corpus_app.command("build")

@@ -86,7 +86,7 @@ def label_cli(
     (each reported on one line); 2 nothing labelled, or bad arguments; 130
     interrupted (rerun with --resume).
     """
-    from warta.label import label_articles, partial_paths
+    from warta.labelling.engine import label_articles, partial_paths
 
     try:
         summary = label_articles(

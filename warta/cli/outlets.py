@@ -118,7 +118,9 @@ def outlets_cli(
 ) -> None:
     """Profile outlets (type mix, stance index, frames, with 95% intervals) or, with --gold/--pred,
     measure per outlet how far the predicted profile is from the gold one."""
-    from warta.eval import outlets as lib
+    from warta.outlets import writing as lib
+    from warta.outlets.compare import compare_files
+    from warta.outlets.profile import profile_files
 
     options = {"by": by, "use": use.value, "min_sentences": min_sentences, "n_boot": n_boot, "seed": seed}
     if gold is not None or pred is not None:
@@ -127,7 +129,7 @@ def outlets_cli(
         if gold is None or pred is None:
             raise InputError("--gold and --pred go together")
         json_path, csv_path = lib.check_outputs(out, lib.COMPARE_FILES, force)
-        comparison = lib.compare_files(gold, pred, labels=labels, progress=True, **options)
+        comparison = compare_files(gold, pred, labels=labels, progress=True, **options)
         lib.write_text(json_path, lib.json_text(comparison))
         lib.write_text(csv_path, lib.csv_text(lib.compare_rows(comparison)))
         typer.echo(render_compare_summary(comparison))
@@ -135,10 +137,10 @@ def outlets_cli(
         return
     if not files:
         raise InputError("no input: give FILE... (labelled JSONL) or --gold GOLD --pred PRED")
-    from warta.eval.report import render_report
+    from warta.outlets.report import render_report
 
     json_path, csv_path, pairs_path, html_path = lib.check_outputs(out, lib.PROFILE_FILES, force)
-    profile = lib.profile_files(files, labels=labels, progress=True, **options)
+    profile = profile_files(files, labels=labels, progress=True, **options)
     lib.write_text(json_path, lib.json_text(profile))
     lib.write_text(csv_path, lib.csv_text(lib.outlet_rows(profile)))
     lib.write_text(pairs_path, lib.csv_text(lib.pair_rows(profile), lib.PAIR_COLUMNS))

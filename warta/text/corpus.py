@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warta.clean import Dropped, structure_article
+from warta.text.clean import Dropped, structure_article
 from warta.errors import InputError
-from warta.segment import split_paragraphs
-from warta.text import DecodedText, clean_lines, decode_bytes, normalised_key
+from warta.text.segment import split_paragraphs
+from warta.text.decode import DecodedText, clean_lines, decode_bytes, normalised_key
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
@@ -119,7 +119,7 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
 
 def default_seeds_dir() -> Path:
     """The seeds folder of this checkout (the repository's `seeds/`)."""
-    return Path(__file__).resolve().parent.parent / "seeds"
+    return Path(__file__).resolve().parents[2] / "seeds"
 
 
 def iter_seed_articles(

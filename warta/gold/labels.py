@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from warta.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
+from warta.text.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
 from warta.errors import InputError
 from warta.jsonl import iter_jsonl
 from warta.schema import GUIDELINE_VERSION, LABELLED_ROLES, LAYER_NAMES, LAYERS

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from warta.text import normalised_key
+from warta.text.decode import normalised_key
 
 # --- line features -----------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Batch-label new articles with a trained model: streaming, resumable, in input order.
 
-Pipeline: the input walk (warta.inputs) yields units lazily; preparation
+Pipeline: the input walk (warta.labelling.inputs) yields units lazily; preparation
 workers (separate processes, so cleaning and segmentation run beside the
 model on another core) turn them into sentence records; the main process
 collects whole articles into bounded buffers, labels each buffer (length-
@@ -19,7 +19,7 @@ checkpoint offset are complete records (at worst one torn line after it);
 FILE.partial to the offset, skips the units already done and appends; the
 finished file is renamed to FILE. The result is byte-identical to an
 uninterrupted run: no duplicates, no gaps. Parquet runs grow a JSON Lines
-partial file and convert it at the end (see warta.label_output).
+partial file and convert it at the end (see warta.labelling.output).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
-from warta.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
-from warta.label_workers import Encoded, Prepared, Sentences, Stage, prepared_units, start_pool
-from warta.label_output import encoder_for, format_for, jsonl_to_parquet
+from warta.labelling.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
+from warta.labelling.workers import Encoded, Prepared, Sentences, Stage, prepared_units, start_pool
+from warta.labelling.output import encoder_for, format_for, jsonl_to_parquet
 
 CHECKPOINT_VERSION = 1
 # Problems are printed as they happen; the summary keeps only the first ones.

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from warta.corpus import default_seeds_dir
+from warta.text.corpus import default_seeds_dir
 from warta.errors import InputError
 
 SPLITS_FILE = "splits.json"
@@ -289,7 +289,7 @@ def seed_splits(
     k: int = DEFAULT_K,
 ) -> Splits:
     """The splits of the labelled seed corpus (what `seeds/splits.json` stores)."""
-    from warta.labels import load_gold
+    from warta.gold.labels import load_gold
 
     return make_splits(load_gold(seeds_dir, labels_path), seed=seed, k=k)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from warta.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
+from warta.text.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
 from warta.errors import InputError
-from warta.text import decode_bytes
+from warta.text.decode import decode_bytes
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

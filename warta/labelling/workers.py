@@ -3,7 +3,7 @@
 A unit of input is prepared into (position, payload, problem, notes). The
 payload is either
 - `Sentences(prefixes, texts)`: the encoded sentence fields of each output
-  line (see warta.label_output) and the text to label (None for a heading,
+  line (see warta.labelling.output) and the text to label (None for a heading,
   which gets no prediction); the main process labels these in buffers
   (transformer models: batching across articles matters there), or
 - `Encoded(data, sentences, predicted)`: finished output lines, when the
@@ -34,10 +34,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple, Union
 
-from warta.corpus import article_sentences
+from warta.text.corpus import article_sentences
 from warta.errors import WartaError
-from warta.inputs import Item, Problem
-from warta.label_output import encoder_for, prefix_function
+from warta.labelling.inputs import Item, Problem
+from warta.labelling.output import encoder_for, prefix_function
 
 
 

@@ -1,0 +1,1 @@
+"""Gold data: labels (load, validate, merge) and leakage-free splits."""

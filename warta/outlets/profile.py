@@ -1,0 +1,90 @@
+"""Outlet profiles from records or files (the public entry points of `warta outlets`)."""
+
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from warta.errors import InputError
+from warta.outlets.constants import CONFIDENCE, INTERVAL_METHOD
+from warta.outlets.pairs import _distances
+from warta.outlets.statistics import _outlet_profile
+from warta.outlets.validation import (
+    _check_options,
+    _collect,
+    _located,
+    _located_files,
+    _with_labels,
+)
+from warta.schema import LABELLED_ROLES, LAYERS
+
+
+def _settings(by: str, use: str, min_sentences: int, n_boot: int, seed: int, **extra: Any) -> dict[str, Any]:
+    """The options a result was computed with, recorded in its JSON."""
+    return {
+        "by": by, "use": use, "min_sentences": min_sentences, "n_boot": n_boot, "seed": seed,
+        "confidence": CONFIDENCE, **extra,
+    }
+
+
+def _profiles_from(
+    located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str, min_sentences: int, n_boot: int, seed: int
+) -> dict[str, Any]:
+    _check_options(by, use, min_sentences, n_boot)
+    groups = _collect(located, by, use)
+    outlets, matrices = {}, {}
+    for name, group in groups.items():
+        outlets[name], matrices[name] = _outlet_profile(group, min_sentences, n_boot, seed)
+    return {
+        "settings": _settings(
+            by, use, min_sentences, n_boot, seed,
+            interval_method=INTERVAL_METHOD,
+            roles=list(LABELLED_ROLES),
+            labels={layer: list(labels) for layer, labels in LAYERS.items()},
+        ),
+        "outlets": outlets,
+        "distances": _distances(outlets, matrices, n_boot, seed),
+    }
+
+
+def profile_outlets(
+    records: Iterable[dict[str, Any]],
+    *,
+    by: str = "outlet",
+    use: str = "labels",
+    min_sentences: int = 10,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Profile every outlet (records grouped by `by`) plus an ALL row; see the module doc for intervals.
+
+    Records are gold or prediction records (id, article_id, outlet, role, type, stance, frame,
+    probs for use="probs"); headings are skipped.
+    """
+    return _profiles_from(_located(records), by, use, min_sentences, n_boot, seed)
+
+
+def profile_files(
+    paths: Iterable[str | Path], labels: str | Path | None = None, progress: bool = False, **options: Any
+) -> dict[str, Any]:
+    """profile_outlets over JSONL files, read lazily; errors name file and line.
+
+    `labels`: a gold labels JSONL ({"id", "type", "stance", "frame"} per line) merged onto the
+    files' sentence records by id first (e.g. the corpus built by `warta corpus build`).
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no input files")
+    located = _located_files(paths, progress)
+    if labels is not None:
+        located = _with_labels(located, labels)
+    profile = _profiles_from(
+        located,
+        options.get("by", "outlet"),
+        options.get("use", "labels"),
+        options.get("min_sentences", 10),
+        options.get("n_boot", 2000),
+        options.get("seed", 0),
+    )
+    profile["settings"]["files"] = [str(p) for p in paths] + ([f"labels: {labels}"] if labels is not None else [])
+    return profile
