@@ -31,11 +31,28 @@ COMMANDS = [
 BYTES = [
     "seeds.jsonl", "label.jsonl", "label-txt.jsonl", "eval.txt",
     "tfidf/config.yaml", "tfidf/labels.json", "tfidf/data.json", "tfidf/eval-test.json",
-    "tfidf/predictions/dev.jsonl", "tfidf/predictions/test.jsonl", "tfidf/cv/oof.jsonl",
     "outlets/outlets.json", "outlets/outlets.csv", "outlets/distances.csv", "outlets/report.html",
     "outlets-label/outlets.json", "outlets-label/outlets.csv", "outlets-label/distances.csv", "outlets-label/report.html",
 ]
 NUMERIC = ["tfidf/metrics.json", "tfidf/cv/metrics.json"]
+# Prediction records of `warta train`: since the one-record redesign (warta.records) they have the
+# `warta label` key order and model ids "<run>/<kind>[/cv-fold-i]"; compared as parsed rows, values equal
+# (bytes equal once the key order and the model field are normalised).
+RECORDS = ["tfidf/predictions/dev.jsonl", "tfidf/predictions/test.jsonl", "tfidf/cv/oof.jsonl"]
+MODEL_IDS = {"tfidf": "tfidf/tfidf"}  # old model id -> new (cv folds: old "tfidf/cv-fold-i" -> "tfidf/tfidf/cv-fold-i")
+
+
+def normalised_rows(path: Path, new: bool) -> list[str]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if not new:
+            model = row["model"]
+            row["model"] = MODEL_IDS.get(model) or model.replace("/cv-fold-", "/tfidf/cv-fold-")
+            for layer in ("type", "stance", "frame"):
+                row.setdefault(layer, None)
+        rows.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
+    return rows
 
 
 def numeric_diff(a, b, where: str = "") -> list[str]:
@@ -79,6 +96,10 @@ def main(ref: Path) -> int:
                 continue
             same = new.exists() and new.read_bytes().replace(tmp.encode(), str(ref).encode()) == old.read_bytes()
             print(f"{'same' if same else 'DIFF'} {rel}")
+            bad += not same
+        for rel in RECORDS:
+            same = normalised_rows(Path(tmp, rel), True) == normalised_rows(ref / rel, False)
+            print(f"{'same' if same else 'DIFF'} {rel} (rows; key order and model id normalised)")
             bad += not same
         for rel in NUMERIC:
             diffs = numeric_diff(json.loads(Path(tmp, rel).read_text()), json.loads((ref / rel).read_text()))

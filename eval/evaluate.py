@@ -30,12 +30,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from warta.errors import InputError
-from warta.metrics import evaluate_predictions
 from warta.jsonl import iter_jsonl, read_json
 from warta.jsonl import write_json as write_json_file
+from warta.metrics import evaluate_predictions
+from warta.records import Prediction, predictions_from_matrices
+from warta.records import model_id as make_model_id
 from warta.schema import LAYER_NAMES
 from warta.text.decode import normalise_line, repair_mojibake
 
@@ -153,22 +153,21 @@ def check_split(split: str) -> str:
 # --- predicting --------------------------------------------------------------
 
 
-def predict_records(model: Any, records: Sequence[Mapping[str, Any]], batch_size: int = 32) -> list[dict[str, Any]]:
-    """Prediction records (id, text, one label per layer, probs) from one predict_proba call.
+def predict_records(
+    model: Any, records: Sequence[Mapping[str, Any]], batch_size: int = 32, model_id: str | None = None
+) -> list[Prediction]:
+    """Prediction records (warta.records) of `records` from one predict_proba call.
 
-    The label is the argmax of the probabilities, so label and probs always agree.
+    The label is the argmax of the probabilities, so label and probs always
+    agree. Probabilities are kept at full precision (these records are
+    scored, not written; ECE is computed from them). `model_id` defaults to
+    ``"model/<kind>"``.
     """
-    texts = [record["text"] for record in records]
-    probabilities = model.predict_proba(texts, batch_size=batch_size) if texts else {}
-    out = [{"id": record["id"], "text": record["text"], "probs": {}} for record in records]
-    for layer, matrix in probabilities.items():
-        matrix = np.asarray(matrix, dtype=float)
-        labels = model.labels[layer]
-        best = matrix.argmax(axis=1)
-        for i, record in enumerate(out):
-            record[layer] = labels[best[i]]
-            record["probs"][layer] = {label: float(p) for label, p in zip(labels, matrix[i])}
-    return out
+    if not records:
+        return []
+    probabilities = model.predict_proba([record["text"] for record in records], batch_size=batch_size)
+    ident = model_id or make_model_id("model", getattr(model, "kind", "model"))
+    return predictions_from_matrices(records, probabilities, model.labels, ident, decimals=None)
 
 
 def _agreement(fresh: Sequence[Mapping[str, Any]], stored: Sequence[Mapping[str, Any]], layer: str) -> float | None:

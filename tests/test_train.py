@@ -17,6 +17,7 @@ from warta.config import load_config
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
 from warta.models import load_model
+from warta.records import PREDICTION_FIELDS
 from warta.schema import LAYERS
 from warta.train.cv import fold_assignment
 from warta.train.data import LabelledData
@@ -59,7 +60,7 @@ def check_run_folder(run_dir: Path, data: LabelledData, kind: str) -> None:
         for i, record in enumerate(records):
             assert record["text"] == by_id[record["id"]]["text"]
             assert record["outlet"] == by_id[record["id"]]["outlet"]
-            assert record["model"] == run_dir.name
+            assert record["model"] == f"{run_dir.name}/{kind}"
             for layer, labels_ in LAYERS.items():
                 probs = record["probs"][layer]
                 assert list(probs) == list(labels_)
@@ -208,4 +209,5 @@ def test_saved_config_reproduces_the_run_settings(synthetic_data, tmp_path):
     assert saved["seed"] == 3 and saved["layers"] == ["type"] and saved["model"]["c_values"] == [1.0]
     assert set(json.loads((result.run_dir / "labels.json").read_text())) == {"type"}
     record = read_jsonl(result.run_dir / "predictions" / "test.jsonl")[0]
-    assert set(record["probs"]) == {"type"} and "stance" not in record
+    assert set(record["probs"]) == {"type"} and record["stance"] is None and record["frame"] is None
+    assert list(record) == list(PREDICTION_FIELDS)

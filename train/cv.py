@@ -12,7 +12,7 @@ out-of-fold prediction, made by a model that never saw it or its group.
 
 Writes ``cv/metrics.json`` (per-fold figures, mean ± std per layer, pooled
 out-of-fold metrics with bootstrap CIs) and ``cv/oof.jsonl`` (prediction
-records with a "fold" field).
+records with a "fold" field; model "<run>/<kind>/cv-fold-<i>").
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from warta.train.data import LabelledData
 
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import write_jsonl
-from warta.train.data import LabelledData
+from warta.records import model_id
 
 log = logging.getLogger("warta.train")
 
@@ -72,8 +73,15 @@ def cross_validate(
     n_boot: int = 1000,
 ) -> dict[str, Any]:
     """Fit K fold models, write cv/metrics.json and cv/oof.jsonl, return the metrics dict."""
+    from warta.train.run import (
+        build_model,
+        fit_model,
+        predict_batch_size,
+        prediction_records,
+        score,
+    )
+
     from warta.jsonl import write_json
-    from warta.train.run import build_model, fit_model, predict_batch_size, prediction_records, score
 
     if k < 2:
         raise InputError(f"--cv {k}: K must be at least 2")
@@ -98,7 +106,8 @@ def cross_validate(
         started = time.perf_counter()
         model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
         labels = {layer: list(model.labels[layer]) for layer in layers}
-        predictions = prediction_records(model, held, f"{run_dir.name}/cv-fold-{fold}", predict_batch_size(config))
+        fold_model = model_id(run_dir.name, config.model.kind, f"cv-fold-{fold}")
+        predictions = prediction_records(model, held, fold_model, predict_batch_size(config))
         for record in predictions:
             record["fold"] = fold
         oof.extend(predictions)

@@ -7,7 +7,7 @@ Run folder (``runs/<name>-<timestamp>/`` unless ``output.folder`` or ``out`` nam
     labels.json              layer -> ordered labels (probability column order)
     model/                   model.json + weights (load with warta.models.load_model)
     metrics.json             {"dev": {LAYER: ...}, "test": {LAYER: ...}, "training": ..., "timing": ...}
-    predictions/dev.jsonl    prediction records: sentence fields, one label per layer, probs, model
+    predictions/dev.jsonl    prediction records (warta.records.Prediction), model "<run>/<kind>"
     predictions/test.jsonl
     train.log                what happened, step by step
     env.json                 versions, device, threads
@@ -25,25 +25,25 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from warta.train.data import LabelledData, fingerprint, load_data, targets
 
 from warta.config import RunConfig, TfidfRunConfig, TransformerRunConfig, dump_config
 from warta.errors import InputError
 from warta.jsonl import write_json, write_jsonl
-from warta.train.data import LabelledData, fingerprint, load_data, targets
+from warta.records import Prediction, predictions_from_matrices
+from warta.records import model_id as make_model_id
 
 log = logging.getLogger("warta.train")
 
 RUN_FILES = (
     "config.yaml", "data.json", "labels.json", "model", "metrics.json", "predictions", "train.log", "env.json", "cv",
 )
-SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
 
 
 @dataclass
@@ -197,7 +197,6 @@ def build_model(config: RunConfig) -> Any:
         )
     if isinstance(config, TransformerRunConfig):
         import torch
-
         from warta.models.transformer import TransformerClassifier
 
         m, t = config.model, config.train
@@ -252,22 +251,11 @@ def predict_batch_size(config: RunConfig) -> int:
 
 
 def prediction_records(
-    model: Any, records: Sequence[dict[str, Any]], model_id: str, batch_size: int
-) -> list[dict[str, Any]]:
-    """Sentence fields + predicted label per layer (argmax) + probs {layer: {label: p}} + model id."""
-    texts = [r["text"] for r in records]
-    probs = model.predict_proba(texts, batch_size=batch_size)
-    out = []
-    for i, record in enumerate(records):
-        row = {key: record[key] for key in SENTENCE_FIELDS if key in record}
-        row["probs"] = {}
-        for layer, matrix in probs.items():
-            labels = model.labels[layer]
-            row[layer] = labels[int(np.argmax(matrix[i]))]
-            row["probs"][layer] = {label: round(float(p), 6) for label, p in zip(labels, matrix[i], strict=True)}
-        row["model"] = model_id
-        out.append(row)
-    return out
+    model: Any, records: Sequence[Mapping[str, Any]], model_id: str, batch_size: int
+) -> list[Prediction]:
+    """Prediction records (warta.records) of `records` from one predict_proba call."""
+    probs = model.predict_proba([r["text"] for r in records], batch_size=batch_size)
+    return predictions_from_matrices(records, probs, model.labels, model_id)
 
 
 def score(
@@ -320,7 +308,7 @@ def train(
         raise InputError(f"{target}: folder exists and is not empty (use --force to overwrite its run files)")
     model = build_model(config)  # a missing pretrained model fails here, before the run folder exists
     run_dir = prepare_run_dir(target, force=force)
-    model_id = run_dir.name
+    model_id = make_model_id(run_dir.name, config.model.kind)
     labels_all = None
     with _RunLog(run_dir / "train.log", echo=progress):
         (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")

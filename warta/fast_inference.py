@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError, WartaError
-from warta.labelling.output import PROB_DECIMALS
+from warta.records import PROB_DECIMALS
 from warta.schema import LAYER_NAMES
 
 DEFAULT_TFIDF_BUFFER = 8192

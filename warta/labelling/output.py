@@ -1,8 +1,8 @@
 """Prediction records as bytes: JSON Lines, CSV and Parquet writers for `warta label`.
 
-A prediction record has the corpus fields (id, article_id, outlet, role,
-index, text), the predicted type/stance/frame, `probs` {layer: {label: p}}
-and `model`. Headings carry no prediction: their labels and `probs` are null
+A prediction record (warta.records.Prediction) has the sentence fields (id,
+article_id, outlet, role, index, text), the predicted type/stance/frame,
+`probs` {layer: {label: p}} and `model`. Headings carry no prediction: their labels and `probs` are null
 (gold files never label headings, and the models are not trained on them).
 
 JSON Lines and CSV are written chunk by chunk straight into the growing
@@ -17,17 +17,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from json.encoder import encode_basestring as json_string  # the C encoder json.dumps(ensure_ascii=False) uses
+from json.encoder import (
+    encode_basestring as json_string,  # the C encoder json.dumps(ensure_ascii=False) uses
+)
 from pathlib import Path
 from typing import Any
 
 from warta.errors import WartaError
+from warta.records import SENTENCE_FIELDS, Prediction, make_prediction
 from warta.schema import LAYER_NAMES
 
 FORMATS = ("jsonl", "csv", "parquet")
-PROB_DECIMALS = 6
 PARQUET_ROW_GROUP = 65536
-SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
 
 
 def format_for(out: Path, format: str | None) -> str:
@@ -42,30 +43,21 @@ def format_for(out: Path, format: str | None) -> str:
 
 def prediction_record(
     sentence: dict[str, Any], labels: dict[str, list[str]], row: Sequence[float] | None, model_id: str
-) -> dict[str, Any]:
-    """The record `encode_jsonl` writes for one sentence (reference form, used by tests and small callers).
+) -> Prediction:
+    """The record the encoders write for one sentence: `make_prediction` over a flat probability row.
 
     `row` is the sentence's probabilities for every layer of `labels`, layer
-    after layer, or None for a sentence without prediction (a heading).
+    after layer (LAYER_NAMES order, already rounded), or None for a sentence
+    without prediction (a heading).
     """
-    record = {name: sentence[name] for name in SENTENCE_FIELDS}
-    probs: dict[str, dict[str, float]] | None = None
+    probs: dict[str, Sequence[float]] | None = None
     if row is not None:
         probs, start = {}, 0
         for layer in LAYER_NAMES:
             if layer in labels:
-                values = row[start : start + len(labels[layer])]
+                probs[layer] = row[start : start + len(labels[layer])]
                 start += len(labels[layer])
-                probs[layer] = dict(zip(labels[layer], values))
-    for layer in LAYER_NAMES:
-        if probs is None or layer not in probs:
-            record[layer] = None
-        else:
-            scores = probs[layer]
-            record[layer] = max(scores, key=scores.__getitem__)
-    record["probs"] = probs
-    record["model"] = model_id
-    return record
+    return make_prediction(sentence, probs, labels, model_id, decimals=None)
 
 
 # --- encoding ---------------------------------------------------------------------
@@ -77,18 +69,14 @@ def prediction_record(
 # sentences/s budget; the split moves the text escaping off the model's core
 # and leaves one %-format over pre-quoted labels there.
 
-_JSONL_PREFIX = '{"id": %s, "article_id": %s, "outlet": %s, "role": %s, "index": %d, "text": %s, '
+# '{"id": %s, "article_id": %s, ..., "index": %d, "text": %s, ' -- the sentence fields in record order.
+_JSONL_PREFIX = "{" + "".join(f'"{name}": ' + ("%d" if name == "index" else "%s") + ", " for name in SENTENCE_FIELDS)
 
 
 def jsonl_prefix(sentence: dict[str, Any]) -> str:
     """The sentence fields of a prediction line, up to and including the comma after "text"."""
-    return _JSONL_PREFIX % (
-        json_string(sentence["id"]),
-        json_string(sentence["article_id"]),
-        json_string(sentence["outlet"]),
-        json_string(sentence["role"]),
-        sentence["index"],
-        json_string(sentence["text"]),
+    return _JSONL_PREFIX % tuple(
+        sentence[name] if name == "index" else json_string(sentence[name]) for name in SENTENCE_FIELDS
     )
 
 
@@ -192,12 +180,7 @@ def parquet_schema(labels: dict[str, list[str]]):
     )
     return pa.schema(
         [
-            ("id", pa.string()),
-            ("article_id", pa.string()),
-            ("outlet", pa.string()),
-            ("role", pa.string()),
-            ("index", pa.int64()),
-            ("text", pa.string()),
+            *((name, pa.int64() if name == "index" else pa.string()) for name in SENTENCE_FIELDS),
             *((layer, pa.string()) for layer in LAYER_NAMES),
             ("probs", probs),
             ("model", pa.string()),

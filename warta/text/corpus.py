@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warta.text.clean import Dropped, structure_article
 from warta.errors import InputError
-from warta.text.segment import split_paragraphs
+from warta.records import Sentence, make_sentence
+from warta.text.clean import Dropped, structure_article
 from warta.text.decode import DecodedText, clean_lines, decode_bytes, normalised_key
+from warta.text.segment import split_paragraphs
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-SENTENCE_FIELDS = ("id", "article_id", "outlet", "role", "index", "text")
 MANIFEST_FIELDS = ("article_id", "file", "outlet", "url", "title", "date")
 UNKNOWN_OUTLET = "unknown"
 
@@ -42,7 +42,7 @@ def sentence_id(article_id: str, index: int, text: str) -> str:
     return f"{article_id}-{index:03d}-{digest}"
 
 
-def article_sentences(article: Article, dropped: list[Dropped] | None = None) -> list[dict[str, Any]]:
+def article_sentences(article: Article, dropped: list[Dropped] | None = None) -> list[Sentence]:
     """Clean, de-duplicate and segment one article into sentence records.
 
     Titles and headings are one unit each; body paragraphs are split into
@@ -53,7 +53,7 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
     if dropped is not None:
         dropped.extend(removed)
     body_sentences = iter(split_paragraphs([p.text for p in paragraphs if p.role == "body"]))
-    records: list[dict[str, Any]] = []
+    records: list[Sentence] = []
     for paragraph in paragraphs:
         units = next(body_sentences) if paragraph.role == "body" else [paragraph.text]
         for text in units:
@@ -61,14 +61,14 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
                 continue
             index = len(records)
             records.append(
-                {
-                    "id": sentence_id(article.article_id, index, text),
-                    "article_id": article.article_id,
-                    "outlet": article.outlet,
-                    "role": paragraph.role,
-                    "index": index,
-                    "text": text,
-                }
+                make_sentence(
+                    id=sentence_id(article.article_id, index, text),
+                    article_id=article.article_id,
+                    outlet=article.outlet,
+                    role=paragraph.role,
+                    index=index,
+                    text=text,
+                )
             )
     return records
 
@@ -171,7 +171,7 @@ class BuildReport:
 
 def iter_corpus(
     articles: Iterable[Article], report: BuildReport, on_error: Callable[[InputError], None] | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Sentence]:
     """Sentence records of each article; an article with no sentences is an error, not a crash."""
     for article in articles:
         report.warnings.extend(article.notes)
