@@ -18,8 +18,8 @@ import blingfire
 
 from warta.text.clean import structure_article
 from warta.text.corpus import article_sentences, default_seeds_dir, iter_seed_articles
-from warta.text.segment import split_paragraphs
 from warta.text.decode import clean_lines
+from warta.text.segment import split_paragraphs
 
 
 def rate(fn, n_items: int, repeat: int, rounds: int = 5) -> float:

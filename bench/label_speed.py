@@ -102,14 +102,15 @@ def rate_line(name: str, n: int, seconds: float, extra: str = "") -> str:
 
 
 def bench_tfidf(args) -> None:
-    from warta.labelling.inputs import iter_items
-    from warta.labelling.engine import label_articles
+    import pickle
+
     from warta.fast_inference import load_labeller
+    from warta.jsonl import dumps
+    from warta.labelling.engine import label_articles
+    from warta.labelling.inputs import iter_items
     from warta.labelling.output import JsonlEncoder
     from warta.labelling.workers import prepare_item
     from warta.text.corpus import article_sentences
-    from warta.jsonl import dumps
-    import pickle
 
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -392,8 +393,8 @@ def int8_on_a_trained_encoder(tmp: Path, steps: int) -> None:
     import numpy as np
 
     from warta.config import load_config
-    from warta.labelling.engine import label_articles
     from warta.gold.labels import load_gold
+    from warta.labelling.engine import label_articles
     from warta.train.run import train
 
     encoder = build_encoder(tmp / "small-encoder", "small")
@@ -420,7 +421,7 @@ def int8_on_a_trained_encoder(tmp: Path, steps: int) -> None:
         test = [k for k, i in enumerate(gold) if i in test_ids]
         diff = max(abs(outputs["fp32"][i]["probs"][layer][c] - outputs["int8"][i]["probs"][layer][c])
                    for i in gold for c in outputs["fp32"][i]["probs"][layer])
-        acc = lambda pred, idx: np.mean([pred[k] == truth[k] for k in idx])  # noqa: E731
+        acc = lambda pred, idx, truth=truth: np.mean([pred[k] == truth[k] for k in idx])  # noqa: E731
         everything = range(len(truth))
         print(f"    {layer:<7} label agreement {np.mean(np.array(fp32) == np.array(int8)):.1%} "
               f"({len(set(fp32))} distinct fp32 labels), max |prob diff| {diff:.4f}; accuracy vs gold fp32 "

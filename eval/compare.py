@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.eval.evaluate import check_out_path, run_gold, run_labels, stored_predictions, write_json
+from warta.eval.evaluate import (
+    check_out_path,
+    run_gold,
+    run_labels,
+    stored_predictions,
+    write_json,
+)
 from warta.metrics import (
     bootstrap_scores,
     encode_labels,

@@ -31,123 +31,45 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import iter_jsonl, read_json
+from warta.jsonl import iter_jsonl, read_jsonl
 from warta.jsonl import write_json as write_json_file
 from warta.metrics import evaluate_predictions
 from warta.records import Prediction, predictions_from_matrices
 from warta.records import model_id as make_model_id
+from warta.runfolder import RunFolder, check_split
 from warta.schema import LAYER_NAMES
 from warta.text.decode import normalise_line, repair_mojibake
 
-SPLITS = ("test", "dev", "cv")
-MODEL_DIR = "model"
-LABELS_FILE = "labels.json"
-DATA_FILE = "data.json"
-CONFIG_FILE = "config.yaml"
+# --- reading a run folder (warta.runfolder.RunFolder owns the layout) ----------
 
 
-# --- reading a run folder ------------------------------------------------------
+def check_run_dir(run_dir: str | Path | RunFolder) -> RunFolder:
+    """The run folder; InputError when it is not one."""
+    return RunFolder.open(run_dir)
 
 
-def check_run_dir(run_dir: str | Path) -> Path:
-    """The run folder as a Path; InputError when it is not one."""
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise InputError(f"{run_dir}: run folder not found")
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: not a folder (expected a run folder written by `warta train`)")
-    if not (run_dir / LABELS_FILE).is_file() and not (run_dir / MODEL_DIR).is_dir():
-        raise InputError(f"{run_dir}: not a warta run folder (no {LABELS_FILE} or {MODEL_DIR}/)")
-    return run_dir
-
-
-def run_labels(run_dir: str | Path) -> dict[str, list[str]]:
+def run_labels(run_dir: str | Path | RunFolder) -> dict[str, list[str]]:
     """layer -> ordered labels, from labels.json (or the model card when labels.json is absent)."""
-    run_dir = check_run_dir(run_dir)
-    path = run_dir / LABELS_FILE
-    if not path.is_file():
-        from warta.models.base import read_model_card
-
-        card = read_model_card(run_dir / MODEL_DIR)
-        labels = card.get("labels")
-        path = run_dir / MODEL_DIR / "model.json"
-    else:
-        labels = read_json(path)
-    if not isinstance(labels, dict) or not labels or not all(isinstance(v, list) for v in labels.values()):
-        raise InputError(f"{path}: expected {{layer: [label, ...]}}")
-    return {layer: [str(label) for label in values] for layer, values in labels.items()}
+    return RunFolder.open(run_dir).labels()
 
 
-def read_fingerprint(run_dir: str | Path) -> dict[str, Any]:
-    """The run's data.json: ids per split, label counts per split and layer, data sources."""
-    path = check_run_dir(run_dir) / DATA_FILE
-    fingerprint = read_json(path)
-    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("ids"), dict):
-        raise InputError(f"{path}: expected {{\"ids\": {{split: [sentence id, ...]}}, ...}}")
-    return fingerprint
+def run_gold(run_dir: str | Path | RunFolder) -> list[dict[str, Any]]:
+    """Gold records of the labelled corpus the run was trained from (see RunFolder.gold)."""
+    return RunFolder.open(run_dir).gold
 
 
-def run_split_ids(run_dir: str | Path, split: str) -> list[str]:
-    """The sentence ids a run recorded for a split in data.json."""
-    ids = read_fingerprint(run_dir)["ids"].get(split)
-    if not isinstance(ids, list):
-        raise InputError(f"{Path(run_dir) / DATA_FILE}: no sentence ids recorded for split {split!r}")
-    return [str(i) for i in ids]
-
-
-def run_gold(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Gold records of the labelled corpus the run was trained from.
-
-    The data sources recorded in data.json (what training actually read), else
-    the data paths of the run's saved config.
-    """
-    from warta.gold.labels import load_gold
-
-    run_dir = check_run_dir(run_dir)
-    sources = None
-    if (run_dir / DATA_FILE).is_file():
-        sources = read_fingerprint(run_dir).get("sources")
-    if isinstance(sources, dict) and "labels" in sources:
-        return load_gold(seeds_dir=sources.get("seeds"), labels_path=sources.get("labels"))
-    from warta.config import load_config
-
-    config_path = run_dir / CONFIG_FILE
-    if not config_path.is_file():
-        raise InputError(f"{run_dir}: neither {DATA_FILE} nor {CONFIG_FILE} says where its gold labels are")
-    data = load_config(config_path).data
-    return load_gold(seeds_dir=data.seeds, labels_path=data.labels)
-
-
-def gold_changed_since_run(run_dir: Path, split: str, gold: Sequence[Mapping[str, Any]], layer: str) -> bool | None:
+def gold_changed_since_run(folder: RunFolder, split: str, gold: Sequence[Mapping[str, Any]], layer: str) -> bool | None:
     """Whether the split's gold label counts differ from those data.json recorded at training time."""
-    counts = read_fingerprint(run_dir).get("label_counts", {}).get(split, {}).get(layer)
+    counts = folder.data.get("label_counts", {}).get(split, {}).get(layer)
     if not isinstance(counts, dict):
         return None
     now = Counter(record[layer] for record in gold if record.get(layer) is not None)
     return {label: n for label, n in now.items()} != {label: n for label, n in counts.items() if n}
 
 
-def stored_predictions_path(run_dir: Path, split: str) -> Path:
-    if split == "cv":
-        return run_dir / "cv" / "oof.jsonl"
-    return run_dir / "predictions" / f"{split}.jsonl"
-
-
-def stored_predictions(run_dir: str | Path, split: str) -> list[dict[str, Any]]:
+def stored_predictions(run_dir: str | Path | RunFolder, split: str) -> list[dict[str, Any]]:
     """The prediction records a run saved for a split (``cv``: its out-of-fold predictions)."""
-    run_dir = check_run_dir(run_dir)
-    check_split(split)
-    path = stored_predictions_path(run_dir, split)
-    if not path.is_file():
-        hint = " (train with --cv)" if split == "cv" else ""
-        raise InputError(f"{path}: file not found{hint}")
-    return [record for _, record in iter_jsonl(path)]
-
-
-def check_split(split: str) -> str:
-    if split not in SPLITS:
-        raise InputError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
-    return split
+    return RunFolder.open(run_dir).stored_predictions(split)
 
 
 # --- predicting --------------------------------------------------------------
@@ -222,9 +144,7 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
 
 def default_eval_path(run_dir: str | Path, split: str = "test", data: str | Path | None = None) -> Path:
     """Where `warta evaluate` writes its JSON without --out: inside the run folder."""
-    if data is not None:
-        return Path(run_dir) / f"eval-data-{Path(data).stem}.json"
-    return Path(run_dir) / f"eval-{split}.json"
+    return RunFolder(run_dir).eval_path(split, data)
 
 
 def check_out_path(path: str | Path) -> Path:
@@ -240,13 +160,12 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_json_file(check_out_path(path), obj)
 
 
-def load_run_model(run_dir: Path) -> Any:
+def load_run_model(folder: RunFolder) -> Any:
     from warta.models import load_model
 
-    folder = run_dir / MODEL_DIR
-    if not folder.is_dir():
-        raise InputError(f"{run_dir}: no {MODEL_DIR}/ folder (not a complete run)")
-    return load_model(folder)
+    if not folder.model_dir.is_dir():
+        raise InputError(f"{folder.path}: no {RunFolder.MODEL}/ folder (not a complete run)")
+    return load_model(folder.model_dir)
 
 
 def evaluate_run(
@@ -262,40 +181,46 @@ def evaluate_run(
 
     The JSON goes to `out`, or to ``default_eval_path(run_dir, split, data)``.
     """
-    run_dir = check_run_dir(run_dir)
-    target = check_out_path(out if out is not None else default_eval_path(run_dir, split, data))
-    labels = run_labels(run_dir)
+    folder = RunFolder.open(run_dir)
+    target = check_out_path(out if out is not None else folder.eval_path(split, data))
+    labels = folder.labels()
     stored: list[dict[str, Any]] | None = None
     if data is not None:
         gold = read_labelled_jsonl(data, labels)
-        predictions = predict_records(load_run_model(run_dir), gold, batch_size=batch_size)
+        predictions = _fresh_predictions(folder, gold, batch_size)
     elif check_split(split) == "cv":
-        predictions = stored_predictions(run_dir, "cv")
+        predictions = stored_predictions(folder, "cv")
         predicted_ids = {str(record.get("id")) for record in predictions}
-        gold = [record for record in run_gold(run_dir) if record["id"] in predicted_ids]
+        gold = [record for record in run_gold(folder) if record["id"] in predicted_ids]
     else:
-        gold = _split_gold(run_dir, split)
-        predictions = predict_records(load_run_model(run_dir), gold, batch_size=batch_size)
-        stored_path = stored_predictions_path(run_dir, split)
-        stored = [record for _, record in iter_jsonl(stored_path)] if stored_path.is_file() else None
+        gold = _split_gold(folder, split)
+        predictions = _fresh_predictions(folder, gold, batch_size)
+        stored_path = folder.predictions_path(split)
+        stored = read_jsonl(stored_path) if stored_path.is_file() else None
     metrics = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
     if data is None and split != "cv":
         for layer, figures in metrics.items():
             figures["stored_agreement"] = _agreement(predictions, stored, layer) if stored is not None else None
-            figures["gold_changed_since_run"] = gold_changed_since_run(run_dir, split, gold, layer)
+            figures["gold_changed_since_run"] = gold_changed_since_run(folder, split, gold, layer)
     write_json(target, metrics)
     return metrics
 
 
-def _split_gold(run_dir: Path, split: str) -> list[dict[str, Any]]:
-    ids = run_split_ids(run_dir, split)
+def _fresh_predictions(folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int) -> list[Prediction]:
+    model = load_run_model(folder)
+    ident = make_model_id(folder.name, getattr(model, "kind", "model"))
+    return predict_records(model, records, batch_size=batch_size, model_id=ident)
+
+
+def _split_gold(folder: RunFolder, split: str) -> list[dict[str, Any]]:
+    ids = folder.split_ids(split)
     if not ids:
-        raise InputError(f"{run_dir / DATA_FILE}: split {split!r} holds no sentences")
-    gold_by_id = {record["id"]: record for record in run_gold(run_dir)}
+        raise InputError(f"{folder.path / RunFolder.DATA}: split {split!r} holds no sentences")
+    gold_by_id = {record["id"]: record for record in run_gold(folder)}
     missing = [i for i in ids if i not in gold_by_id]
     if missing:
         raise InputError(
-            f"{run_dir}: {len(missing)} {split} sentence(s) are not in the gold labels any more "
+            f"{folder.path}: {len(missing)} {split} sentence(s) are not in the gold labels any more "
             f"(first: {missing[0]!r}); the labelled corpus changed since training"
         )
     return [gold_by_id[i] for i in ids]

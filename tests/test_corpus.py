@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from warta.text.corpus import Article, article_sentences, build_corpus, corpus_stats, iter_seed_articles, sentence_id
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
+from warta.text.corpus import Article, article_sentences, build_corpus, corpus_stats, iter_seed_articles, sentence_id
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from warta.eval.evaluate import (
     read_labelled_jsonl,
     render_report,
 )
-from warta.metrics import evaluate_predictions
 from warta.jsonl import write_jsonl
+from warta.metrics import evaluate_predictions
 from warta.schema import LAYERS
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from warta.text.corpus import Article
 from warta.errors import InputError
 from warta.labelling.inputs import InputOptions, Problem, WalkStats, iter_items
+from warta.text.corpus import Article
 
 ARTICLE = "Judul Berita\nKlarna kembali merekrut karyawan manusia. Perusahaan itu menyesal.\n"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from warta.models import load_model
 
 from warta.errors import InputError, WartaError
 from warta.labelling.engine import LabelSummary, label_articles, partial_paths
 from warta.labelling.output import JsonlEncoder, jsonl_prefix, prediction_record
+from warta.models import load_model
 from warta.records import SENTENCE_FIELDS
 from warta.schema import LAYER_NAMES
 from warta.text.corpus import article_sentences, iter_seed_articles
@@ -41,9 +41,8 @@ def read_jsonl(path: Path) -> list[dict]:
 @pytest.fixture(scope="session")
 def tfidf_run(tmp_path_factory) -> Path:
     """A real TF-IDF run folder trained on the labelled seeds through `warta train`'s library (C fixed: seconds)."""
-    from warta.train.run import train
-
     from warta.config import load_config
+    from warta.train.run import train
 
     config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
     return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
@@ -53,9 +52,9 @@ def tfidf_run(tmp_path_factory) -> Path:
 def transformer_run(tmp_path_factory, tiny_bert) -> Path:
     """A real transformer run on the tiny random BERT (4 training steps)."""
     import torch
-    from warta.train.run import train
 
     from warta.config import load_config
+    from warta.train.run import train
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -11,9 +11,7 @@ from collections import Counter
 
 import pytest
 
-from warta.text.corpus import default_seeds_dir
 from warta.errors import InputError
-from warta.jsonl import write_jsonl
 from warta.gold.labels import (
     default_labels_path,
     label_counts,
@@ -23,7 +21,9 @@ from warta.gold.labels import (
     seed_sentences,
     validate_labels,
 )
+from warta.jsonl import write_jsonl
 from warta.schema import GUIDELINE_VERSION, LABELLED_ROLES, LAYERS
+from warta.text.corpus import default_seeds_dir
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from warta.train.data import LabelledData
 
 from warta.config import RunConfig
 from warta.errors import InputError
-from warta.jsonl import write_jsonl
+from warta.jsonl import write_json, write_jsonl
 from warta.records import model_id
+from warta.runfolder import RunFolder
+from warta.train.data import LabelledData
+from warta.train.fit import build_model, fit_model, predict_batch_size, prediction_records, score
 
 log = logging.getLogger("warta.train")
 
@@ -67,22 +69,12 @@ def _summary(values: list[float]) -> dict[str, float | None]:
 def cross_validate(
     config: RunConfig,
     data: LabelledData,
-    run_dir: Path,
+    run_dir: RunFolder | Path,
     k: int,
     progress: bool = True,
     n_boot: int = 1000,
 ) -> dict[str, Any]:
     """Fit K fold models, write cv/metrics.json and cv/oof.jsonl, return the metrics dict."""
-    from warta.train.run import (
-        build_model,
-        fit_model,
-        predict_batch_size,
-        prediction_records,
-        score,
-    )
-
-    from warta.jsonl import write_json
-
     if k < 2:
         raise InputError(f"--cv {k}: K must be at least 2")
     layers = list(config.layers)
@@ -91,7 +83,8 @@ def cross_validate(
     if len(present) != k:
         raise InputError(f"--cv {k}: only {len(present)} non-empty folds could be formed")
     by_id = data.by_id()
-    cv_dir = run_dir / "cv"
+    folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+    cv_dir = folder.cv_dir
     cv_dir.mkdir(parents=True, exist_ok=True)
     oof: list[dict[str, Any]] = []
     per_fold: list[dict[str, Any]] = []
@@ -106,7 +99,7 @@ def cross_validate(
         started = time.perf_counter()
         model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
         labels = {layer: list(model.labels[layer]) for layer in layers}
-        fold_model = model_id(run_dir.name, config.model.kind, f"cv-fold-{fold}")
+        fold_model = model_id(folder.name, config.model.kind, f"cv-fold-{fold}")
         predictions = prediction_records(model, held, fold_model, predict_batch_size(config))
         for record in predictions:
             record["fold"] = fold
@@ -143,7 +136,7 @@ def cross_validate(
         "pooled_oof": pooled,
     }
     write_json(cv_dir / "metrics.json", result)
-    write_jsonl(cv_dir / "oof.jsonl", sorted(oof, key=lambda r: r["id"]))
+    write_jsonl(folder.predictions_path("cv"), sorted(oof, key=lambda r: r["id"]))
     log.info("cv macro-F1 mean ± std: %s", ", ".join(
         f"{layer} {s['macro_f1']['mean']:.3f} ± {s['macro_f1']['std']:.3f}" for layer, s in summary.items()))
     return result

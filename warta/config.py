@@ -244,12 +244,26 @@ def validate_config(raw: dict[str, Any], source: str) -> RunConfig:
         raise InputError(validation_message(source, exc)) from None
 
 
+def resolve_config_path(path: str | Path) -> Path:
+    """`path`, or the bundled config it names when it is a bare name and no such file exists."""
+    path = Path(path)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    from warta.resources import bundled_config, bundled_config_names
+
+    found = bundled_config(path.name)
+    if found is None:
+        raise InputError(f"{path}: no such config file or bundled config ({', '.join(bundled_config_names())})")
+    return found
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read YAML, resolve its data paths, merge `--set` overrides, validate.
 
-    The run name defaults to the file's stem.
+    The run name defaults to the file's stem. A bare name that is not a file
+    (``tfidf``) names a bundled config (``configs/tfidf.yaml``).
     """
-    path = Path(path)
+    path = resolve_config_path(path)
     raw = _resolve_file_paths(read_config_file(path), path.parent)
     raw = apply_overrides(raw, list(overrides or []))
     raw.setdefault("name", path.stem)

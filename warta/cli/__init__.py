@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from warta.cli import corpus  # noqa: F401  (registers commands)
-from warta.cli import evaluate  # noqa: F401  (registers commands)
-from warta.cli import label  # noqa: F401  (registers commands)
-from warta.cli import outlets  # noqa: F401  (registers commands)
-from warta.cli import train  # noqa: F401  (registers commands)
+from warta.cli import (
+    corpus,  # noqa: F401  (registers commands)
+    evaluate,  # noqa: F401  (registers commands)
+    label,  # noqa: F401  (registers commands)
+    outlets,  # noqa: F401  (registers commands)
+    train,  # noqa: F401  (registers commands)
+)
 from warta.cli._app import app, echo_err
 from warta.errors import WartaError
 

@@ -8,12 +8,27 @@ from typing import Optional
 import typer
 
 from warta.cli._app import corpus_app, echo_err
-from warta.text.corpus import build_corpus, corpus_stats, default_seeds_dir
 from warta.errors import InputError
+from warta.gold.labels import (
+    default_labels_path,
+    load_gold,
+    load_labels,
+    merge_labels,
+    seed_sentences,
+    validate_labels,
+)
+from warta.gold.splits import (
+    DEFAULT_K,
+    DEFAULT_SEED,
+    SPLITS_FILE,
+    dumps_splits,
+    make_splits,
+    split_summary,
+    write_splits,
+)
 from warta.jsonl import read_jsonl
-from warta.gold.labels import default_labels_path, load_gold, load_labels, merge_labels, seed_sentences, validate_labels
 from warta.schema import LABELLED_ROLES, LAYERS
-from warta.gold.splits import DEFAULT_K, DEFAULT_SEED, SPLITS_FILE, dumps_splits, make_splits, split_summary, write_splits
+from warta.text.corpus import build_corpus, corpus_stats, default_seeds_dir
 
 
 @corpus_app.command("build")

@@ -15,10 +15,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from warta.text.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
 from warta.errors import InputError
 from warta.jsonl import iter_jsonl
 from warta.schema import GUIDELINE_VERSION, LABELLED_ROLES, LAYER_NAMES, LAYERS
+from warta.text.corpus import (
+    BuildReport,
+    default_seeds_dir,
+    iter_corpus,
+    iter_seed_articles,
+)
 
 LABELS_FILE = "labels.jsonl"
 LABEL_FIELDS = ("id", *LAYER_NAMES, "guideline_version", "note")
@@ -139,17 +144,20 @@ def merge_labels(sentences: Iterable[dict[str, Any]], labels: Sequence[dict[str,
 
 
 def load_gold(
-    seeds_dir: str | Path | None = None, labels_path: str | Path | None = None
+    seeds_dir: str | Path | None = None,
+    labels_path: str | Path | None = None,
+    sentences: Iterable[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The labelled seed corpus: every title/body sentence record with type, stance and frame.
 
     The sentences are rebuilt from the seed articles by the corpus pipeline
-    and the labels must validate against them; any problem raises InputError
-    (details: `warta corpus validate`).
+    (or given: a run folder's cached sentence table) and the labels must
+    validate against them; any problem raises InputError (details:
+    `warta corpus validate`).
     """
     seeds_dir = Path(seeds_dir or default_seeds_dir())
     labels_path = Path(labels_path) if labels_path else default_labels_path(seeds_dir)
-    sentences = seed_sentences(seeds_dir)
+    sentences = list(sentences) if sentences is not None else seed_sentences(seeds_dir)
     labels = load_labels(labels_path)
     problems = validate_labels(sentences, labels)
     if problems:

@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from warta.text.corpus import default_seeds_dir
 from warta.errors import InputError
+from warta.text.corpus import default_seeds_dir
 
 SPLITS_FILE = "splits.json"
 SPLIT_NAMES = ("train", "dev", "test")
@@ -116,7 +116,9 @@ class Splits:
 
 def similarity_matrix(texts: Sequence[str]) -> np.ndarray:
     """Cosine similarity of character 3-5-gram TF-IDF vectors (diagonal zeroed)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer  # heavy import; only splitting needs it
+    from sklearn.feature_extraction.text import (
+        TfidfVectorizer,  # heavy import; only splitting needs it
+    )
 
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
     sim = (vectors @ vectors.T).toarray()

@@ -38,8 +38,15 @@ from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
 from warta.labelling.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
-from warta.labelling.workers import Encoded, Prepared, Sentences, Stage, prepared_units, start_pool
 from warta.labelling.output import encoder_for, format_for, jsonl_to_parquet
+from warta.labelling.workers import (
+    Encoded,
+    Prepared,
+    Sentences,
+    Stage,
+    prepared_units,
+    start_pool,
+)
 
 CHECKPOINT_VERSION = 1
 # Problems are printed as they happen; the summary keeps only the first ones.

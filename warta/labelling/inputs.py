@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from warta.text.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
 from warta.errors import InputError
+from warta.text.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
 from warta.text.decode import decode_bytes
 
 STDIN = "-"
@@ -146,7 +146,7 @@ class _Walker:
             elif path.exists():
                 yield from self._file(path)
             else:
-                yield from self._unit(lambda: Problem(f"{path}: not found", str(path)))
+                yield from self._unit(lambda path=path: Problem(f"{path}: not found", str(path)))
 
     def _unit(self, make) -> Iterator[tuple[int, Item]]:
         position = self.position

@@ -34,11 +34,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple, Union
 
-from warta.text.corpus import article_sentences
 from warta.errors import WartaError
 from warta.labelling.inputs import Item, Problem
 from warta.labelling.output import encoder_for, prefix_function
-
+from warta.text.corpus import article_sentences
 
 
 class Sentences(NamedTuple):

@@ -118,8 +118,10 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
 
 
 def default_seeds_dir() -> Path:
-    """The seeds folder of this checkout (the repository's `seeds/`)."""
-    return Path(__file__).resolve().parents[2] / "seeds"
+    """The bundled seeds folder (package data in a wheel, the repository's `seeds/` in a checkout)."""
+    from warta.resources import bundled_dir
+
+    return bundled_dir("seeds")
 
 
 def iter_seed_articles(

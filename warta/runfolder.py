@@ -1,0 +1,224 @@
+"""The run folder written by `warta train` and read by evaluate, compare and label: one class owns its layout.
+
+    config.yaml              the resolved config (every default filled in, data paths absolute)
+    data.json                fingerprint: sentence ids per split, label counts, data sources and hashes
+    sentences.jsonl          the run's sentence table (warta.records.Sentence of every labelled sentence)
+    labels.json              layer -> ordered labels (probability column order)
+    model/                   model.json + weights (load with warta.models.load_model)
+    metrics.json             {"dev": {LAYER: ...}, "test": {LAYER: ...}, "training": ..., "timing": ...}
+    predictions/<split>.jsonl prediction records (warta.records.Prediction), splits dev and test
+    train.log, env.json      what happened; versions, device, threads
+    cv/metrics.json, cv/oof.jsonl   with cross-validation
+    eval-<split>.json, eval-data-<name>.json   written by `warta evaluate`
+
+Readers parse data.json once per RunFolder and take the gold records from the
+cached sentence table plus the current labels file, instead of rebuilding the
+sentences from raw text (runs written before the cache existed still rebuild).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from warta.errors import InputError
+from warta.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from warta.records import Sentence, sentence_fields
+
+SPLITS = ("test", "dev", "cv")  # what evaluate/compare accept (cv: out-of-fold predictions)
+
+
+class RunFolder:
+    """A run folder on disk (see module docstring); writer and reader methods share the layout."""
+
+    CONFIG = "config.yaml"
+    DATA = "data.json"
+    SENTENCES = "sentences.jsonl"
+    LABELS = "labels.json"
+    MODEL = "model"
+    METRICS = "metrics.json"
+    PREDICTIONS = "predictions"
+    LOG = "train.log"
+    ENV = "env.json"
+    CV = "cv"
+    MODEL_CARD = "model.json"  # inside model/ (warta.models.base.MODEL_CARD)
+    # What `warta train` writes; --force replaces only these (evaluation outputs stay).
+    FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV)
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    # --- paths ------------------------------------------------------------------
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / self.MODEL
+
+    @property
+    def cv_dir(self) -> Path:
+        return self.path / self.CV
+
+    def predictions_path(self, split: str) -> Path:
+        """Stored predictions of a split (``cv``: the out-of-fold predictions)."""
+        if split == "cv":
+            return self.cv_dir / "oof.jsonl"
+        return self.path / self.PREDICTIONS / f"{split}.jsonl"
+
+    def eval_path(self, split: str = "test", data: str | Path | None = None) -> Path:
+        """Where `warta evaluate` writes its JSON without --out."""
+        if data is not None:
+            return self.path / f"eval-data-{Path(data).stem}.json"
+        return self.path / f"eval-{split}.json"
+
+    # --- writing ----------------------------------------------------------------
+
+    def prepare(self, force: bool = False) -> RunFolder:
+        """Create the folder; an existing non-empty one needs `force` (then only run files are replaced)."""
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()):
+            if not force:
+                raise InputError(f"{path}: folder exists and is not empty (use --force to overwrite its run files)")
+            for name in self.FILES:
+                target = path / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create run folder ({exc.strerror})") from None
+        self.__dict__.pop("data", None)
+        return self
+
+    def write_config(self, text: str) -> None:
+        (self.path / self.CONFIG).write_text(text, encoding="utf-8")
+
+    def write_data(self, fingerprint: Mapping[str, Any]) -> None:
+        write_json(self.path / self.DATA, fingerprint)
+        self.__dict__.pop("data", None)
+
+    def write_sentences(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """The run's sentence table: the sentence fields of each record (labels are not cached)."""
+        write_jsonl(self.path / self.SENTENCES, (sentence_fields(r) for r in records))
+
+    def write_labels(self, labels: Mapping[str, list[str]]) -> None:
+        write_json(self.path / self.LABELS, labels)
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> None:
+        write_json(self.path / self.METRICS, metrics)
+
+    def write_env(self, env: Mapping[str, Any]) -> None:
+        write_json(self.path / self.ENV, env)
+
+    def write_predictions(self, split: str, records: Iterable[Mapping[str, Any]]) -> None:
+        write_jsonl(self.predictions_path(split), records)
+
+    # --- reading ----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path | RunFolder) -> RunFolder:
+        """An existing run folder; InputError when `path` is not one."""
+        if isinstance(path, RunFolder):
+            return path
+        folder = cls(path)
+        run_dir = folder.path
+        if not run_dir.exists():
+            raise InputError(f"{run_dir}: run folder not found")
+        if not run_dir.is_dir():
+            raise InputError(f"{run_dir}: not a folder (expected a run folder written by `warta train`)")
+        if not (run_dir / cls.LABELS).is_file() and not folder.model_dir.is_dir():
+            raise InputError(f"{run_dir}: not a warta run folder (no {cls.LABELS} or {cls.MODEL}/)")
+        return folder
+
+    def labels(self) -> dict[str, list[str]]:
+        """layer -> ordered labels, from labels.json (or the model card when labels.json is absent)."""
+        path = self.path / self.LABELS
+        if not path.is_file():
+            path = self.model_dir / self.MODEL_CARD
+            if not path.is_file():
+                raise InputError(f"{self.model_dir}: not a warta model folder (no {self.MODEL_CARD})")
+            labels = read_json(path).get("labels")
+        else:
+            labels = read_json(path)
+        if not isinstance(labels, dict) or not labels or not all(isinstance(v, list) for v in labels.values()):
+            raise InputError(f"{path}: expected {{layer: [label, ...]}}")
+        return {layer: [str(label) for label in values] for layer, values in labels.items()}
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """data.json (parsed once): ids per split, label counts per split and layer, data sources."""
+        path = self.path / self.DATA
+        fingerprint = read_json(path)
+        if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("ids"), dict):
+            raise InputError(f"{path}: expected {{\"ids\": {{split: [sentence id, ...]}}, ...}}")
+        return fingerprint
+
+    def has_data(self) -> bool:
+        return (self.path / self.DATA).is_file()
+
+    def split_ids(self, split: str) -> list[str]:
+        """The sentence ids the run recorded for a split in data.json."""
+        ids = self.data["ids"].get(split)
+        if not isinstance(ids, list):
+            raise InputError(f"{self.path / self.DATA}: no sentence ids recorded for split {split!r}")
+        return [str(i) for i in ids]
+
+    def stored_predictions(self, split: str) -> list[dict[str, Any]]:
+        """The prediction records the run saved for a split (``cv``: its out-of-fold predictions)."""
+        check_split(split)
+        path = self.predictions_path(split)
+        if not path.is_file():
+            hint = " (train with --cv)" if split == "cv" else ""
+            raise InputError(f"{path}: file not found{hint}")
+        return read_jsonl(path)
+
+    def sentences(self) -> list[Sentence] | None:
+        """The cached sentence table (None for runs written before it was cached)."""
+        path = self.path / self.SENTENCES
+        return read_jsonl(path) if path.is_file() else None  # type: ignore[return-value]
+
+    def data_sources(self) -> tuple[str | None, str | None]:
+        """(seeds folder, labels file) the run's gold came from: data.json sources, else the saved config."""
+        sources = self.data.get("sources") if self.has_data() else None
+        if isinstance(sources, dict) and "labels" in sources:
+            return sources.get("seeds"), sources.get("labels")
+        from warta.config import load_config
+
+        config_path = self.path / self.CONFIG
+        if not config_path.is_file():
+            raise InputError(f"{self.path}: neither {self.DATA} nor {self.CONFIG} says where its gold labels are")
+        data = load_config(config_path).data
+        return (str(data.seeds) if data.seeds else None), (str(data.labels) if data.labels else None)
+
+    @cached_property
+    def gold(self) -> list[dict[str, Any]]:
+        """Gold records of the labelled corpus the run was trained from (current labels, cached sentences)."""
+        from warta.gold.labels import load_gold
+
+        seeds, labels = self.data_sources()
+        return load_gold(seeds_dir=seeds, labels_path=labels, sentences=self.sentences())
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise InputError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+    return split
