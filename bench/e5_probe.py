@@ -33,10 +33,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
-from warta.eval.metrics import bootstrap_scores, layer_metrics, percentile_ci
-from warta.models.tfidf import CUE_NAMES, TfidfClassifier, UnitSplitter
 
-from warta.labels import load_gold
+from warta.gold.labels import load_gold
+from warta.metrics import bootstrap_scores, layer_metrics, percentile_ci
+from warta.models.tfidf import CUE_NAMES, TfidfClassifier, UnitSplitter
 from warta.schema import LAYERS
 
 LAYER_NAMES = ("type", "stance", "frame")
@@ -54,6 +54,7 @@ def embed(encoder: str, texts: list[str], cache: Path | None) -> np.ndarray:
             return stored["emb"]
     import torch
     from transformers import AutoModel, AutoTokenizer
+
     from warta.models.e5 import mean_pool_embed
 
     torch.set_num_threads(2)
@@ -97,8 +98,9 @@ class Features:
         return out
 
 
-def fit_predict(feats: Features, y: np.ndarray, train: np.ndarray, test: np.ndarray, params: dict, layer: str,
-                proba: bool = False):
+def fit_predict(
+    feats: Features, y: np.ndarray, train: np.ndarray, test: np.ndarray, params: dict, layer: str, proba: bool = False
+):
     X_train, X_test = feats.fit_transform(train, [train, test], params, layer)
     clf = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
     clf.fit(X_train, y[train])
@@ -158,8 +160,10 @@ def main() -> None:
     outlets = np.array([r["outlet"] for r in gold])
     started = time.perf_counter()
     emb = embed(args.encoder, texts, args.cache)
-    print(f"{len(texts)} sentences, {len(set(outlets))} outlets; embeddings {emb.shape} "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{len(texts)} sentences, {len(set(outlets))} outlets; embeddings {emb.shape} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     kinds = args.models.split(",")
     preds: dict[str, dict[str, np.ndarray]] = {k: {} for k in kinds}
     probs: dict[str, dict[str, np.ndarray]] = {k: {} for k in kinds}
@@ -191,17 +195,23 @@ def main() -> None:
 
     results: dict = {}
     print(f"\nleave-one-outlet-out, {len(texts)} sentences pooled over {len(set(outlets))} held-out outlets")
-    print(f"{'model':<10}{'layer':<8}{'macro-F1':>9}  {'95% CI':<16}{'diff vs tfidf':>14}  {'95% CI':<17}"
-          f"{'share err':>10}{'idx err':>8}")
+    print(
+        f"{'model':<10}{'layer':<8}{'macro-F1':>9}  {'95% CI':<16}{'diff vs tfidf':>14}  {'95% CI':<17}"
+        f"{'share err':>10}{'idx err':>8}"
+    )
     for kind in kinds:
         results[kind] = {}
         for layer in LAYER_NAMES:
             labels = LAYERS[layer]
             y = np.array([r[layer] for r in gold], dtype=object)
             m = layer_metrics(list(y), list(preds[kind][layer]), labels, n_boot=args.n_boot, seed=0)
-            row = {"macro_f1": m["macro_f1"], "macro_f1_ci": m["macro_f1_ci"], "accuracy": m["accuracy"],
-                   "share_error_points": profile_error(y, preds[kind][layer], outlets, layer),
-                   "chosen": chosen[kind][layer]}
+            row = {
+                "macro_f1": m["macro_f1"],
+                "macro_f1_ci": m["macro_f1_ci"],
+                "accuracy": m["accuracy"],
+                "share_error_points": profile_error(y, preds[kind][layer], outlets, layer),
+                "chosen": chosen[kind][layer],
+            }
             diff_txt = ""
             if kind != "tfidf" and "tfidf" in preds:
                 code = {lab: i for i, lab in enumerate(labels)}
@@ -215,8 +225,10 @@ def main() -> None:
                 row["stance_index_error"] = stance_index_error(y, preds[kind][layer], outlets)
                 idx_txt = f"{row['stance_index_error']:>8.3f}"
             ci = m["macro_f1_ci"]
-            print(f"{kind:<10}{layer:<8}{m['macro_f1']:>9.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]  {diff_txt:<31}"
-                  f"{row['share_error_points']:>10.1f}{idx_txt}")
+            print(
+                f"{kind:<10}{layer:<8}{m['macro_f1']:>9.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]  {diff_txt:<31}"
+                f"{row['share_error_points']:>10.1f}{idx_txt}"
+            )
             results[kind][layer] = row
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")

