@@ -12,6 +12,7 @@ from warta.cli import (
     corpus,  # noqa: F401  (registers commands)
     evaluate,  # noqa: F401  (registers commands)
     label,  # noqa: F401  (registers commands)
+    models,  # noqa: F401  (registers commands)
     outlets,  # noqa: F401  (registers commands)
     train,  # noqa: F401  (registers commands)
 )
