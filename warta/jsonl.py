@@ -1,8 +1,13 @@
-"""JSON and JSON Lines files, with errors that name the file (and line)."""
+"""JSON and JSON Lines files, with errors that name the file (and line).
+
+Every whole-file write goes through `write_text_atomic` (a temporary file in
+the same folder, then a rename), so a crash never leaves half a file.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,15 +52,32 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records to path (parents created); return how many were written."""
+    """Write records to path atomically (parents created); return how many were written."""
+    lines = [dumps(record) + "\n" for record in records]
+    write_text_atomic(path, "".join(lines))
+    return len(lines)
+
+
+def write_text_atomic(path: str | Path, text: str, fsync: bool = False) -> Path:
+    """Write UTF-8 text via a temporary file beside `path` and a rename (parents created).
+
+    `fsync`: flush the file to disk before the rename (a checkpoint must survive a power cut).
+    InputError names the path when it cannot be written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(dumps(record) + "\n")
-            n += 1
-    return n
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
 
 
 def _json_default(value: Any) -> Any:
@@ -78,12 +100,11 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"{path}: unreadable JSON ({exc})") from None
 
 
-def write_json(path: str | Path, obj: Any) -> Path:
-    """Write an indented UTF-8 JSON document (parents created); InputError if it cannot be written."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    return path
+def json_text(obj: Any, indent: int | None = 2) -> str:
+    """The JSON document warta writes: UTF-8 kept readable, numpy scalars and paths converted."""
+    return json.dumps(obj, indent=indent, ensure_ascii=False, default=_json_default) + ("\n" if indent is not None else "")
+
+
+def write_json(path: str | Path, obj: Any, indent: int | None = 2, fsync: bool = False) -> Path:
+    """Write a JSON document atomically (see write_text_atomic); InputError if it cannot be written."""
+    return write_text_atomic(path, json_text(obj, indent), fsync=fsync)
