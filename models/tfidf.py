@@ -20,13 +20,16 @@ whole batch with numpy. Word n-grams are looked up the same way (token ids,
 then n-gram keys by binary search). The weighting is scikit-learn's
 (smooth idf, optional sublinear tf, l2 rows).
 
-Saved with skops (``pipeline.skops``) beside ``model.json``; loading trusts
-only the types listed in `TRUSTED_TYPES`.
+Saved without pickle: ``weights.npz`` (idf per vectorizer; coefficients,
+intercepts and classes per layer; read with ``allow_pickle=False``),
+``vocabulary.json`` (terms per vectorizer) and ``model.json`` (parameters,
+chosen C). Loading rebuilds the pipeline from these, so a model file can
+never run code, and loading imports neither skops nor torch.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from itertools import chain, repeat
@@ -41,11 +44,15 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import normalize
 
 from warta.errors import InputError
-from warta.models.base import MODEL_CARD, read_model_card
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.schema import LAYER_NAMES, LAYERS
 
-PIPELINE_FILE = "pipeline.skops"
+WEIGHTS_FILE = "weights.npz"
+VOCABULARY_FILE = "vocabulary.json"
+VECTORIZER_BLOCKS = ("word", "char")
+DEFAULT_BATCH = 1024
 KIND = "tfidf"
+log = logging.getLogger("warta.train")
 _WORD_RE = re.compile(r"\w+")
 # Beyond this many distinct words the per-word cache is reset (bounded memory on endless streams).
 _MAX_CACHED_UNITS = 1_000_000
@@ -311,15 +318,20 @@ class NgramTfidfVectorizer(_UnitCache, TransformerMixin, BaseEstimator):
             raise ValueError("no terms found in the training texts")
         counts = _counts_matrix(rows, keys, n_docs, len(terms))
         df = np.bincount(counts.indices, minlength=len(terms))
-        totals = np.asarray(counts.sum(axis=0)).ravel()
-        keep = np.flatnonzero(df >= self.min_df)
-        if self.max_features is not None and len(keep) > self.max_features:
-            # most frequent first; ties broken by term for determinism
-            ranked = sorted(keep.tolist(), key=lambda j: (-totals[j], terms[j]))
-            keep = np.array(sorted(ranked[: self.max_features]), dtype=np.int64)
-        if len(keep) == 0:
+        # scikit-learn's CountVectorizer._limit_features, step for step, so max_features keeps exactly
+        # its terms: columns in term order, min_df mask, then the `max_features` largest total counts
+        # by numpy's default argsort of the negated float64 totals (its tie order included).
+        by_term = np.array(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+        mask = df[by_term] >= self.min_df
+        if self.max_features is not None and mask.sum() > self.max_features:
+            totals = np.asarray(counts.sum(axis=0), dtype=np.float64).ravel()[by_term]
+            chosen = (-totals[mask]).argsort()[: self.max_features]
+            limited = np.zeros(len(mask), dtype=bool)
+            limited[np.flatnonzero(mask)[chosen]] = True
+            mask = limited
+        kept = by_term[mask].tolist()
+        if not kept:
             raise ValueError("no terms left after pruning (min_df too high?)")
-        kept = sorted(keep.tolist(), key=lambda j: terms[j])
         self.terms_ = np.array([terms[j] for j in kept], dtype=str)
         self.idf_ = np.log((1.0 + n_docs) / (1.0 + df[kept])) + 1.0
         for key in self._DERIVED:
@@ -669,18 +681,6 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
 
 # --- the warta model -----------------------------------------------------------------
 
-# Types a saved TF-IDF model may contain. skops already trusts scikit-learn's and
-# numpy's own types; ours are listed explicitly, and anything else is refused.
-TRUSTED_TYPES = [
-    "warta.models.tfidf.UnitSplitter",
-    "warta.models.tfidf.NgramTfidfVectorizer",
-    "warta.models.tfidf.CueFeatures",
-    "warta.models.tfidf.PerLayerClassifier",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.linear_model._logistic.LogisticRegression",
-]
-
 
 def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
     """Dev selection uses exactly the macro-F1 that `warta evaluate` reports."""
@@ -762,25 +762,39 @@ class TfidfClassifier:
             Y[:, j] = values
         return Y
 
+    @classmethod
+    def from_config(cls, config: Any) -> TfidfClassifier:
+        """From a validated run config: `layers` and the `model` section (kind: tfidf)."""
+        params = config.model.model_dump(exclude={"kind"})
+        return cls(layers=list(config.layers), **params)
+
     def fit(
         self,
         texts: Sequence[str],
         targets: Mapping[str, Sequence[str | None]],
-        dev_texts: Sequence[str] | None = None,
-        dev_targets: Mapping[str, Sequence[str | None]] | None = None,
+        *,
+        dev: Labelled | None = None,
+        work_dir: str | Path | None = None,
+        progress: bool = True,
     ) -> TfidfClassifier:
         """Fit on (texts, targets); with a dev set, pick C per layer by dev macro-F1.
 
         Ties go to the smaller C (more regularised). Without dev, C is the
-        grid value closest to 1 (in log scale).
+        grid value closest to 1 (in log scale). `work_dir` and `progress` are
+        not needed here (seconds, nothing to checkpoint).
         """
         from threadpoolctl import threadpool_limits
 
         # BLAS threads only add synchronisation cost to these small dense products.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(list(texts), targets, dev_texts, dev_targets)
+            return self._fit(list(texts), targets, dev)
 
-    def _fit(self, texts, targets, dev_texts, dev_targets) -> TfidfClassifier:
+    def selection_summary(self) -> dict[str, Any]:
+        """C chosen per layer and the dev macro-F1 of every C tried."""
+        return {"best_c": self.best_c_, "dev_macro_f1_by_c": self.tuning_}
+
+    def _fit(self, texts: list[str], targets: Mapping[str, Sequence[str | None]], dev: Labelled | None
+             ) -> TfidfClassifier:
         Y = self._targets_matrix(targets, len(texts))
         splitter = UnitSplitter()
         features = self.build_features()
@@ -791,10 +805,10 @@ class TfidfClassifier:
         limits = {layer: n_text for layer in self.layers if layer not in self.cue_layers}
         head_options = {"class_weight": self.class_weight, "max_iter": self.max_iter, "feature_limits": limits}
         self.tuning_: dict[str, dict[str, float]] = {}
-        if dev_texts is not None and dev_targets is not None and len(self.c_values) > 1:
-            dev_texts = list(dev_texts)
+        if dev is not None and len(self.c_values) > 1:
+            dev_texts = list(dev.texts)
             X_dev = features.transform(splitter.transform(dev_texts))
-            Y_dev = self._targets_matrix(dev_targets, len(dev_texts))
+            Y_dev = self._targets_matrix(dev.targets, len(dev_texts))
             scores: dict[str, dict[float, float]] = {layer: {} for layer in self.layers}
             for c in sorted(self.c_values):
                 heads = PerLayerClassifier(labels, C=c, **head_options)
@@ -816,6 +830,9 @@ class TfidfClassifier:
         heads = PerLayerClassifier(labels, C=dict(best), **head_options)
         heads.fit(X, Y)
         self.pipeline_ = Pipeline([("units", splitter), ("features", features), ("layers", heads)])
+        for layer in self.layers:
+            by_c = " ".join(f"{c}:{f1:.3f}" for c, f1 in self.tuning_.get(layer, {}).items())
+            log.info("tfidf %s: C=%s (dev macro-F1 by C: %s)", layer, self.best_c_[layer], by_c or "not tuned")
         return self
 
     def _default_c(self) -> float:
@@ -841,9 +858,13 @@ class TfidfClassifier:
             offset += block.shape[1]
         return heads.proba_from_scores(scores)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 1024) -> dict[str, np.ndarray]:
-        """{layer: (n, len(labels[layer])) probabilities}, columns in labels[layer] order."""
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, np.ndarray]:
+        """{layer: (n, len(labels[layer])) probabilities}, columns in labels[layer] order.
+
+        Rows are scored independently, so `batch_size` (default 1024) only bounds memory.
+        """
         self._check_fitted()
+        batch_size = batch_size or DEFAULT_BATCH
         texts = list(texts)
         chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in self.layers}
         for start in range(0, max(len(texts), 1), batch_size):
@@ -857,62 +878,118 @@ class TfidfClassifier:
             for layer, parts in chunks.items()
         }
 
-    def predict(self, texts: Sequence[str], batch_size: int = 1024) -> dict[str, list[str]]:
-        probs = self.predict_proba(texts, batch_size=batch_size)
-        return {layer: [self.labels[layer][i] for i in p.argmax(axis=1)] for layer, p in probs.items()}
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, list[str]]:
+        return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
 
-    # -- persistence --
+    # -- persistence (no pickle: arrays in .npz, vocabulary and parameters in JSON) --
 
     def save(self, folder: str | Path) -> None:
+        """Write model.json (kind, labels, parameters, chosen C), vocabulary.json and weights.npz."""
         import sklearn
-        import skops
-        import skops.io as sio
+
+        from warta.jsonl import write_json
 
         self._check_fitted()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.pipeline_, folder / PIPELINE_FILE)
-        card = {
+        features, heads = self.pipeline_.named_steps["features"], self.pipeline_.named_steps["layers"]
+        vectorizers = {name: step for name, step in features.transformer_list if name in VECTORIZER_BLOCKS}
+        arrays: dict[str, np.ndarray] = {f"{name}.idf": step.idf_ for name, step in vectorizers.items()}
+        for layer, estimator in zip(heads.layers_, heads.estimators_, strict=True):
+            if isinstance(estimator, str):  # one label seen in training: a constant prediction
+                arrays[f"{layer}.classes"] = np.array([estimator], dtype=str)
+                continue
+            arrays[f"{layer}.classes"] = np.asarray(estimator.classes_, dtype=str)
+            arrays[f"{layer}.coef"] = estimator.coef_
+            arrays[f"{layer}.intercept"] = estimator.intercept_
+            arrays[f"{layer}.n_iter"] = np.asarray(estimator.n_iter_)
+        np.savez(folder / WEIGHTS_FILE, **arrays)
+        write_json(folder / VOCABULARY_FILE, {name: step.terms_.tolist() for name, step in vectorizers.items()})
+        write_json(folder / MODEL_CARD, {
             "kind": KIND,
             "layers": list(self.layers),
             "labels": self.labels,
             "params": self.get_params(),
             "best_c": self.best_c_,
             "tuning": self.tuning_,
-            "weights": PIPELINE_FILE,
-            "versions": {"scikit-learn": sklearn.__version__, "skops": skops.__version__},
-        }
-        (folder / MODEL_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            "weights": WEIGHTS_FILE,
+            "vocabulary": VOCABULARY_FILE,
+            "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        })
 
     @classmethod
     def load(cls, folder: str | Path) -> TfidfClassifier:
-        """Read a saved model; only the types in TRUSTED_TYPES may be instantiated."""
-        import skops.io as sio
+        """Read a saved model: JSON and an .npz read with allow_pickle=False, so nothing is executed."""
+        from warta.jsonl import read_json
 
         folder = Path(folder)
         card = read_model_card(folder)
         if card.get("kind") != KIND:
             raise InputError(f"{folder}: model kind is {card.get('kind')!r}, not {KIND!r}")
-        path = folder / card.get("weights", PIPELINE_FILE)
-        if not path.is_file():
-            raise InputError(f"{path}: model weights missing")
+        weights_path = folder / str(card.get("weights", WEIGHTS_FILE))
+        vocabulary_path = folder / str(card.get("vocabulary", VOCABULARY_FILE))
+        for path in (weights_path, vocabulary_path):
+            if not path.is_file():
+                raise InputError(f"{path}: model weights missing")
         try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:  # skops raises several types on a corrupt file
-            raise InputError(f"{path}: unreadable skops file ({type(exc).__name__}: {exc})") from None
-        unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if unexpected:
-            raise InputError(f"{path}: refuses to load untrusted type(s): {', '.join(unexpected)}")
+            model = cls(**card.get("params", {}))
+        except TypeError as exc:
+            raise InputError(f"{folder / MODEL_CARD}: bad params ({exc})") from None
+        if card.get("labels") != model.labels:
+            raise InputError(f"{folder}: {MODEL_CARD} labels do not match the model's layers")
         try:
-            pipeline = sio.load(path, trusted=TRUSTED_TYPES)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
-        params = card.get("params", {})
-        model = cls(**{key: value for key, value in params.items()})
-        model.pipeline_ = pipeline
+            with np.load(weights_path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except Exception as exc:  # zipfile/ValueError/OSError on a corrupt or pickled file
+            raise InputError(f"{weights_path}: unreadable weights ({type(exc).__name__}: {exc})") from None
+        vocabulary = read_json(vocabulary_path)
+        try:
+            model.pipeline_ = model._rebuild(arrays, vocabulary, card.get("best_c", {}))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"{folder}: weights do not match {MODEL_CARD} ({type(exc).__name__}: {exc})") from None
         model.best_c_ = card.get("best_c", {})
         model.tuning_ = card.get("tuning", {})
-        heads = pipeline.named_steps["layers"]
-        if heads.layers_ != model.layers or heads.labels_ != card.get("labels"):
-            raise InputError(f"{folder}: {MODEL_CARD} labels do not match the saved pipeline")
         return model
+
+    def _rebuild(self, arrays: dict[str, np.ndarray], vocabulary: dict[str, list[str]],
+                 best_c: dict[str, float]) -> Pipeline:
+        """The fitted pipeline from saved arrays: vectorizer terms/idf, per-layer logistic regressions."""
+        features = self.build_features()
+        n_text = 0
+        for name, step in features.transformer_list:
+            if name not in VECTORIZER_BLOCKS:
+                continue
+            terms, idf = vocabulary[name], np.asarray(arrays[f"{name}.idf"], dtype=np.float64)
+            if idf.shape != (len(terms),):
+                raise ValueError(f"{name}: {len(terms)} terms but idf of shape {idf.shape}")
+            step.terms_ = np.array(terms, dtype=str)
+            step.idf_ = idf
+            step._reset_cache()
+            n_text += len(terms)
+        n_features = n_text + (len(CUE_NAMES) if self.cue_features else 0)
+        limits = {layer: n_text for layer in self.layers if layer not in self.cue_layers}
+        heads = PerLayerClassifier(self.labels, C={layer: best_c[layer] for layer in self.layers},
+                                   class_weight=self.class_weight, max_iter=self.max_iter, feature_limits=limits)
+        heads.layers_, heads.labels_, heads.estimators_ = list(self.layers), self.labels, []
+        for layer in self.layers:
+            classes = arrays[f"{layer}.classes"]
+            if classes.dtype.kind != "U" or not set(classes.tolist()) <= set(self.labels[layer]):
+                raise ValueError(f"{layer}: classes {classes.tolist()} are not labels of the layer")
+            if f"{layer}.coef" not in arrays:
+                heads.estimators_.append(str(classes[0]))
+                continue
+            estimator = LogisticRegression(C=heads._c_for(layer), class_weight=self.class_weight,
+                                           max_iter=self.max_iter)
+            estimator.classes_ = classes
+            estimator.coef_ = np.asarray(arrays[f"{layer}.coef"], dtype=np.float64)
+            estimator.intercept_ = np.asarray(arrays[f"{layer}.intercept"], dtype=np.float64)
+            estimator.n_iter_ = arrays[f"{layer}.n_iter"]
+            estimator.n_features_in_ = estimator.coef_.shape[1]
+            rows = 1 if len(classes) == 2 else len(classes)
+            if estimator.coef_.shape != (rows, heads._limit(layer, n_features)) or estimator.intercept_.shape != (rows,):
+                raise ValueError(f"{layer}: coefficients of shape {estimator.coef_.shape} for {n_features} features")
+            heads.estimators_.append(estimator)
+        sizes = [len(self.labels[layer]) for layer in self.layers]
+        heads.offsets_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        heads.n_features_in_ = n_features
+        return Pipeline([("units", UnitSplitter()), ("features", features), ("layers", heads)])

@@ -14,9 +14,13 @@ Saved folder (reloads with plain transformers calls):
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
+import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +31,8 @@ import torch
 from torch import nn
 from transformers import TrainerCallback
 
-from warta.errors import InputError
-from warta.models.base import MODEL_CARD, read_model_card
+from warta.errors import InputError, WartaError
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.schema import LAYER_NAMES, LAYERS
 
 KIND = "transformer"
@@ -207,54 +211,116 @@ def use_bf16(setting: bool | str) -> bool:
     return bool(setting) and available
 
 
+DEFAULT_ENCODER = "indobenchmark/indobert-base-p1"
+DEFAULT_CPU_BATCH = 32
+DEFAULT_GPU_BATCH = 256
+
+
 class TransformerClassifier:
-    """A pretrained encoder with one classification head per layer (see module docstring)."""
+    """A pretrained encoder with one classification head per layer (see module docstring).
+
+    Hyperparameters (encoder, head and training options) are set in `__init__`;
+    `initialize()` loads the pretrained encoder and fresh heads (`fit` does it
+    when needed; `from_config` does it at once so a missing model fails early).
+    Inference options: `load(folder, device=..., quantize=...)`, `to(device)`,
+    `quantize_int8()`, and `predict_proba(texts, batch_size=...)`.
+    """
 
     kind = KIND
 
     def __init__(
         self,
-        tokenizer: Any,
-        model: MultiHeadEncoder,
-        labels: Mapping[str, Sequence[str]],
-        max_length: int = 128,
-        lowercase: bool = False,
-        base_model: str = "",
-    ):
-        self.tokenizer = tokenizer
-        self.model = model
-        self.labels = {layer: list(values) for layer, values in labels.items()}
-        self.layers = list(self.labels)
-        self.max_length = max_length
-        self.lowercase = lowercase
-        self.base_model = base_model
-        self.history_: list[dict[str, Any]] = []
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str,
+        name_or_path: str = DEFAULT_ENCODER,
         layers: Sequence[str] = LAYER_NAMES,
+        max_length: int = 128,
         pooling: str = "cls",
         dropout: float = 0.1,
-        max_length: int = 128,
         lowercase: bool | str = "auto",
         seed: int = 0,
-    ) -> TransformerClassifier:
+        epochs: float = 10,
+        max_steps: int | None = None,
+        batch_size: int = 32,
+        eval_batch_size: int = 128,
+        learning_rate: float = 3e-5,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        early_stopping_patience: int = 3,
+        class_weighted: bool = True,
+        group_by_length: bool = True,
+        bf16: bool | str = "auto",
+        logging_steps: int = 10,
+        dataloader_workers: int = 0,
+        cpu_threads: int | None = None,
+        callbacks: Sequence[TrainerCallback] = (),
+    ):
+        self.name_or_path = str(name_or_path)
+        self.layers = list(layers)
+        self.max_length = max_length
+        self.pooling = pooling
+        self.dropout = dropout
+        self.lowercase = lowercase  # "auto" becomes a bool in initialize() (from the tokenizer)
+        self.seed = seed
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.early_stopping_patience = early_stopping_patience
+        self.class_weighted = class_weighted
+        self.group_by_length = group_by_length
+        self.bf16 = bf16
+        self.logging_steps = logging_steps
+        self.dataloader_workers = dataloader_workers
+        self.cpu_threads = cpu_threads
+        self.callbacks = list(callbacks)  # extra Trainer callbacks (the speed benchmark times steps with one)
+        self._labels = {layer: list(LAYERS[layer]) for layer in self.layers}
+        self.tokenizer: Any = None
+        self.model: MultiHeadEncoder | None = None
+        self._inference_module: nn.Module | None = None  # an int8 copy after quantize_int8()
+        self.history_: list[dict[str, Any]] = []
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        return self._labels
+
+    @property
+    def base_model(self) -> str:
+        return self.name_or_path
+
+    @classmethod
+    def from_config(cls, config: Any) -> TransformerClassifier:
+        """From a validated run config (`layers`, `seed`, the `model` and `train` sections); loads the encoder."""
+        model = config.model.model_dump(exclude={"kind"})
+        return cls(layers=list(config.layers), seed=config.seed, **model, **config.train.model_dump()).initialize()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, **params: Any) -> TransformerClassifier:
         """A fresh classifier (heads initialised under `seed`) on a hub name or local encoder folder."""
+        return cls(name_or_path, **params).initialize()
+
+    def initialize(self) -> TransformerClassifier:
+        """Load the pretrained tokenizer and encoder and add freshly initialised heads (under `seed`)."""
         from transformers import set_seed
 
-        tokenizer, encoder = load_pretrained(name_or_path)
-        set_seed(seed)
-        labels = {layer: list(LAYERS[layer]) for layer in layers}
-        model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, pooling, dropout)
-        lower = tokenizer_is_uncased(tokenizer) if lowercase == "auto" else bool(lowercase)
-        return cls(tokenizer, model, labels, max_length=max_length, lowercase=lower, base_model=str(name_or_path))
+        if self.cpu_threads:
+            torch.set_num_threads(self.cpu_threads)
+        self.tokenizer, encoder = load_pretrained(self.name_or_path)
+        set_seed(self.seed)
+        self.model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in self.labels.items()}, self.pooling,
+                                      self.dropout)
+        self._inference_module = None
+        if self.lowercase == "auto":
+            self.lowercase = tokenizer_is_uncased(self.tokenizer)
+        self.lowercase = bool(self.lowercase)
+        log.info("transformer %s: lowercase=%s, pooling=%s", self.name_or_path, self.lowercase, self.pooling)
+        return self
 
     # -- encoding --
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
-        return [text.lower() for text in texts] if self.lowercase else list(texts)
+        return [text.lower() for text in texts] if self.lowercase is True else list(texts)
 
     def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
         return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_length, padding=False)
@@ -288,32 +354,29 @@ class TransformerClassifier:
         self,
         texts: Sequence[str],
         targets: Mapping[str, Sequence[str | None]],
-        dev_texts: Sequence[str],
-        dev_targets: Mapping[str, Sequence[str | None]],
         *,
-        work_dir: str | Path,
-        epochs: float = 10,
-        max_steps: int | None = None,
-        batch_size: int = 32,
-        eval_batch_size: int = 128,
-        learning_rate: float = 3e-5,
-        weight_decay: float = 0.01,
-        warmup_ratio: float = 0.1,
-        early_stopping_patience: int = 3,
-        class_weighted: bool = True,
-        group_by_length: bool = True,
-        bf16: bool | str = "auto",
-        logging_steps: int = 10,
-        dataloader_workers: int = 0,
-        seed: int = 0,
+        dev: Labelled | None = None,
+        work_dir: str | Path | None = None,
         progress: bool = True,
-        extra_callbacks: Sequence[TrainerCallback] = (),
     ) -> TransformerClassifier:
-        """Fine-tune on (texts, targets), evaluating on dev each epoch; keep the best epoch.
+        """Fine-tune on (texts, targets), evaluating on `dev` each epoch; keep the best epoch.
 
-        Checkpoints go to `work_dir` (only the best is kept; the caller removes it).
-        `extra_callbacks` are added to the Trainer (the speed benchmark times steps with one).
+        Checkpoints go to `work_dir` (default: a temporary folder) and are removed at the end:
+        the best one is loaded back into the model.
         """
+        if dev is None:
+            raise ValueError("the transformer needs a dev set (early stopping on dev macro-F1)")
+        if self.model is None:
+            self.initialize()
+        scratch = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="warta-checkpoints-"))
+        try:
+            self._train(texts, targets, dev, scratch, progress)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return self
+
+    def _train(self, texts: Sequence[str], targets: Mapping[str, Sequence[str | None]], dev: Labelled,
+               work_dir: Path, progress: bool) -> None:
         from transformers import (
             DataCollatorWithPadding,
             EarlyStoppingCallback,
@@ -323,23 +386,23 @@ class TransformerClassifier:
         )
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-        set_seed(seed)
-        if class_weighted:
+        set_seed(self.seed)
+        if self.class_weighted:
             for layer in self.layers:
                 weight = balanced_class_weights(list(targets.get(layer, [])), self.labels[layer])
                 setattr(self.model, f"class_weight_{layer}", weight)
         train_set = self._dataset(texts, targets)
-        dev_set = self._dataset(dev_texts, dev_targets)
-        bf16_on = use_bf16(bf16)
+        dev_set = self._dataset(dev.texts, dev.targets)
+        bf16_on = use_bf16(self.bf16)
         args = TrainingArguments(
             output_dir=str(work_dir),
-            num_train_epochs=epochs,
-            max_steps=max_steps if max_steps else -1,
-            per_device_train_batch_size=batch_size,
-            per_device_eval_batch_size=eval_batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_ratio,
+            num_train_epochs=self.epochs,
+            max_steps=self.max_steps if self.max_steps else -1,
+            per_device_train_batch_size=self.batch_size,
+            per_device_eval_batch_size=self.eval_batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_steps=self.warmup_ratio,
             eval_strategy="epoch",
             save_strategy="best",
             save_only_model=True,
@@ -349,14 +412,14 @@ class TransformerClassifier:
             greater_is_better=True,
             bf16=bf16_on,
             tf32=True if bf16_on else None,  # bf16-capable GPUs (Ampere+) also run the fp32 rest in TF32
-            train_sampling_strategy="group_by_length" if group_by_length else "random",
+            train_sampling_strategy="group_by_length" if self.group_by_length else "random",
             logging_strategy="steps",
-            logging_steps=logging_steps,
+            logging_steps=self.logging_steps,
             report_to="none",
-            seed=seed,
-            data_seed=seed,
+            seed=self.seed,
+            data_seed=self.seed,
             remove_unused_columns=False,
-            dataloader_num_workers=dataloader_workers,
+            dataloader_num_workers=self.dataloader_workers,
             dataloader_pin_memory=torch.cuda.is_available(),
             disable_tqdm=not progress,
         )
@@ -369,8 +432,8 @@ class TransformerClassifier:
             eval_dataset=dev_set,
             processing_class=self.tokenizer,
             compute_metrics=self._compute_metrics,
-            callbacks=[EarlyStoppingCallback(early_stopping_patience=early_stopping_patience),
-                       _LogCallback(self.history_), *extra_callbacks],
+            callbacks=[EarlyStoppingCallback(early_stopping_patience=self.early_stopping_patience),
+                       _LogCallback(self.history_), *self.callbacks],
         )
         # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
         trainer.remove_callback(ProgressCallback)
@@ -385,8 +448,8 @@ class TransformerClassifier:
         best = trainer.state.best_metric
         log.info("best dev macro-F1 (mean over layers): %s at %s", best, trainer.state.best_model_checkpoint)
         self.best_dev_macro_f1_ = best
+        self._inference_module = None
         self.model.eval()
-        return self
 
     def _compute_metrics(self, prediction: Any) -> dict[str, float]:
         from warta.metrics import layer_metrics
@@ -408,7 +471,11 @@ class TransformerClassifier:
         scores["macro_f1"] = float(np.mean(list(scores.values()))) if scores else 0.0
         return scores
 
-    # -- prediction --
+    def selection_summary(self) -> dict[str, Any]:
+        """The best epoch's dev score and the training log."""
+        return {"best_dev_macro_f1_mean": getattr(self, "best_dev_macro_f1_", None), "history": self.history_}
+
+    # -- prediction: the one inference path (train, evaluate and `warta label`) --
 
     @property
     def device(self) -> torch.device:
@@ -416,46 +483,88 @@ class TransformerClassifier:
 
     def to(self, device: str | torch.device) -> TransformerClassifier:
         self.model.to(device)
+        if self._inference_module is not None and torch.device(device).type != "cpu":
+            raise ValueError("an int8-quantized model runs on the CPU only")
         return self
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
-        """Probabilities per layer, columns in `labels[layer]` order.
+    def quantize_int8(self) -> TransformerClassifier:
+        """Predict with an int8 dynamically quantized copy of the encoder (CPU); the float model is kept."""
+        if self.device.type != "cpu":
+            raise ValueError("int8 dynamic quantization applies on the CPU only")
+        self._inference_module = int8_copy(self.model)
+        return self
 
-        Texts are sorted by token length so each batch pads little; the output
-        keeps the input order.
+    @property
+    def quantized(self) -> bool:
+        return self._inference_module is not None
+
+    def default_batch_size(self) -> int:
+        return DEFAULT_GPU_BATCH if self.device.type == "cuda" else DEFAULT_CPU_BATCH
+
+    def _batch_tensors(self, ids: list[list[int]], lengths: np.ndarray, index: np.ndarray,
+                       device: torch.device) -> list[torch.Tensor]:
+        """input_ids and attention_mask of one batch, padded to its own longest sentence."""
+        pad_id = self.tokenizer.pad_token_id or 0
+        width = int(lengths[index].max())
+        input_ids = np.full((len(index), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(index), width), dtype=np.int64)
+        for row, i in enumerate(index.tolist()):
+            n = lengths[i]
+            input_ids[row, :n] = ids[i]
+            mask[row, :n] = 1
+        tensors = [torch.from_numpy(input_ids), torch.from_numpy(mask)]
+        if device.type == "cuda":
+            tensors = [t.pin_memory().to(device, non_blocking=True) for t in tensors]
+        return tensors
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, np.ndarray]:
+        """Probabilities per layer, columns in `labels[layer]` order, rows in input order.
+
+        Texts are tokenized once, sorted by token length and cut into batches
+        padded only to their own longest sentence (dynamic padding); one
+        forward pass of the shared encoder scores every layer. bf16 autocast
+        on a CUDA GPU that supports it; the int8 copy after `quantize_int8()`.
+        `batch_size` defaults to 32 on the CPU and 256 on a GPU.
         """
         texts = list(texts)
-        out = {layer: np.zeros((len(texts), len(self.labels[layer])), dtype=np.float64) for layer in self.layers}
-        if not texts:
-            return out
-        encoded = self.encode(texts)
-        keys = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded]
-        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-        device = self.device
+        n = len(texts)
+        if n == 0:
+            return {layer: np.zeros((0, len(self.labels[layer]))) for layer in self.layers}
+        batch_size = batch_size or self.default_batch_size()
+        module = (self._inference_module or self.model).eval()
+        device = torch.device("cpu") if self._inference_module is not None else self.device
         autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        self.model.eval()
+        ids = self.encode(texts)["input_ids"]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n)
+        order = np.argsort(lengths, kind="stable")
+        offsets = module.offsets
+        logits = torch.empty((n, offsets[-1]), dtype=torch.float32, device=device)
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
+            for start in range(0, n, batch_size):
                 index = order[start : start + batch_size]
-                batch = self.tokenizer.pad(
-                    [{key: encoded[key][i] for key in keys} for i in index], return_tensors="pt"
-                )
-                batch = {key: value.to(device) for key, value in batch.items()}
+                input_ids, mask = self._batch_tensors(ids, lengths, index, device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    logits = self.model(**batch)["logits"].float()
-                for j, layer in enumerate(self.layers):
-                    block = logits[:, self.model.offsets[j] : self.model.offsets[j + 1]]
-                    out[layer][index] = torch.softmax(block, dim=-1).cpu().numpy()
-        return out
+                    batch_logits = module(input_ids=input_ids, attention_mask=mask)["logits"]
+                # Results stay on the device until all batches are done: no sync per batch.
+                logits[start : start + len(index)] = batch_logits.float()
+            probs = {
+                layer: torch.softmax(logits[:, offsets[j] : offsets[j + 1]], dim=-1)
+                for j, layer in enumerate(module.layer_names)
+            }
+            host = {layer: p.cpu().numpy().astype(np.float64) for layer, p in probs.items()}
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.arange(n)
+        return {layer: host[layer][inverse] for layer in self.layers}
 
-    def predict(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, list[str]]:
-        probs = self.predict_proba(texts, batch_size=batch_size)
-        return {layer: [self.labels[layer][i] for i in p.argmax(axis=1)] for layer, p in probs.items()}
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, list[str]]:
+        return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
 
     # -- persistence --
 
     def save(self, folder: str | Path) -> None:
         from safetensors.torch import save_file
+
+        from warta.jsonl import write_json
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -467,7 +576,7 @@ class TransformerClassifier:
             for name, tensor in head.state_dict().items()
         }
         save_file(heads, str(folder / HEADS_FILE), metadata={"format": "pt"})
-        card = {
+        write_json(folder / MODEL_CARD, {
             "kind": KIND,
             "layers": self.layers,
             "labels": self.labels,
@@ -477,12 +586,15 @@ class TransformerClassifier:
             "base_model": self.base_model,
             "heads": HEADS_FILE,
             "versions": {"torch": torch.__version__, "transformers": _transformers_version()},
-        }
-        (folder / MODEL_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        })
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | torch.device | None = None) -> TransformerClassifier:
-        """Encoder and tokenizer via from_pretrained(folder) (safetensors only), heads from safetensors."""
+    def load(cls, folder: str | Path, device: str | torch.device | None = None,
+             quantize: bool = False) -> TransformerClassifier:
+        """Encoder and tokenizer via from_pretrained(folder) (safetensors only), heads from safetensors.
+
+        `device`: default CUDA where available; `quantize`: int8 copy for CPU inference.
+        """
         from safetensors.torch import load_file
 
         folder = Path(folder)
@@ -505,17 +617,41 @@ class TransformerClassifier:
         except (KeyError, RuntimeError) as exc:
             raise InputError(f"{heads_path}: heads do not match {MODEL_CARD} ({' '.join(str(exc).split())[:200]})") from None
         classifier = cls(
-            tokenizer,
-            model,
-            labels,
+            card.get("base_model", ""),
+            layers=list(labels),
             max_length=int(card.get("max_length", 128)),
+            pooling=card.get("pooling", "cls"),
+            dropout=0.0,
             lowercase=bool(card.get("lowercase", False)),
-            base_model=card.get("base_model", ""),
         )
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        classifier.to(device)
+        classifier._labels = labels
+        classifier.tokenizer, classifier.model = tokenizer, model
+        classifier.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         model.eval()
+        if quantize:
+            classifier.quantize_int8()
         return classifier
+
+
+def int8_copy(module: nn.Module) -> nn.Module:
+    """A copy of the multi-head module whose encoder Linear layers are int8 dynamically quantized (CPU).
+
+    The heads stay float: they are tiny, and quantizing them would move the
+    probabilities more than it saves time.
+    """
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError:  # torch has deprecated torch.ao.quantization; a future build may drop it
+        raise WartaError("--quantize: this torch build has no dynamic quantization (torch.ao.quantization)") from None
+
+    quantized = copy.deepcopy(module).cpu().eval()
+    with warnings.catch_warnings():
+        # torch marks the eager quantization API and its tensor constructors deprecated;
+        # the int8 kernels are still there and are what this path is for.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+        quantized.encoder = quantize_dynamic(quantized.encoder, {torch.nn.Linear}, dtype=torch.qint8)
+    return quantized
 
 
 # --- Trainer callbacks ----------------------------------------------------------------
