@@ -12,8 +12,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from warta.errors import InputError
 from warta.models.base import Labelled, SentenceClassifier, read_model_card
+
+from warta.errors import InputError
 
 # kind -> "module:Class"; the kind's config section is `model.kind: <kind>` in warta.config.
 KINDS: dict[str, str] = {

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import TrainerCallback
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 
 from warta.errors import InputError, WartaError
-from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.schema import LAYER_NAMES, LAYERS
 
 KIND = "transformer"
