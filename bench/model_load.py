@@ -40,8 +40,12 @@ card = json.load(open(folder + "/model.json"))
 path = folder + "/" + card["weights"]
 assert not set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
 model = TfidfClassifier(**card["params"])
-model.pipeline_ = sio.load(path, trusted=TRUSTED)
+pipeline = sio.load(path, trusted=TRUSTED)
 model.best_c_, model.tuning_ = card["best_c"], card["tuning"]
+heads = pipeline.named_steps["layers"]
+model._pipeline = pipeline
+model._set_inference([s for _, s in pipeline.named_steps["features"].transformer_list], heads.head_arrays(),
+                     heads.n_features_in_)
 elapsed = time.perf_counter() - start
 print(json.dumps({"seconds": elapsed, "torch": "torch" in sys.modules, "pandas": "pandas" in sys.modules}))
 """
@@ -86,14 +90,30 @@ def compare_predictions(old_run: Path, new_run: Path) -> None:
     card = json.loads((folder / "model.json").read_text())
     old = TfidfClassifier(**card["params"])
     trusted = sio.get_untrusted_types(file=folder / card["weights"])
-    old.pipeline_ = sio.load(folder / card["weights"], trusted=trusted)
+    pipeline = sio.load(folder / card["weights"], trusted=trusted)
+    heads = pipeline.named_steps["layers"]
+    old._pipeline = pipeline
+    old._set_inference([s for _, s in pipeline.named_steps["features"].transformer_list], heads.head_arrays(),
+                       heads.n_features_in_)
     new = load_model(new_run / "model")
     texts = sentences(new_run)
+    # the old model through scikit-learn's own Pipeline.predict_proba (no warta fast path) and the new one
+    reference = dict(zip(old.layers, pipeline.predict_proba(texts), strict=True))
     a, b = old.predict_proba(texts), new.predict_proba(texts)
     for layer in a:
-        diff = float(np.abs(a[layer] - b[layer]).max())
-        print(f"  {layer:7s} {len(texts)} sentences: probabilities identical={np.array_equal(a[layer], b[layer])} "
-              f"(max |diff| {diff:.3g})")
+        print(f"  {layer:7s} old skops model, warta path vs scikit-learn Pipeline: max |diff| "
+              f"{float(np.abs(a[layer] - reference[layer]).max()):.3g}")
+    # the old model itself written in the new format and read back
+    import tempfile
+
+    old.best_c_, old.tuning_ = card["best_c"], card["tuning"]
+    with tempfile.TemporaryDirectory() as tmp:
+        old.save(tmp)
+        c = load_model(tmp).predict_proba(texts)
+    for layer in a:
+        print(f"  {layer:7s} {len(texts)} sentences: old skops model vs NEW_RUN identical="
+              f"{np.array_equal(a[layer], b[layer])} (max |diff| {float(np.abs(a[layer] - b[layer]).max()):.3g}); "
+              f"vs the old model re-saved as npz+JSON identical={np.array_equal(a[layer], c[layer])}")
 
 
 def main() -> None:

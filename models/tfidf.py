@@ -162,6 +162,11 @@ class TfidfClassifier:
         """
         from threadpoolctl import threadpool_limits
 
+        # scikit-learn (and the BLAS scipy.linalg brings) must be loaded before the limit is set:
+        # threadpoolctl limits only libraries already loaded, and a multi-threaded BLAS changes
+        # the logistic regressions in the last digits.
+        import warta.models.tfidf_estimators  # noqa: F401
+
         # BLAS threads only add synchronisation cost to these small dense products.
         with threadpool_limits(limits=1, user_api="blas"):
             return self._fit(list(texts), targets, dev)

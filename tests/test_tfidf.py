@@ -1,9 +1,8 @@
-"""The TF-IDF baseline: scikit-learn-equivalent features, per-layer heads, fit/predict/save/load."""
+"""The TF-IDF baseline: scikit-learn-equivalent features, per-layer heads, fit/predict/save/load (npz + JSON)."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -12,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 
 from warta.errors import InputError
 from warta.models import load_model
-from warta.models import tfidf as tfidf_module
+from warta.models import tfidf_features
+from warta.models.base import Labelled
 from warta.models.tfidf import (
     CUE_NAMES,
     CueFeatures,
@@ -61,7 +61,7 @@ def test_vectorizer_matches_scikit_learn(texts, analyzer, ngram_range, min_df):
 def test_vectorizer_cache_reset_keeps_results(texts, monkeypatch):
     vectorizer = NgramTfidfVectorizer("char_wb", (2, 4)).fit(texts)
     expected = vectorizer.transform(texts).toarray()
-    monkeypatch.setattr(tfidf_module, "_MAX_CACHED_UNITS", 50)
+    monkeypatch.setattr(tfidf_features, "_MAX_CACHED_UNITS", 50)
     fresh = NgramTfidfVectorizer("char_wb", (2, 4)).fit(texts)
     first = fresh.transform(texts[:40]).toarray()
     np.testing.assert_allclose(fresh.transform(texts).toarray(), expected)
@@ -122,7 +122,7 @@ def fitted(synthetic_data):
     dev = synthetic_data.split_records("dev")
     layers = list(LAYERS)
     model = TfidfClassifier(c_values=[0.3, 1.0, 3.0])
-    model.fit([r["text"] for r in train], targets(train, layers), [r["text"] for r in dev], targets(dev, layers))
+    model.fit([r["text"] for r in train], targets(train, layers), dev=Labelled([r["text"] for r in dev], targets(dev, layers)))
     return model
 
 
@@ -173,37 +173,76 @@ def test_save_load_round_trip(fitted, texts, tmp_path):
     fitted.save(tmp_path / "model")
     card = json.loads((tmp_path / "model" / "model.json").read_text())
     assert card["kind"] == "tfidf" and card["labels"] == {k: list(v) for k, v in LAYERS.items()}
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "pipeline.skops"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "vocabulary.json", "weights.npz"]
     again = load_model(tmp_path / "model")
     assert isinstance(again, TfidfClassifier)
-    assert again.best_c_ == fitted.best_c_
+    assert again.best_c_ == fitted.best_c_ and again.tuning_ == fitted.tuning_
+    assert again.get_params() == fitted.get_params()
     before, after = fitted.predict_proba(texts + NOVEL), again.predict_proba(texts + NOVEL)
     for layer in before:
-        np.testing.assert_allclose(after[layer], before[layer], atol=1e-12)
+        np.testing.assert_array_equal(after[layer], before[layer])  # the same numbers, bit for bit
+    # the scikit-learn Pipeline is rebuilt on demand from the saved numbers
+    rebuilt = again.pipeline_.predict_proba(texts + NOVEL)
+    for layer, probs in zip(again.layers, rebuilt, strict=True):
+        np.testing.assert_allclose(probs, before[layer], atol=1e-12)
+    # and a reloaded model saves the same files again
+    again.save(tmp_path / "again")
+    for name in ("model.json", "vocabulary.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "model" / name).read_bytes()
 
 
-def test_load_refuses_untrusted_types(fitted, tmp_path):
-    import skops.io as sio
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
+def test_load_never_unpickles(fitted, tmp_path):
     folder = tmp_path / "model"
     fitted.save(folder)
-    sio.dump(Pipeline([("evil", FunctionTransformer(os.system))]), folder / "pipeline.skops")
-    with pytest.raises(InputError) as err:
+    with np.load(folder / "weights.npz") as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["type.coef"] = np.array([object()], dtype=object)  # an object array is stored as a pickle
+    np.savez(folder / "weights.npz", **arrays)
+    with pytest.raises(InputError, match=r"weights.npz: unreadable weights \(ValueError: .*allow_pickle"):
         load_model(folder)
-    assert str(err.value) == f"{folder / 'pipeline.skops'}: refuses to load untrusted type(s): posix.system"
 
 
-def test_load_problems_are_one_line(tmp_path):
+def test_load_problems_are_one_line(fitted, tmp_path):
     with pytest.raises(InputError, match="not a warta model folder"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text('{"kind": "tfidf", "layers": ["type"]}')
     with pytest.raises(InputError, match="model weights missing"):
         load_model(tmp_path)
-    (tmp_path / "pipeline.skops").write_bytes(b"not a zip file")
-    with pytest.raises(InputError, match="unreadable skops file"):
-        load_model(tmp_path)
     (tmp_path / "model.json").write_text('{"kind": "svm"}')
     with pytest.raises(InputError, match="unknown model kind 'svm'"):
         load_model(tmp_path)
+    folder = tmp_path / "model"
+    fitted.save(folder)
+    weights = (folder / "weights.npz").read_bytes()
+    (folder / "weights.npz").write_bytes(b"not a zip file")
+    with pytest.raises(InputError, match="weights.npz: unreadable weights"):
+        load_model(folder)
+    (folder / "weights.npz").write_bytes(weights)
+    vocabulary = json.loads((folder / "vocabulary.json").read_text())
+    vocabulary["char"] = vocabulary["char"][:-1]  # one term short of the idf vector
+    (folder / "vocabulary.json").write_text(json.dumps(vocabulary))
+    with pytest.raises(InputError, match="weights do not match model.json"):
+        load_model(folder)
+
+
+TIES = [
+    "aa bb cc dd", "bb cc dd ee", "cc dd ee ff", "dd ee ff aa", "ee ff aa bb", "ff aa bb cc",
+    "gg hh", "hh gg", "ii jj kk", "kk jj ii", "ll", "mm nn oo pp qq rr",
+]
+
+
+@pytest.mark.parametrize("analyzer, ngram_range", [("word", (1, 1)), ("word", (1, 2)), ("char_wb", (2, 5)),
+                                                   ("char_wb", (1, 3))])
+@pytest.mark.parametrize("max_features", [1, 7, 20, 150, 1000])
+@pytest.mark.parametrize("corpus", ["ties", "seeds"])
+def test_max_features_keeps_scikit_learns_vocabulary(texts, analyzer, ngram_range, max_features, corpus):
+    """Including which of equally frequent terms survive the cut (numpy argsort order, as scikit-learn)."""
+    docs = TIES if corpus == "ties" else texts
+    ours = NgramTfidfVectorizer(analyzer, ngram_range, max_features=max_features).fit(docs)
+    extra = {"token_pattern": r"(?u)\w+"} if analyzer == "word" else {}
+    ref = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, max_features=max_features, sublinear_tf=True,
+                          **extra).fit(docs)
+    assert ours.terms_.tolist() == ref.get_feature_names_out().tolist()
+    np.testing.assert_allclose(ours.idf_, ref.idf_, atol=1e-12)
+    np.testing.assert_allclose(ours.transform(docs + NOVEL).toarray(), ref.transform(docs + NOVEL).toarray(),
+                               atol=1e-12)
