@@ -42,7 +42,12 @@ import numpy as np
 
 
 def seed_sentences() -> list[str]:
-    from warta.text.corpus import BuildReport, default_seeds_dir, iter_corpus, iter_seed_articles
+    from warta.text.corpus import (
+        BuildReport,
+        default_seeds_dir,
+        iter_corpus,
+        iter_seed_articles,
+    )
 
     return [r["text"] for r in iter_corpus(iter_seed_articles(default_seeds_dir()), BuildReport())]
 
@@ -51,10 +56,12 @@ def seed_sentences() -> list[str]:
 
 
 def tfidf_figures(repeat: int) -> dict:
-    from warta.config import load_config
+    from warta.models.base import Labelled
     from warta.models.tfidf import TfidfClassifier
     from warta.train.data import load_data, targets
     from warta.train.run import build_model
+
+    from warta.config import load_config
 
     layers = ["type", "stance", "frame"]
     config = load_config(Path(__file__).resolve().parent.parent / "configs" / "tfidf.yaml")
@@ -72,7 +79,7 @@ def tfidf_figures(repeat: int) -> dict:
         source = f"seed sentences with random labels ({exc})"
     model: TfidfClassifier = build_model(config)
     started = time.perf_counter()
-    model.fit([r["text"] for r in train], targets(train, layers), [r["text"] for r in dev], targets(dev, layers))
+    model.fit([r["text"] for r in train], targets(train, layers), dev=Labelled([r["text"] for r in dev], targets(dev, layers)))
     fit_s = time.perf_counter() - started
     texts = seed_sentences() * repeat
     model.predict_proba(texts[:2000])  # fill the per-word caches once, as a long labelling run would
@@ -192,15 +199,16 @@ def random_targets(n: int, seed: int) -> dict[str, list[str]]:
 
 def warta_path(folder: Path, texts: list[str], dev_texts: list[str], batch_size: int, warmup: int, work: Path) -> dict:
     """`TransformerClassifier.fit` as `warta train` calls it (configs/indobert.yaml settings, 1 epoch)."""
+    from warta.models.base import Labelled
     from warta.models.transformer import TransformerClassifier, use_bf16
 
-    model = TransformerClassifier.from_pretrained(str(folder), max_length=128, seed=0)
     timer = StepTimer(warmup, batch_size, len(texts))
-    model.fit(
-        texts, random_targets(len(texts), 0), dev_texts, random_targets(len(dev_texts), 1),
-        work_dir=work, epochs=1, batch_size=batch_size, eval_batch_size=256, learning_rate=3e-5,
-        group_by_length=True, bf16="auto", logging_steps=10_000, progress=False, extra_callbacks=[timer.callback],
+    model = TransformerClassifier.from_pretrained(
+        str(folder), max_length=128, seed=0, epochs=1, batch_size=batch_size, eval_batch_size=256,
+        learning_rate=3e-5, group_by_length=True, bf16="auto", logging_steps=10_000, callbacks=[timer.callback],
     )
+    model.fit(texts, random_targets(len(texts), 0), dev=Labelled(dev_texts, random_targets(len(dev_texts), 1)),
+              work_dir=work, progress=False)
     return {"sentences_per_s": timer.sentences_per_s(), "batch_size": batch_size,
             "bf16": use_bf16("auto"), "padding": "dynamic (multiple of 8)", "order": "group_by_length"}
 
@@ -210,8 +218,8 @@ def plain_path(folder: Path, texts: list[str], batch_size: int, warmup: int, wor
     import torch
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
     from transformers.trainer_callback import PrinterCallback
-
     from warta.models.transformer import MultiHeadEncoder, load_pretrained
+
     from warta.schema import LAYERS
 
     set_seed(0)

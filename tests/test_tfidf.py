@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-
-from warta.errors import InputError
-from warta.models import load_model
-from warta.models import tfidf_features
+from warta.models import load_model, tfidf_features
 from warta.models.base import Labelled
 from warta.models.tfidf import (
     CUE_NAMES,
@@ -20,8 +17,10 @@ from warta.models.tfidf import (
     PerLayerClassifier,
     TfidfClassifier,
 )
-from warta.schema import LAYERS
 from warta.train.data import targets
+
+from warta.errors import InputError
+from warta.schema import LAYERS
 
 NOVEL = [
     "Perusahaan rintisan di Jakarta MENGGANTI 300 staf layanan pelanggan dengan chatbot.",

@@ -10,9 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-
-from warta.errors import InputError
-from warta.models import load_model
+from warta.models import Labelled, load_model
 from warta.models.transformer import (
     MultiHeadEncoder,
     TransformerClassifier,
@@ -20,8 +18,10 @@ from warta.models.transformer import (
     load_pretrained,
     tokenizer_is_uncased,
 )
-from warta.schema import LAYERS
 from warta.train.data import targets
+
+from warta.errors import InputError
+from warta.schema import LAYERS
 
 LAYER_NAMES = list(LAYERS)
 
@@ -32,12 +32,14 @@ def trained(tiny_bert, synthetic_data, tmp_path_factory):
     torch.set_num_threads(1)
     train = synthetic_data.split_records("train")
     dev = synthetic_data.split_records("dev")
-    model = TransformerClassifier.from_pretrained(str(tiny_bert), max_length=64, seed=0)
+    work_dir = tmp_path_factory.mktemp("checkpoints")
+    model = TransformerClassifier(str(tiny_bert), max_length=64, seed=0, epochs=1, batch_size=16, learning_rate=1e-3,
+                                  logging_steps=1)
     model.fit(
-        [r["text"] for r in train], targets(train, LAYER_NAMES), [r["text"] for r in dev], targets(dev, LAYER_NAMES),
-        work_dir=tmp_path_factory.mktemp("checkpoints"), epochs=1, batch_size=16, learning_rate=1e-3,
-        logging_steps=1, progress=False,
+        [r["text"] for r in train], targets(train, LAYER_NAMES),
+        dev=Labelled([r["text"] for r in dev], targets(dev, LAYER_NAMES)), work_dir=work_dir, progress=False,
     )
+    assert not work_dir.exists()  # checkpoints removed: the best one is loaded back
     yield model
     torch.set_num_threads(before)
 
@@ -92,6 +94,40 @@ def test_predict_proba_restores_input_order_and_ignores_batch_size(trained, froz
         np.testing.assert_allclose(shuffled[layer], base[layer][order], atol=1e-5)
     assert trained.predict(texts[:3])["type"] == [LAYERS["type"][i] for i in base["type"][:3].argmax(axis=1)]
     assert trained.predict_proba([])["frame"].shape == (0, len(LAYERS["frame"]))
+
+
+def test_predict_proba_equals_one_plain_forward_pass_per_sentence(trained, frozen_segmentation):
+    """The length-sorted, dynamically padded loop changes nothing but speed."""
+    texts = [text for units in frozen_segmentation.values() for _, text in units][:12]
+    fast = trained.predict_proba(texts, batch_size=5)
+    for i, text in enumerate(texts):
+        encoded = trained.tokenizer([text.lower()], truncation=True, max_length=64, return_tensors="pt")
+        with torch.no_grad():
+            logits = trained.model.eval()(**encoded)["logits"][0]
+        for j, layer in enumerate(LAYER_NAMES):
+            block = logits[trained.model.offsets[j] : trained.model.offsets[j + 1]]
+            np.testing.assert_allclose(fast[layer][i], torch.softmax(block, -1).numpy(), atol=1e-5)
+
+
+def test_int8_quantized_copy_predicts_close_and_leaves_the_float_model(trained, frozen_segmentation, tmp_path):
+    texts = [text for units in frozen_segmentation.values() for _, text in units][:20]
+    folder = tmp_path / "model"
+    trained.save(folder)
+    exact = load_model(folder, device="cpu")
+    quantized = load_model(folder, device="cpu", quantize=True)
+    assert quantized.quantized and not exact.quantized
+    assert isinstance(quantized._inference_module.encoder.encoder.layer[0].attention.self.query,
+                      torch.ao.nn.quantized.dynamic.Linear)
+    assert isinstance(quantized.model.encoder.encoder.layer[0].attention.self.query, torch.nn.Linear)
+    a, b = exact.predict_proba(texts), quantized.predict_proba(texts)
+    for layer in LAYER_NAMES:
+        np.testing.assert_allclose(b[layer], a[layer], atol=0.05)
+        np.testing.assert_allclose(b[layer].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_fit_needs_a_dev_set(tiny_bert):
+    with pytest.raises(ValueError, match="needs a dev set"):
+        TransformerClassifier(str(tiny_bert)).fit(["satu"], {"type": ["fact"]})
 
 
 def test_one_forward_pass_scores_every_layer(trained):

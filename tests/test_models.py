@@ -1,0 +1,163 @@
+"""The model convention: registry of kinds, protocol conformance, config -> model, save/load, no torch for TF-IDF."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from warta.models import (
+    KINDS,
+    Labelled,
+    SentenceClassifier,
+    build_model,
+    load_model,
+    model_class,
+)
+from warta.train.data import targets
+
+from warta.config import CONFIG_CLASSES, load_config
+from warta.errors import InputError
+from warta.schema import LAYERS
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "configs"
+
+
+def test_every_config_kind_is_registered_and_named_by_its_class():
+    assert set(KINDS) == set(CONFIG_CLASSES)
+    for kind in KINDS:
+        cls = model_class(kind)
+        assert cls.kind == kind
+        assert KINDS[kind].startswith(f"{cls.__module__}:")
+
+
+def test_unknown_kind_is_one_line(tmp_path):
+    with pytest.raises(InputError, match="unknown model kind 'svm'"):
+        model_class("svm")
+    (tmp_path / "model.json").write_text('{"kind": "svm"}')
+    with pytest.raises(InputError, match="unknown model kind 'svm'"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_both_kinds_follow_one_signature(kind):
+    """fit(texts, targets, *, dev, work_dir, progress), predict/predict_proba(texts, batch_size), classmethods."""
+    cls = model_class(kind)
+    fit = inspect.signature(cls.fit).parameters
+    assert list(fit)[:3] == ["self", "texts", "targets"]
+    assert {name: fit[name].kind for name in ("dev", "work_dir", "progress")} == dict.fromkeys(
+        ("dev", "work_dir", "progress"), inspect.Parameter.KEYWORD_ONLY)
+    for method in ("predict", "predict_proba"):
+        assert list(inspect.signature(getattr(cls, method)).parameters) == ["self", "texts", "batch_size"]
+    for method in ("from_config", "load"):
+        assert inspect.ismethod(getattr(cls, method))  # classmethods
+    for method in ("save", "selection_summary"):
+        assert callable(getattr(cls, method))
+
+
+def test_tfidf_from_config_takes_every_model_option():
+    config = load_config(CONFIGS / "tfidf.yaml", ["model.max_features=500", "layers=[type, frame]"])
+    model = build_model(config)
+    assert isinstance(model, SentenceClassifier)
+    expected = config.model.model_dump(exclude={"kind"})
+    params = model.get_params()
+    assert params.pop("layers") == ["type", "frame"]
+    assert params == {key: list(v) if isinstance(v, tuple) else v for key, v in expected.items()}
+    assert list(model.labels) == ["type", "frame"]
+
+
+def test_transformer_from_config_takes_model_and_train_options(tiny_bert):
+    config = load_config(CONFIGS / "smoke-transformer.yaml",
+                         [f"model.name_or_path={tiny_bert}", "train.learning_rate=0.01", "seed=3"])
+    model = build_model(config)
+    assert isinstance(model, SentenceClassifier)
+    assert (model.max_steps, model.batch_size, model.learning_rate, model.seed, model.max_length) == (4, 16, 0.01, 3, 64)
+    assert model.lowercase is True  # "auto" resolved from the (uncased) tokenizer when the encoder loads
+    assert model.model is not None and model.labels == {k: list(v) for k, v in LAYERS.items()}
+
+
+def _fit_tfidf(synthetic_data):
+    train, dev = synthetic_data.split_records("train"), synthetic_data.split_records("dev")
+    layers = list(LAYERS)
+    model = model_class("tfidf")(c_values=[0.3, 1.0])
+    return model.fit([r["text"] for r in train], targets(train, layers),
+                     dev=Labelled([r["text"] for r in dev], targets(dev, layers)))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_save_load_round_trip_through_the_registry(kind, synthetic_data, tiny_bert, tmp_path, frozen_segmentation):
+    texts = [text for units in frozen_segmentation.values() for _, text in units][:25]
+    if kind == "tfidf":
+        model = _fit_tfidf(synthetic_data)
+    else:  # random heads are enough for a round trip
+        model = model_class(kind).from_pretrained(str(tiny_bert), max_length=32)
+    assert isinstance(model, SentenceClassifier)
+    model.save(tmp_path / "model")
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert card["kind"] == kind and card["labels"] == model.labels
+    again = load_model(tmp_path / "model", device="cpu")
+    assert type(again) is type(model) and isinstance(again, SentenceClassifier)
+    before, after = model.predict_proba(texts), again.predict_proba(texts, batch_size=4)
+    assert list(after) == list(model.labels)
+    for layer, probs in before.items():
+        assert after[layer].shape == (len(texts), len(model.labels[layer]))
+        np.testing.assert_allclose(after[layer], probs, atol=1e-6)
+    assert again.predict(texts) == model.predict(texts)
+
+
+# --- TF-IDF never imports torch -------------------------------------------------------
+
+NO_TORCH_PREDICT = """
+import json, sys
+from warta.models import load_model
+model = load_model(sys.argv[1])
+probs = model.predict_proba(["Klarna memangkas 1.200 karyawan.", "Kami menyesal, ujar dia."])
+print(json.dumps({"torch": "torch" in sys.modules, "sklearn": "sklearn" in sys.modules,
+                  "shape": list(probs["type"].shape)}))
+"""
+
+NO_TORCH_LABEL = """
+import json, sys
+from warta.cli import main
+sys.argv = ["warta", "label", *sys.argv[1:]]
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"torch": "torch" in sys.modules, "rc": code}))
+"""
+
+
+@pytest.fixture(scope="module")
+def tfidf_run(tmp_path_factory):
+    from warta.train.run import train
+
+    config = load_config(CONFIGS / "tfidf.yaml", ["model.c_values=[1.0]"])
+    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+
+
+def _child(code: str, *args: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_tfidf_load_and_predict_import_no_torch(tfidf_run):
+    report = _child(NO_TORCH_PREDICT, str(tfidf_run / "model"))
+    assert report == {"torch": False, "sklearn": False, "shape": [2, 4]}
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_warta_label_with_a_tfidf_run_imports_no_torch(tfidf_run, tmp_path, workers):
+    inputs = [str(path) for path in sorted((REPO / "seeds").glob("*.txt"))]
+    out = tmp_path / "out.jsonl"
+    report = _child(NO_TORCH_LABEL, str(tfidf_run), *inputs, "--out", str(out), "-q", "--workers", workers)
+    assert report == {"torch": False, "rc": 0}
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert records and {r["model"] for r in records} == {"tfidf/tfidf"}
