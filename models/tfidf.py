@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
+from warta.models.tfidf_cues import CUE_NAMES, Cues
 from warta.models.tfidf_features import (
-    CUE_NAMES,
-    Cues,
     NgramTfidf,
     SplitTexts,
     softmax_blocks,
@@ -160,12 +159,11 @@ class TfidfClassifier:
         grid value closest to 1 (in log scale). `work_dir` and `progress` are
         not needed here (seconds, nothing to checkpoint).
         """
-        from threadpoolctl import threadpool_limits
-
         # scikit-learn (and the BLAS scipy.linalg brings) must be loaded before the limit is set:
         # threadpoolctl limits only libraries already loaded, and a multi-threaded BLAS changes
         # the logistic regressions in the last digits.
         import warta.models.tfidf_estimators  # noqa: F401
+        from threadpoolctl import threadpool_limits
 
         # BLAS threads only add synchronisation cost to these small dense products.
         with threadpool_limits(limits=1, user_api="blas"):

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
+from warta.models.tfidf_cues import Cues
 from warta.models.tfidf_features import (
-    Cues,
     NgramTfidf,
     SplitTexts,
     softmax_blocks,

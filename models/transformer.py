@@ -10,19 +10,17 @@ Saved folder (reloads with plain transformers calls):
     tokenizer.json, tokenizer_config.json, ...
     heads.safetensors                one Linear per layer: "<layer>.weight", "<layer>.bias"
     model.json                       kind, layers, ordered labels, pooling, max_length, lowercase
+
+The network is in `warta.models.encoder`, the training helpers in
+`warta.models.transformer_training`.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-import math
 import shutil
 import tempfile
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,184 +29,34 @@ import torch
 from torch import nn
 from transformers import TrainerCallback
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
+from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
+    IGNORE_INDEX,
+    OFFLINE_HOW_TO,
+    MultiHeadEncoder,
+    int8_copy,
+    load_pretrained,
+    offline_hint,
+    tokenizer_is_uncased,
+)
+from warta.models.transformer_training import (  # noqa: F401
+    _LogCallback,
+    _StderrProgress,
+    balanced_class_weights,
+    use_bf16,
+)
 
-from warta.errors import InputError, WartaError
+from warta.errors import InputError
 from warta.schema import LAYER_NAMES, LAYERS
 
 KIND = "transformer"
 HEADS_FILE = "heads.safetensors"
-IGNORE_INDEX = -100
 log = logging.getLogger("warta.train")
-
-
-OFFLINE_HOW_TO = (
-    "Download the model on a machine with network access (e.g. `hf download indobenchmark/indobert-base-p1 "
-    "--local-dir indobert`), copy the folder here and pass --set model.name_or_path=/path/to/indobert"
-)
-
-
-def offline_hint(name_or_path: str) -> str:
-    return (
-        f"model.name_or_path {name_or_path!r}: not a local model folder, and it could not be fetched from the "
-        f"Hugging Face hub (offline, or no such model). {OFFLINE_HOW_TO}"
-    )
-
-
-@contextmanager
-def _progress_bars(enabled: bool) -> Iterator[None]:
-    """Turn transformers' progress bars off for a block (when not `enabled`), then restore them."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    if not enabled:
-        hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled and not enabled:
-            hf_logging.enable_progress_bar()
-
-
-def load_pretrained(name_or_path: str, use_safetensors: bool | None = None) -> tuple[Any, nn.Module]:
-    """(tokenizer, encoder) from a hub name or local folder; never runs remote code.
-
-    Any failure becomes one InputError line; a missing hub model offline says
-    how to point at a local copy.
-    """
-    from transformers import AutoModel, AutoTokenizer
-
-    local = Path(name_or_path).expanduser()
-    if local.exists() and not (local / "config.json").is_file():
-        raise InputError(f"{name_or_path}: not a model folder (no config.json)")
-    looks_like_path = str(name_or_path).startswith(("/", "./", "../", "~")) or str(name_or_path).count("/") > 1
-    if looks_like_path and not local.exists():
-        raise InputError(f"model.name_or_path {name_or_path!r}: folder not found. {OFFLINE_HOW_TO}")
-    if not local.exists():
-        log.info("loading %s from the Hugging Face hub or its local cache (HF_HUB_OFFLINE=1 skips the network)",
-                 name_or_path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
-        # A local folder loads in a blink: its "Loading weights" bar is only noise
-        # in the middle of `warta evaluate` / `warta label` output.
-        with _progress_bars(enabled=not local.exists()):
-            encoder = AutoModel.from_pretrained(
-                str(name_or_path), trust_remote_code=False, use_safetensors=use_safetensors
-            )
-    except OSError as exc:
-        if local.exists():
-            reason = " ".join(str(exc).split())[:300]
-            raise InputError(f"{name_or_path}: cannot load the model folder ({reason})") from None
-        raise InputError(offline_hint(str(name_or_path))) from None
-    except (ValueError, KeyError) as exc:  # unknown architecture, bad config
-        reason = " ".join(str(exc).split())[:300]
-        raise InputError(f"{name_or_path}: not a usable encoder ({reason})") from None
-    return tokenizer, encoder
-
-
-def tokenizer_is_uncased(tokenizer: Any) -> bool:
-    """True when the tokenizer lowercases, or its vocabulary has no capital letters at all."""
-    flag = getattr(tokenizer, "do_lower_case", None)
-    if flag is None:
-        flag = tokenizer.init_kwargs.get("do_lower_case")
-    if flag is not None:
-        return bool(flag)
-    vocab = tokenizer.get_vocab()
-    special = set(getattr(tokenizer, "all_special_tokens", []))
-    return not any(any(ch.isupper() for ch in token) for token in vocab if token not in special)
-
-
-class MultiHeadEncoder(nn.Module):
-    """Encoder + dropout + one Linear per layer; logits of all layers concatenated.
-
-    forward(input_ids, attention_mask, token_type_ids, labels) -> {"loss"?, "logits"}:
-    `labels` is (batch, n_layers) with -100 where a sentence has no label for a layer.
-    """
-
-    def __init__(
-        self,
-        encoder: nn.Module,
-        head_sizes: Mapping[str, int],
-        pooling: str = "cls",
-        dropout: float = 0.1,
-        class_weights: Mapping[str, torch.Tensor] | None = None,
-    ):
-        super().__init__()
-        if pooling not in ("cls", "mean"):
-            raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
-        self.encoder = encoder
-        self.layer_names = list(head_sizes)
-        self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
-        hidden = encoder.config.hidden_size
-        # a list, not a ModuleDict: "type" would clash with nn.Module.type
-        self.heads = nn.ModuleList([nn.Linear(hidden, head_sizes[layer]) for layer in self.layer_names])
-        sizes = [head_sizes[layer] for layer in self.layer_names]
-        self.offsets = [0, *np.cumsum(sizes).tolist()]
-        for layer in self.layer_names:
-            weight = None if class_weights is None else class_weights.get(layer)
-            self.register_buffer(f"class_weight_{layer}", weight, persistent=False)
-        self._accepts_token_types = "token_type_ids" in _forward_params(encoder)
-
-    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        if self.pooling == "cls" or attention_mask is None:
-            return hidden[:, 0]
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None and self._accepts_token_types:
-            inputs["token_type_ids"] = token_type_ids
-        hidden = self.encoder(**inputs).last_hidden_state
-        pooled = self.dropout(self.pool(hidden, attention_mask))
-        logits = torch.cat([head(pooled) for head in self.heads], dim=-1)
-        if labels is None:
-            return {"logits": logits}
-        loss = logits.new_zeros((), dtype=torch.float32)
-        for j, layer in enumerate(self.layer_names):
-            target = labels[:, j]
-            if not bool((target != IGNORE_INDEX).any()):
-                continue  # no sentence in this batch carries the layer
-            layer_logits = logits[:, self.offsets[j] : self.offsets[j + 1]].float()
-            weight = getattr(self, f"class_weight_{layer}")
-            loss = loss + nn.functional.cross_entropy(layer_logits, target, weight=weight, ignore_index=IGNORE_INDEX)
-        return {"loss": loss, "logits": logits}
 
 
 def _transformers_version() -> str:
     import transformers
 
     return transformers.__version__
-
-
-def _forward_params(module: nn.Module) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(module.forward).parameters)
-
-
-def balanced_class_weights(targets: Sequence[str | None], labels: Sequence[str]) -> torch.Tensor:
-    """n / (k * count) for the k labels present (scikit-learn's "balanced"); 1 for absent labels."""
-    counts = np.array([sum(1 for t in targets if t == label) for label in labels], dtype=np.float64)
-    present = counts > 0
-    weights = np.ones(len(labels))
-    if present.any():
-        weights[present] = counts.sum() / (present.sum() * counts[present])
-    return torch.tensor(weights, dtype=torch.float32)
-
-
-def use_bf16(setting: bool | str) -> bool:
-    """bf16 only on a CUDA device that supports it ("auto"), or when asked and possible."""
-    available = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if setting == "auto":
-        return available
-    return bool(setting) and available
 
 
 DEFAULT_ENCODER = "indobenchmark/indobert-base-p1"
@@ -633,65 +481,3 @@ class TransformerClassifier:
         return classifier
 
 
-def int8_copy(module: nn.Module) -> nn.Module:
-    """A copy of the multi-head module whose encoder Linear layers are int8 dynamically quantized (CPU).
-
-    The heads stay float: they are tiny, and quantizing them would move the
-    probabilities more than it saves time.
-    """
-    try:
-        from torch.ao.quantization import quantize_dynamic
-    except ImportError:  # torch has deprecated torch.ao.quantization; a future build may drop it
-        raise WartaError("--quantize: this torch build has no dynamic quantization (torch.ao.quantization)") from None
-
-    quantized = copy.deepcopy(module).cpu().eval()
-    with warnings.catch_warnings():
-        # torch marks the eager quantization API and its tensor constructors deprecated;
-        # the int8 kernels are still there and are what this path is for.
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
-        quantized.encoder = quantize_dynamic(quantized.encoder, {torch.nn.Linear}, dtype=torch.qint8)
-    return quantized
-
-
-# --- Trainer callbacks ----------------------------------------------------------------
-
-
-class _LogCallback(TrainerCallback):
-    """Every Trainer log record goes to the warta logger (train.log) and into `history`."""
-
-    def __init__(self, history: list[dict[str, Any]]):
-        self.history = history
-
-    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D401
-        if logs:
-            record = {"step": state.global_step, "epoch": state.epoch, **logs}
-            self.history.append(record)
-            log.info("%s", json.dumps(record, default=float))
-
-
-class _StderrProgress(TrainerCallback):
-    """A tqdm bar of optimisation steps on stderr (the Trainer's own prints logs to stdout)."""
-
-    def __init__(self):
-        self.bar = None
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=state.max_steps, desc="training", unit="step", dynamic_ncols=True)
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.update(state.global_step - self.bar.n)
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self.bar is not None and metrics:
-            score = metrics.get("eval_macro_f1")
-            if score is not None and not math.isnan(score):
-                self.bar.set_postfix(dev_macro_f1=f"{score:.3f}")
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
