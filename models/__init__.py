@@ -1,13 +1,15 @@
-"""Sentence classifiers: the registry of model kinds and `load_model`.
+"""Sentence classifiers: the registry of model kinds, `build_model` and `load_model`.
 
 Every kind follows the convention in `warta.models.base` (SentenceClassifier).
-Adding a kind is one module plus one line in `KINDS` (and its config section
-in `warta.config`). Kinds are imported only when used, so a TF-IDF model never
-imports torch.
+Adding a kind is one module plus one line in `KINDS`, naming the model class
+and its run-config class (the validated `model`/`train` sections that
+`from_config` takes). Both are imported only when used, so a TF-IDF model
+never imports torch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -16,21 +18,43 @@ from warta.models.base import Labelled, SentenceClassifier, read_model_card
 
 from warta.errors import InputError
 
-# kind -> "module:Class"; the kind's config section is `model.kind: <kind>` in warta.config.
-KINDS: dict[str, str] = {
-    "tfidf": "warta.models.tfidf:TfidfClassifier",
-    "transformer": "warta.models.transformer:TransformerClassifier",
+
+@dataclass(frozen=True)
+class Kind:
+    """Where a model kind lives: "module:Class" of the model and of its run config (`model.kind: <kind>`)."""
+
+    model: str
+    config: str
+
+
+KINDS: dict[str, Kind] = {
+    "tfidf": Kind("warta.models.tfidf:TfidfClassifier", "warta.config:TfidfRunConfig"),
+    "transformer": Kind("warta.models.transformer:TransformerClassifier", "warta.config:TransformerRunConfig"),
 }
 
-__all__ = ["KINDS", "Labelled", "SentenceClassifier", "build_model", "load_model", "model_class"]
+__all__ = ["KINDS", "Kind", "Labelled", "SentenceClassifier", "build_model", "config_class", "load_model",
+           "model_class"]
+
+
+def _resolve(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
+
+
+def _kind(kind: str) -> Kind:
+    if kind not in KINDS:
+        raise InputError(f"unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
+    return KINDS[kind]
 
 
 def model_class(kind: str) -> type[SentenceClassifier]:
-    """The class registered for `kind` (imported on first use)."""
-    if kind not in KINDS:
-        raise InputError(f"unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
-    module, _, name = KINDS[kind].partition(":")
-    return getattr(import_module(module), name)
+    """The model class registered for `kind` (imported on first use)."""
+    return _resolve(_kind(kind).model)
+
+
+def config_class(kind: str) -> type:
+    """The run-config class (pydantic) whose `model`/`train` sections configure `kind`."""
+    return _resolve(_kind(kind).config)
 
 
 def build_model(config: Any) -> SentenceClassifier:

@@ -15,6 +15,7 @@ from warta.models import (
     Labelled,
     SentenceClassifier,
     build_model,
+    config_class,
     load_model,
     model_class,
 )
@@ -28,12 +29,14 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
 
 
-def test_every_config_kind_is_registered_and_named_by_its_class():
+def test_every_config_kind_is_registered_with_its_config_schema():
     assert set(KINDS) == set(CONFIG_CLASSES)
     for kind in KINDS:
         cls = model_class(kind)
-        assert cls.kind == kind
-        assert KINDS[kind].startswith(f"{cls.__module__}:")
+        assert cls.kind == kind and KINDS[kind].model == f"{cls.__module__}:{cls.__name__}"
+        assert config_class(kind) is CONFIG_CLASSES[kind]
+        # the schema's model section is the one for this kind
+        assert config_class(kind).model_fields["model"].annotation.model_fields["kind"].annotation.__args__ == (kind,)
 
 
 def test_unknown_kind_is_one_line(tmp_path):

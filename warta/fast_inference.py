@@ -19,13 +19,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from warta.errors import InputError, WartaError
+from warta.models.base import SentenceClassifier
 from warta.records import PROB_DECIMALS
 from warta.schema import LAYER_NAMES
+
+if TYPE_CHECKING:  # torch only for transformer runs
+    from warta.models.transformer import TransformerClassifier
 
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
@@ -78,7 +82,7 @@ class Labeller:
 
     in_preparation = True
 
-    def __init__(self, model: Any, model_id: str, device: str = "cpu", batch_size: int | None = None):
+    def __init__(self, model: SentenceClassifier, model_id: str, device: str = "cpu", batch_size: int | None = None):
         self.model = model
         self.kind = getattr(model, "kind", "model")
         self.model_id = model_id
@@ -98,7 +102,7 @@ class Labeller:
 
 
 def load_labeller(
-    model: str | Path | Any,
+    model: str | Path | SentenceClassifier,
     device: str = "auto",
     batch_size: int | None = None,
     quantize: bool = False,
@@ -142,7 +146,7 @@ class TransformerLabeller(Labeller):
 
     in_preparation = False
 
-    def __init__(self, classifier: Any, model_id: str, device: str, batch_size: int | None):
+    def __init__(self, classifier: TransformerClassifier, model_id: str, device: str, batch_size: int | None):
         super().__init__(classifier, model_id, device, batch_size or classifier.default_batch_size())
         # A wide window to length-sort in (tight padding), at least 32 batches.
         self.buffer_sentences = max(DEFAULT_TRANSFORMER_BUFFER, 32 * self.batch_size)
