@@ -83,6 +83,7 @@ def sentences(run: Path) -> list[str]:
 def compare_predictions(old_run: Path, new_run: Path) -> None:
     import numpy as np
     import skops.io as sio
+
     from warta.models import load_model
     from warta.models.tfidf import TfidfClassifier
 

@@ -56,12 +56,11 @@ def seed_sentences() -> list[str]:
 
 
 def tfidf_figures(repeat: int) -> dict:
+    from warta.config import load_config
     from warta.models.base import Labelled
     from warta.models.tfidf import TfidfClassifier
     from warta.train.data import load_data, targets
     from warta.train.run import build_model
-
-    from warta.config import load_config
 
     layers = ["type", "stance", "frame"]
     config = load_config(Path(__file__).resolve().parent.parent / "configs" / "tfidf.yaml")
@@ -218,8 +217,8 @@ def plain_path(folder: Path, texts: list[str], batch_size: int, warmup: int, wor
     import torch
     from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
     from transformers.trainer_callback import PrinterCallback
-    from warta.models.transformer import MultiHeadEncoder, load_pretrained
 
+    from warta.models.transformer import MultiHeadEncoder, load_pretrained
     from warta.schema import LAYERS
 
     set_seed(0)

@@ -14,9 +14,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from warta.models.base import Labelled, SentenceClassifier, read_model_card
-
 from warta.errors import InputError
+from warta.models.base import Labelled, SentenceClassifier, read_model_card
 
 
 @dataclass(frozen=True)

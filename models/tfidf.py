@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.models.tfidf_cues import CUE_NAMES, Cues
 from warta.models.tfidf_features import (
@@ -28,8 +30,6 @@ from warta.models.tfidf_features import (
     softmax_blocks,
     stack_heads,
 )
-
-from warta.errors import InputError
 from warta.schema import LAYER_NAMES, LAYERS
 
 KIND = "tfidf"
@@ -117,6 +117,7 @@ class TfidfClassifier:
     def build_features(self) -> Any:
         """The unfitted FeatureUnion of word, char (and cue) blocks."""
         from sklearn.pipeline import FeatureUnion
+
         from warta.models.tfidf_estimators import CueFeatures, NgramTfidfVectorizer
 
         parts: list[tuple[str, Any]] = [
@@ -162,8 +163,9 @@ class TfidfClassifier:
         # scikit-learn (and the BLAS scipy.linalg brings) must be loaded before the limit is set:
         # threadpoolctl limits only libraries already loaded, and a multi-threaded BLAS changes
         # the logistic regressions in the last digits.
-        import warta.models.tfidf_estimators  # noqa: F401
         from threadpoolctl import threadpool_limits
+
+        import warta.models.tfidf_estimators  # noqa: F401
 
         # BLAS threads only add synchronisation cost to these small dense products.
         with threadpool_limits(limits=1, user_api="blas"):
@@ -177,6 +179,7 @@ class TfidfClassifier:
              ) -> TfidfClassifier:
         Y = self._targets_matrix(targets, len(texts))
         from sklearn.pipeline import Pipeline
+
         from warta.models.tfidf_estimators import PerLayerClassifier, UnitSplitter
 
         splitter = UnitSplitter()
@@ -281,6 +284,7 @@ class TfidfClassifier:
     def _rebuild_pipeline(self) -> Any:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
+
         from warta.models.tfidf_estimators import PerLayerClassifier, UnitSplitter
 
         features = self.build_features()

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from warta.models.tfidf_features import _WORD_RE, SplitTexts, _UnitCache, as_split
 
 # --- cue features --------------------------------------------------------------------

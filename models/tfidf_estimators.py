@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
+
 from warta.models.tfidf_cues import Cues
 from warta.models.tfidf_features import (
     NgramTfidf,
@@ -29,7 +30,6 @@ from warta.models.tfidf_features import (
     softmax_blocks,
     stack_heads,
 )
-
 from warta.schema import LAYERS
 
 

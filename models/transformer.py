@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import TrainerCallback
+
+from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
     IGNORE_INDEX,
@@ -44,8 +46,6 @@ from warta.models.transformer_training import (  # noqa: F401
     balanced_class_weights,
     use_bf16,
 )
-
-from warta.errors import InputError
 from warta.schema import LAYER_NAMES, LAYERS
 
 KIND = "transformer"

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from warta.config import CONFIG_CLASSES, load_config
+from warta.errors import InputError
 from warta.models import (
     KINDS,
     Labelled,
@@ -19,11 +22,8 @@ from warta.models import (
     load_model,
     model_class,
 )
-from warta.train.data import targets
-
-from warta.config import CONFIG_CLASSES, load_config
-from warta.errors import InputError
 from warta.schema import LAYERS
+from warta.train.data import targets
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from warta.errors import InputError
 from warta.models import load_model, tfidf_features
 from warta.models.base import Labelled
 from warta.models.tfidf import (
@@ -17,10 +19,8 @@ from warta.models.tfidf import (
     PerLayerClassifier,
     TfidfClassifier,
 )
-from warta.train.data import targets
-
-from warta.errors import InputError
 from warta.schema import LAYERS
+from warta.train.data import targets
 
 NOVEL = [
     "Perusahaan rintisan di Jakarta MENGGANTI 300 staf layanan pelanggan dengan chatbot.",

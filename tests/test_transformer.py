@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 import torch
+
+from warta.errors import InputError
 from warta.models import Labelled, load_model
 from warta.models.transformer import (
     MultiHeadEncoder,
@@ -18,10 +20,8 @@ from warta.models.transformer import (
     load_pretrained,
     tokenizer_is_uncased,
 )
-from warta.train.data import targets
-
-from warta.errors import InputError
 from warta.schema import LAYERS
+from warta.train.data import targets
 
 LAYER_NAMES = list(LAYERS)
 

@@ -108,7 +108,7 @@ def environment() -> dict[str, Any]:
     from importlib import metadata
 
     versions = {}
-    for package in ("warta", "numpy", "scipy", "scikit-learn", "skops", "torch", "transformers", "tokenizers",
+    for package in ("warta", "numpy", "scipy", "scikit-learn", "torch", "transformers", "tokenizers",
                     "accelerate", "safetensors", "pydantic"):
         try:
             versions[package] = metadata.version(package)
