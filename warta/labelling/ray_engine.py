@@ -296,7 +296,11 @@ def ray_session(address: str | None, num_cpus: int | None):
     start = time.perf_counter()
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if address:
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError) as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise WartaError(f"--address {address}: cannot connect to the Ray cluster ({reason})") from None
     else:
         cpus = num_cpus or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
         ray.init(num_cpus=cpus, **kwargs)
