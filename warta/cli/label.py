@@ -95,9 +95,10 @@ def label_cli(
     if engine == "ray":
         from warta.cli.label_ray import run_ray
 
-        run_ray(run, inputs, out, dict(format=format, outlet=outlet, manifest=manifest, resume=resume, force=force,
-                                       address=address, actors=actors, gpus_per_actor=gpus_per_actor,
-                                       batch_size=batch_size, device=device, shard_units=shard_units), quiet)
+        options = {"format": format, "outlet": outlet, "manifest": manifest, "resume": resume, "force": force,
+                   "address": address, "actors": actors, "gpus_per_actor": gpus_per_actor, "batch_size": batch_size,
+                   "device": device, "shard_units": shard_units}
+        run_ray(run, inputs, out, options, quiet)
     if engine != "local":
         raise WartaError(f"--engine {engine}: expected local or ray")
     from warta.labelling.engine import label_articles, partial_paths

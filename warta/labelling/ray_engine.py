@@ -37,7 +37,13 @@ from typing import Any
 
 from warta.errors import InputError, WartaError
 from warta.labelling.inputs import InputOptions, Problem
-from warta.labelling.shards import DEFAULT_SHARD_UNITS, Plan, Segment, plan_shards, shard_items
+from warta.labelling.shards import (
+    DEFAULT_SHARD_UNITS,
+    Plan,
+    Segment,
+    plan_shards,
+    shard_items,
+)
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -325,9 +331,8 @@ def _dataset(todo: list[tuple[int, list[Segment]]], options: InputOptions, folde
     import ray
     import ray.data
 
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines in the CLI's output
+    ray.data.DataContext.get_current().enable_progress_bars = False
     actors = actors or _default_actors(kind, gpus_per_actor)
     if gpus_per_actor > 0:
         device = "cuda"

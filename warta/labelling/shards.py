@@ -179,7 +179,7 @@ class _Planner:
                 import pyarrow.parquet as pq
 
                 rows = pq.ParquetFile(path).metadata.num_rows
-            except Exception as exc:  # any unreadable Parquet file is one problem unit
+            except Exception as exc:  # noqa: BLE001 (any unreadable Parquet file is one problem unit)
                 self._problem(f"{path}: cannot read as Parquet ({type(exc).__name__})")
                 return
             if rows == 0:
