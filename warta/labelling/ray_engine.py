@@ -423,6 +423,13 @@ def label_with_ray(
 
     start = time.perf_counter()
     todo = [(i, shard) for i, shard in enumerate(plan.shards) if i not in done]
+    # Shards of inputs already known to be unusable (missing, binary, ...) need no worker.
+    for index, shard in [(i, shard) for i, shard in todo if all(seg.kind == "problem" for seg in shard)]:
+        meta = {"units": len(shard), "articles": 0, "sentences": 0, "predicted": 0, "notes": [],
+                "problems": [[seg.message.split(": ", 1)[0], seg.message] for seg in shard]}
+        done[index] = _commit_shard(out, index, fmt, b"", meta, run_fingerprint, labels)
+        book.mark(index, done[index])
+    todo = [(i, shard) for i, shard in todo if i not in done]
     delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
     if todo:
         with ray_session(address, num_cpus) as ray_start:
