@@ -164,12 +164,21 @@ class _LabelShards:
 
     def __init__(self, folder: str, model_id: str, device: str, batch_size: int | None):
         from warta.labelling.output import encoder_for
-        from warta.models import load_model
-        from warta.models.base import read_model_card
 
-        kind = read_model_card(folder).get("kind")
-        self.model = load_model(folder, device=device) if kind == "transformer" else load_model(folder)
-        self.labels = _card_labels({"labels": self.model.labels})
+        try:  # the local engine's labeller, where there is one: the same code, the same numbers
+            from warta.fast_inference import load_labeller
+        except ImportError:
+            load_labeller = None
+        if load_labeller is not None:
+            labeller = load_labeller(folder, device=device, batch_size=batch_size, model_id=model_id)
+            self.labels, self._rows = labeller.labels, labeller.label
+        else:
+            from warta.models import load_model
+            from warta.models.base import read_model_card
+
+            kind = read_model_card(folder).get("kind")
+            self.model = load_model(folder, device=device) if kind == "transformer" else load_model(folder)
+            self.labels = _card_labels({"labels": self.model.labels})
         self.batch_size = batch_size
         self.encoder = encoder_for("jsonl", self.labels, model_id)
 
@@ -333,7 +342,8 @@ def _dataset(todo: list[tuple[int, list[Segment]]], options: InputOptions, folde
 
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines in the CLI's output
     ray.data.DataContext.get_current().enable_progress_bars = False
-    actors = actors or _default_actors(kind, gpus_per_actor)
+    # No more actors (model copies to load) than shards to label.
+    actors = min(actors or _default_actors(kind, gpus_per_actor), len(todo))
     if gpus_per_actor > 0:
         device = "cuda"
     elif device == "auto":
