@@ -128,12 +128,22 @@ def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tf
     assert records == [json.loads(line) for line in expected.decode("utf-8").splitlines()]
 
 
-def test_parquet_shards_hold_the_local_records(ray_address, tfidf_run, tmp_path):
-    inputs = sorted(SEEDS.glob("*.txt"))
-    expected, _ = local_output(tfidf_run, inputs, tmp_path / "local.jsonl", manifest=MANIFEST_CSV)
-    label_with_ray(tfidf_run, inputs, tmp_path / "ray", manifest=MANIFEST_CSV, shard_units=2, actors=1,
-                   format="parquet")
-    assert sorted(p.name for p in (tmp_path / "ray").glob("*.parquet")) == [shard_name(i, "parquet") for i in range(3)]
+def test_parquet_in_parquet_out(ray_address, tfidf_run, generated, tmp_path):
+    """Parquet input (a row is an article, read by row group) and Parquet shards hold the local engine's records."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [json.loads(line) for line in (generated / "batch.jsonl").read_text("utf-8").splitlines()
+            if line.startswith('{"text"') and '"id"' in line][:30]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "rows.parquet", row_group_size=7)
+    seeds = sorted(SEEDS.glob("*.txt"))
+    expected, _ = local_output(tfidf_run, [*seeds, tmp_path / "rows.jsonl"], tmp_path / "local.jsonl",
+                               manifest=MANIFEST_CSV)
+    summary = label_with_ray(tfidf_run, [*seeds, tmp_path / "rows.parquet"], tmp_path / "ray", manifest=MANIFEST_CSV,
+                             shard_units=4, actors=1, format="parquet")
+    assert summary.shards == 9 and summary.articles == 35
+    assert sorted(p.name for p in (tmp_path / "ray").glob("*.parquet")) == [shard_name(i, "parquet") for i in range(9)]
     records = [record for _, record in iter_records(tmp_path / "ray")]
     assert records == [json.loads(line) for line in expected.decode("utf-8").splitlines()]
 
