@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import label_speed  # noqa: E402  (bench/label_speed.py: inputs and models)
+import label_speed
 
 
 def shard_bytes(folder: Path) -> bytes:
@@ -54,12 +54,30 @@ def compare(name: str, run: Path, source: Path, tmp: Path, shard_units: int) -> 
     lines = [
         f"{name}: {local.sentences:,} sentences ({local.articles:,} articles)",
         f"  local engine  {local.sentences_per_second:>10,.0f} sentences/s  ({local.seconds:.1f} s)",
-        f"  ray engine    {ray_summary.sentences_per_second:>10,.0f} sentences/s  ({ray_summary.seconds:.1f} s, "
-        f"{ray_summary.shards} shards of {shard_units} articles, actors and model loads included)",
+        (f"  ray engine    {ray_summary.sentences_per_second:>10,.0f} sentences/s  ({ray_summary.seconds:.1f} s, "
+        f"{ray_summary.shards} shards of {shard_units} articles, actors and model loads included)"),
         f"  overhead ratio local/ray = {ratio:.2f}   same output bytes: {same}",
     ]
+    if not same:
+        lines.append("  " + difference(tmp / f"{name}-local.jsonl", shard_bytes(tmp / f"{name}-ray")))
     print("\n".join(lines), flush=True)
     return lines
+
+
+def difference(local_path: Path, ray_bytes: bytes) -> str:
+    """How far apart two outputs are: same sentences? label agreement per layer, largest probability difference."""
+    import json
+
+    local = [json.loads(line) for line in local_path.read_text("utf-8").splitlines()]
+    ray_records = [json.loads(line) for line in ray_bytes.decode("utf-8").splitlines()]
+    fields = ("id", "article_id", "outlet", "role", "index", "text")
+    same_sentences = [tuple(r[f] for f in fields) for r in local] == [tuple(r[f] for f in fields) for r in ray_records]
+    labelled = [(a, b) for a, b in zip(local, ray_records) if a["probs"] is not None]
+    agree = {layer: sum(a[layer] == b[layer] for a, b in labelled) / len(labelled) for layer in ("type", "stance", "frame")}
+    gap = max(abs(p - q) for a, b in labelled for layer in a["probs"]
+              for p, q in zip(a["probs"][layer].values(), b["probs"][layer].values()))
+    return (f"outputs differ only in model numbers: same sentences/ids/order {same_sentences}; label agreement "
+            + ", ".join(f"{layer} {share:.4f}" for layer, share in agree.items()) + f"; max |probability difference| {gap:.2e}")
 
 
 def main() -> None:
@@ -74,8 +92,8 @@ def main() -> None:
 
     import ray
 
-    lines = [f"machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f} at start; "
-             f"ray {ray.__version__}, local Ray with {args.cpus} CPUs"]
+    lines = [(f"machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f} at start; "
+             f"ray {ray.__version__}, local Ray with {args.cpus} CPUs")]
     print(lines[0], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

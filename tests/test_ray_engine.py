@@ -136,7 +136,9 @@ def test_parquet_in_parquet_out(ray_address, tfidf_run, generated, tmp_path):
     rows = [json.loads(line) for line in (generated / "batch.jsonl").read_text("utf-8").splitlines()
             if line.startswith('{"text"') and '"id"' in line][:30]
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "rows.parquet", row_group_size=7)
+    keys = sorted({key for row in rows for key in row})  # from_pylist takes its columns from the first row only
+    table = pa.Table.from_pylist([{key: row.get(key) for key in keys} for row in rows])
+    pq.write_table(table, tmp_path / "rows.parquet", row_group_size=7)
     seeds = sorted(SEEDS.glob("*.txt"))
     expected, _ = local_output(tfidf_run, [*seeds, tmp_path / "rows.jsonl"], tmp_path / "local.jsonl",
                                manifest=MANIFEST_CSV)

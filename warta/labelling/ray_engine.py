@@ -96,6 +96,7 @@ def marker_name(index: int) -> str:
 def model_folder(run: str | Path) -> tuple[Path, str, dict[str, Any]]:
     """(model folder, model id as the local engine writes it, model card) of a run folder or a model folder."""
     from warta.models.base import read_model_card
+    from warta.records import model_id
 
     path = Path(run)
     if (path / "model" / "model.json").is_file():
@@ -108,7 +109,7 @@ def model_folder(run: str | Path) -> tuple[Path, str, dict[str, Any]]:
     else:
         raise InputError(f"{path}: not a run folder from `warta train` (no model/model.json)")
     card = read_model_card(folder)
-    return folder.resolve(), f"{name}/{card.get('kind')}", card
+    return folder.resolve(), model_id(name, str(card.get("kind"))), card
 
 
 def _model_fingerprint(folder: Path) -> str:
@@ -186,7 +187,7 @@ class _LabelShards:
         """Per sentence: probabilities of every layer, rounded as the local engine rounds; winning index per layer."""
         import numpy as np
 
-        from warta.labelling.output import PROB_DECIMALS
+        from warta.records import PROB_DECIMALS
 
         probs = self.model.predict_proba(texts, batch_size=self.batch_size) if self.batch_size else \
             self.model.predict_proba(texts)
