@@ -1,6 +1,6 @@
 """The ray engine against the local engine of `warta label`, on the same articles, in one run.
 
-    python bench/ray_speed.py [--sentences 200000] [--transformer-sentences 4000] [--no-transformer]
+    python bench/ray_speed.py [--sentences 200000] [--transformer-sentences 4000] [--no-transformer] [--no-tfidf]
                               [--cpus N] [--write bench/ray_speed_results.md]
 
 Inputs are bench/label_speed.py's: the seed articles repeated with varied ids
@@ -76,7 +76,7 @@ def difference(local_path: Path, ray_bytes: bytes) -> str:
     agree = {layer: sum(a[layer] == b[layer] for a, b in labelled) / len(labelled) for layer in ("type", "stance", "frame")}
     gap = max(abs(p - q) for a, b in labelled for layer in a["probs"]
               for p, q in zip(a["probs"][layer].values(), b["probs"][layer].values()))
-    return (f"outputs differ only in model numbers: same sentences/ids/order {same_sentences}; label agreement "
+    return (f"outputs differ: same sentences/ids/order {same_sentences}; label agreement "
             + ", ".join(f"{layer} {share:.4f}" for layer, share in agree.items()) + f"; max |probability difference| {gap:.2e}")
 
 
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=200_000)
     parser.add_argument("--transformer-sentences", type=int, default=4_000)
     parser.add_argument("--no-transformer", action="store_true")
+    parser.add_argument("--no-tfidf", action="store_true")
     parser.add_argument("--cpus", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--shard-units", type=int, default=500)
     parser.add_argument("--write", type=Path, help="Also write the figures (and this command) to this Markdown file.")
@@ -99,7 +100,8 @@ def main() -> None:
         tmp = Path(tmp)
         run = label_speed.train_tfidf_run(tmp)
         source = tmp / "input.jsonl"
-        label_speed.write_input(source, args.sentences)
+        if not args.no_tfidf:
+            label_speed.write_input(source, args.sentences)
 
         start = time.perf_counter()
         ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
@@ -107,7 +109,8 @@ def main() -> None:
         lines.append(f"local Ray start-up (ray.init): {startup:.1f} s")
         print(lines[-1], flush=True)
         try:
-            lines += compare("TF-IDF", run, source, tmp, args.shard_units)
+            if not args.no_tfidf:
+                lines += compare("TF-IDF", run, source, tmp, args.shard_units)
             if not args.no_transformer:
                 encoder = label_speed.build_encoder(tmp / "encoder", "small")
                 transformer = label_speed.transformer_run(tmp, encoder, fit_heads=True)

@@ -91,6 +91,22 @@ def generated(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def rows_pair(generated, tmp_path_factory) -> tuple[Path, Path]:
+    """The same 30 articles as JSON Lines (for the local engine) and as Parquet in row groups of 7 (ray engine)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("rows")
+    rows = [json.loads(line) for line in (generated / "batch.jsonl").read_text("utf-8").splitlines()
+            if line.startswith('{"text"') and '"id"' in line][:30]
+    (folder / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    keys = sorted({key for row in rows for key in row})  # from_pylist takes its columns from the first row only
+    table = pa.Table.from_pylist([{key: row.get(key) for key in keys} for row in rows])
+    pq.write_table(table, folder / "rows.parquet", row_group_size=7)
+    return folder / "rows.jsonl", folder / "rows.parquet"
+
+
 def local_output(run: Path, inputs: list, out: Path, **options) -> tuple[bytes, object]:
     summary = label_articles(run, inputs, out, workers=0, **options)
     return out.read_bytes(), summary
@@ -101,10 +117,14 @@ def shard_bytes(folder: Path) -> bytes:
     return b"".join((folder / shard["file"]).read_bytes() for shard in manifest["shards"])
 
 
-def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tfidf_run, generated, tmp_path):
-    inputs = [SEEDS, generated]
-    expected, local = local_output(tfidf_run, inputs, tmp_path / "local.jsonl", manifest=MANIFEST_CSV)
-    summary = label_with_ray(tfidf_run, inputs, tmp_path / "ray", manifest=MANIFEST_CSV, shard_units=64, actors=1)
+def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tfidf_run, generated, rows_pair,
+                                                                 tmp_path):
+    # The ray engine also reads Parquet (a row is an article): the same articles as JSON Lines for the local one.
+    rows_jsonl, rows_parquet = rows_pair
+    expected, local = local_output(tfidf_run, [SEEDS, generated, rows_jsonl], tmp_path / "local.jsonl",
+                                   manifest=MANIFEST_CSV)
+    summary = label_with_ray(tfidf_run, [SEEDS, generated, rows_parquet], tmp_path / "ray", manifest=MANIFEST_CSV,
+                             shard_units=64, actors=1)
 
     assert shard_bytes(tmp_path / "ray") == expected  # same records, ids, probabilities, order
     assert summary.shards > 3
@@ -128,26 +148,21 @@ def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tf
     assert records == [json.loads(line) for line in expected.decode("utf-8").splitlines()]
 
 
-def test_parquet_in_parquet_out(ray_address, tfidf_run, generated, tmp_path):
-    """Parquet input (a row is an article, read by row group) and Parquet shards hold the local engine's records."""
-    import pyarrow as pa
+def test_parquet_shards_hold_the_jsonl_records(tfidf_run, tmp_path):
+    """A shard is committed as Parquet from the encoded lines: same records, then its marker."""
+    from warta.labelling.ray_engine import _commit_shard, model_folder
+
+    expected, _ = local_output(tfidf_run, sorted(SEEDS.glob("*.txt")), tmp_path / "local.jsonl", manifest=MANIFEST_CSV)
+    labels = json.loads((model_folder(tfidf_run)[0] / "model.json").read_text("utf-8"))["labels"]
+    meta = {"units": 5, "articles": 5, "sentences": 148, "predicted": 137, "problems": [], "notes": []}
+    marker = _commit_shard(tmp_path, 3, "parquet", expected, meta, "f" * 32, labels)
     import pyarrow.parquet as pq
 
-    rows = [json.loads(line) for line in (generated / "batch.jsonl").read_text("utf-8").splitlines()
-            if line.startswith('{"text"') and '"id"' in line][:30]
-    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    keys = sorted({key for row in rows for key in row})  # from_pylist takes its columns from the first row only
-    table = pa.Table.from_pylist([{key: row.get(key) for key in keys} for row in rows])
-    pq.write_table(table, tmp_path / "rows.parquet", row_group_size=7)
-    seeds = sorted(SEEDS.glob("*.txt"))
-    expected, _ = local_output(tfidf_run, [*seeds, tmp_path / "rows.jsonl"], tmp_path / "local.jsonl",
-                               manifest=MANIFEST_CSV)
-    summary = label_with_ray(tfidf_run, [*seeds, tmp_path / "rows.parquet"], tmp_path / "ray", manifest=MANIFEST_CSV,
-                             shard_units=4, actors=1, format="parquet")
-    assert summary.shards == 9 and summary.articles == 35
-    assert sorted(p.name for p in (tmp_path / "ray").glob("*.parquet")) == [shard_name(i, "parquet") for i in range(9)]
-    records = [record for _, record in iter_records(tmp_path / "ray")]
-    assert records == [json.loads(line) for line in expected.decode("utf-8").splitlines()]
+    assert pq.read_table(tmp_path / shard_name(3, "parquet")).to_pylist() == [
+        json.loads(line) for line in expected.decode("utf-8").splitlines()]
+    assert json.loads((tmp_path / marker_name(3)).read_text("utf-8")) == marker
+    assert marker["bytes"] == (tmp_path / shard_name(3, "parquet")).stat().st_size
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_killed_run_resumes_to_the_uninterrupted_records(ray_address, tfidf_run, generated, tmp_path):
