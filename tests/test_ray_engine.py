@@ -150,12 +150,13 @@ def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tf
 
 def test_parquet_shards_hold_the_jsonl_records(tfidf_run, tmp_path):
     """A shard is committed as Parquet from the encoded lines: same records, then its marker."""
-    from warta.labelling.ray_engine import _commit_shard, model_folder
+    from warta.labelling.ray_engine import model_folder
+    from warta.labelling.shard_folder import commit_shard
 
     expected, _ = local_output(tfidf_run, sorted(SEEDS.glob("*.txt")), tmp_path / "local.jsonl", manifest=MANIFEST_CSV)
     labels = json.loads((model_folder(tfidf_run)[0] / "model.json").read_text("utf-8"))["labels"]
     meta = {"units": 5, "articles": 5, "sentences": 148, "predicted": 137, "problems": [], "notes": []}
-    marker = _commit_shard(tmp_path, 3, "parquet", expected, meta, "f" * 32, labels)
+    marker = commit_shard(tmp_path, 3, "parquet", expected, meta, "f" * 32, labels)
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / shard_name(3, "parquet")).to_pylist() == [

@@ -37,21 +37,30 @@ from typing import Any
 
 from warta.errors import InputError, WartaError
 from warta.labelling.inputs import InputOptions, Problem
+from warta.labelling.shard_folder import (
+    MANIFEST,
+    MANIFEST_VERSION,
+    SHARD_PREFIX,
+    ManifestBook,
+    check_out,
+    clear,
+    commit_shard,
+    complete_shards,
+    marker_name,
+    read_json,
+    shard_name,
+)
 from warta.labelling.shards import (
     DEFAULT_SHARD_UNITS,
-    Plan,
     Segment,
     plan_shards,
     shard_items,
 )
 
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
-SHARD_PREFIX = "part-"
-MARKER_SUFFIX = ".done"
+__all__ = ["MANIFEST", "RaySummary", "label_with_ray", "marker_name", "ray_session", "shard_name"]
+
 # Test hook: seconds the driver waits after committing each shard (lets a test kill a run mid-way).
 _DELAY_ENV = "WARTA_RAY_SHARD_DELAY"
-_MANIFEST_EVERY_SECONDS = 2.0
 
 
 @dataclass
@@ -80,14 +89,6 @@ class RaySummary:
     @property
     def sentences_per_second(self) -> float:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
-
-
-def shard_name(index: int, fmt: str) -> str:
-    return f"{SHARD_PREFIX}{index:05d}.{fmt}"
-
-
-def marker_name(index: int) -> str:
-    return f"{SHARD_PREFIX}{index:05d}{MARKER_SUFFIX}"
 
 
 # --- model ------------------------------------------------------------------------
@@ -215,89 +216,6 @@ class _LabelShards:
         return {"shard": shards, "data": datas, "meta": metas}
 
 
-# --- output folder ------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def complete_shards(out: Path, fingerprint: str, fmt: str, count: int) -> dict[int, dict[str, Any]]:
-    """Shards whose marker is valid: same run fingerprint, and the shard file has the recorded size."""
-    done = {}
-    for index in range(count):
-        marker = _read_json(out / marker_name(index))
-        if not isinstance(marker, dict) or marker.get("fingerprint") != fingerprint:
-            continue
-        path = out / shard_name(index, fmt)
-        if path.is_file() and path.stat().st_size == marker.get("bytes"):
-            done[index] = marker
-    return done
-
-
-def _check_out(out: Path, manifest: dict[str, Any] | None, fingerprints: dict[str, str], resume: bool,
-               force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise WartaError(f"{out}: is a file; --engine ray writes a folder of shards (--out DIR)")
-    if manifest is None:
-        if resume and out.is_dir() and any(out.iterdir()):
-            raise WartaError(f"{out}: no readable {MANIFEST}, nothing to resume (use --force to start over)")
-        if not force and out.is_dir() and any(p.name.startswith(SHARD_PREFIX) for p in out.iterdir()):
-            raise WartaError(f"{out}: holds shard files but no {MANIFEST} (use --force to start over)")
-        return
-    if force:
-        return
-    if not resume:
-        state = "complete" if manifest.get("status") == "complete" else "unfinished"
-        raise WartaError(f"{out}: holds an {state} ray-engine run (use --resume to continue it, or --force to start over)")
-    for key in ("model", "inputs", "options"):
-        if manifest.get("fingerprints", {}).get(key) != fingerprints[key]:
-            what = {"model": "another model", "inputs": "other inputs", "options": "other options"}[key]
-            raise WartaError(f"{out}: was labelled with {what} than this run ({key} fingerprint differs); "
-                             "resume with the same arguments, or use --force to start over")
-
-
-def _clear(out: Path) -> None:
-    """--force: remove this engine's files only (shards, markers, temporaries, manifest)."""
-    for path in out.iterdir():
-        if path.is_file() and (path.name.startswith(SHARD_PREFIX) or path.name.startswith(MANIFEST)):
-            path.unlink()
-
-
-class _Manifest:
-    def __init__(self, out: Path, head: dict[str, Any], plan: Plan, fmt: str):
-        self.path = out / MANIFEST
-        self.head = head
-        self.fmt = fmt
-        self.shards = [{"shard": i, "file": shard_name(i, fmt), "units": sum(s.units for s in shard),
-                        "complete": False} for i, shard in enumerate(plan.shards)]
-        self.last = 0.0
-
-    def mark(self, index: int, marker: dict[str, Any]) -> None:
-        self.shards[index].update(complete=True, **{k: marker[k] for k in ("articles", "sentences", "predicted")},
-                                  skipped=len(marker["skipped"]))
-
-    def write(self, status: str, extra: dict[str, Any] | None = None, force: bool = True) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < _MANIFEST_EVERY_SECONDS:
-            return
-        self.last = now
-        body = {**self.head, "status": status, **(extra or {}), "shards": self.shards}
-        _atomic_write(self.path, (json.dumps(body, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
-
-
 # --- Ray ------------------------------------------------------------------------------
 
 
@@ -412,11 +330,11 @@ def label_with_ray(
     fingerprints = {"inputs": plan.fingerprint({}), "model": f"{model_id}:{_model_fingerprint(folder)}",
                     "options": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]}
     run_fingerprint = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()[:32]
-    existing = _read_json(out / MANIFEST) if (out / MANIFEST).is_file() else None
-    _check_out(out, existing, fingerprints, resume, force)
+    existing = read_json(out / MANIFEST) if (out / MANIFEST).is_file() else None
+    check_out(out, existing, fingerprints, resume, force)
     out.mkdir(parents=True, exist_ok=True)
     if force:
-        _clear(out)
+        clear(out)
     for stale in out.glob(f"{SHARD_PREFIX}*.tmp"):
         stale.unlink()
 
@@ -425,7 +343,7 @@ def label_with_ray(
     head = {"version": MANIFEST_VERSION, "engine": "ray", "model": model_id, "format": fmt,
             "inputs": [str(Path(p).resolve()) for p in inputs], "settings": settings, "fingerprints": fingerprints,
             "run_fingerprint": run_fingerprint, "labels": labels}
-    book = _Manifest(out, head, plan, fmt)
+    book = ManifestBook(out, head, plan, fmt)
     done = complete_shards(out, run_fingerprint, fmt, len(plan.shards)) if resume else {}
     for index, marker in done.items():
         book.mark(index, marker)
@@ -438,7 +356,7 @@ def label_with_ray(
     for index, shard in [(i, shard) for i, shard in todo if all(seg.kind == "problem" for seg in shard)]:
         meta = {"units": len(shard), "articles": 0, "sentences": 0, "predicted": 0, "notes": [],
                 "problems": [[seg.message.split(": ", 1)[0], seg.message] for seg in shard]}
-        done[index] = _commit_shard(out, index, fmt, b"", meta, run_fingerprint, labels)
+        done[index] = commit_shard(out, index, fmt, b"", meta, run_fingerprint, labels)
         book.mark(index, done[index])
     todo = [(i, shard) for i, shard in todo if i not in done]
     delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
@@ -449,7 +367,7 @@ def label_with_ray(
                           cpus_per_actor, batch_size, device)
             for row in ds.iter_rows():
                 index = int(row["shard"])
-                done[index] = _commit_shard(out, index, fmt, row["data"], json.loads(row["meta"]), run_fingerprint,
+                done[index] = commit_shard(out, index, fmt, row["data"], json.loads(row["meta"]), run_fingerprint,
                                             labels)
                 book.mark(index, done[index])
                 book.write("running", force=False)
@@ -475,27 +393,3 @@ def label_with_ray(
     if summary.articles == 0:
         raise InputError(f"nothing could be labelled ({summary.skipped} input(s) skipped)")
     return summary
-
-
-def _commit_shard(out: Path, index: int, fmt: str, data: bytes, meta: dict[str, Any], run_fingerprint: str,
-                  labels: dict[str, list[str]]) -> dict[str, Any]:
-    """Write a shard's file, then its marker (both atomically): a marker always means a whole shard."""
-    path = out / shard_name(index, fmt)
-    if fmt == "parquet":
-        from warta.labelling.output import jsonl_to_parquet
-
-        staging = out / f"{SHARD_PREFIX}{index:05d}.jsonl.tmp"
-        staging.write_bytes(data)
-        tmp = path.with_name(path.name + ".tmp")
-        jsonl_to_parquet(staging, tmp, labels)
-        staging.unlink()
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    else:
-        _atomic_write(path, data)
-    marker = {"shard": index, "fingerprint": run_fingerprint, "file": path.name, "bytes": path.stat().st_size,
-              "units": meta["units"], "articles": meta["articles"], "sentences": meta["sentences"],
-              "predicted": meta["predicted"], "skipped": meta["problems"], "notes": meta["notes"]}
-    _atomic_write(out / marker_name(index), json.dumps(marker, ensure_ascii=False).encode("utf-8"))
-    return marker

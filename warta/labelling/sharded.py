@@ -16,8 +16,7 @@ from typing import Any
 
 from warta.errors import InputError
 from warta.jsonl import iter_jsonl
-
-MANIFEST = "manifest.json"
+from warta.labelling.shard_folder import MANIFEST
 
 
 def is_shard_folder(path: str | Path) -> bool:
