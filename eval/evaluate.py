@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import iter_jsonl, read_jsonl
+from warta.jsonl import iter_records, read_jsonl
 from warta.jsonl import write_json as write_json_file
-from warta.labelling.sharded import iter_records
 from warta.metrics import evaluate_predictions
 from warta.records import Prediction, predictions_from_matrices
 from warta.records import model_id as make_model_id

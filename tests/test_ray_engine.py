@@ -20,10 +20,10 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from warta.errors import InputError, WartaError
-from warta.labelling.engine import label_articles
-from warta.labelling.ray_engine import MANIFEST, label_with_ray, marker_name, shard_name
-from warta.labelling.sharded import iter_records
+from warta.errors import InputError, WartaError  # noqa: E402 (after importorskip)
+from warta.jsonl import iter_records  # noqa: E402 (after importorskip)
+from warta.labelling.engine import label_articles  # noqa: E402 (after importorskip)
+from warta.labelling.ray_engine import MANIFEST, label_with_ray, marker_name, shard_name  # noqa: E402 (after importorskip)
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -50,9 +50,8 @@ def ray_address():
 @pytest.fixture(scope="module")
 def tfidf_run(tmp_path_factory) -> Path:
     """A real TF-IDF run trained through `warta train`'s library (C fixed: seconds)."""
-    from warta.train.run import train
-
     from warta.config import load_config
+    from warta.train.run import train
 
     config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
     return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir

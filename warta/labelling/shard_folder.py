@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import WartaError
+from warta.jsonl import SHARD_MANIFEST
 from warta.labelling.shards import Plan
 
-MANIFEST = "manifest.json"
+MANIFEST = SHARD_MANIFEST  # the name readers look for (warta.jsonl.iter_records)
 MANIFEST_VERSION = 1
 SHARD_PREFIX = "part-"
 MARKER_SUFFIX = ".done"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.labelling.sharded import iter_records
+from warta.jsonl import iter_records
 from warta.outlets.constants import _PARTS, _QUOTE, ALL, USES
 from warta.schema import LABELLED_ROLES, LAYERS
 
