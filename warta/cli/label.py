@@ -95,6 +95,9 @@ def label_cli(
     if engine == "ray":
         from warta.cli.label_ray import run_ray
 
+        if quantize or workers is not None:
+            raise WartaError("--quantize and --workers apply to --engine local only")
+
         options = {"format": format, "outlet": outlet, "manifest": manifest, "resume": resume, "force": force,
                    "address": address, "actors": actors, "gpus_per_actor": gpus_per_actor, "batch_size": batch_size,
                    "device": device, "shard_units": shard_units}
