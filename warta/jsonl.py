@@ -108,3 +108,65 @@ def json_text(obj: Any, indent: int | None = 2) -> str:
 def write_json(path: str | Path, obj: Any, indent: int | None = 2, fsync: bool = False) -> Path:
     """Write a JSON document atomically (see write_text_atomic); InputError if it cannot be written."""
     return write_text_atomic(path, json_text(obj, indent), fsync=fsync)
+
+
+# --- sharded output folders ----------------------------------------------------------
+#
+# `warta label --engine ray` writes a folder of shard files (JSON Lines or
+# Parquet) and a manifest.json listing them in order (warta.labelling.shard_folder).
+# iter_records reads such a folder as one stream, so every reader of prediction
+# files (`warta outlets`, `warta evaluate --data`) takes one too. An unfinished
+# run is an error: a profile of part of the input would look complete.
+
+SHARD_MANIFEST = "manifest.json"
+
+
+def is_shard_folder(path: str | Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / SHARD_MANIFEST).is_file()
+
+
+def read_shard_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / SHARD_MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("engine") != "ray" or "shards" not in manifest:
+        raise InputError(f"{path}: not a manifest of `warta label --engine ray`")
+    return manifest
+
+
+def shard_files(folder: str | Path) -> list[Path]:
+    """The shard files of a finished run, in shard order."""
+    folder = Path(folder)
+    manifest = read_shard_manifest(folder)
+    if manifest.get("status") != "complete":
+        raise InputError(f"{folder}: unfinished `warta label --engine ray` run (rerun it with --resume first)")
+    missing = [s["file"] for s in manifest["shards"] if not s.get("complete") or not (folder / s["file"]).is_file()]
+    if missing:
+        raise InputError(f"{folder}: shard {missing[0]} is missing or incomplete (rerun with --resume)")
+    return [folder / s["file"] for s in manifest["shards"]]
+
+
+def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq  # only for Parquet shards
+
+    parquet = pq.ParquetFile(path)
+    for group in range(parquet.num_row_groups):
+        yield from parquet.read_row_group(group).to_pylist()
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(record number, record) of a JSONL file, or of every shard of a ray-engine output folder."""
+    path = Path(path)
+    if not path.is_dir():
+        yield from iter_jsonl(path)
+        return
+    if not is_shard_folder(path):
+        raise InputError(f"{path}: a folder, but not a `warta label --engine ray` output (no {SHARD_MANIFEST})")
+    number = 0
+    for shard in shard_files(path):
+        records = _parquet_records(shard) if shard.suffix == ".parquet" else (obj for _, obj in iter_jsonl(shard))
+        for record in records:
+            number += 1
+            yield number, record
