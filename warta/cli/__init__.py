@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from warta.cli import annotate  # noqa: F401  (registers commands)
 from warta.cli import corpus  # noqa: F401  (registers commands)
 from warta.cli import evaluate  # noqa: F401  (registers commands)
 from warta.cli import label  # noqa: F401  (registers commands)
