@@ -32,6 +32,7 @@ class ImportResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line per skipped or conflicting item
     unannotated: int = 0  # tasks/rows nobody has labelled yet (not an error)
+    by_annotator: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # every valid label, per person
 
 
 def _annotator(completed_by: Any) -> str | None:
@@ -86,6 +87,7 @@ def _finish(candidates: list[tuple[str, dict[str, Any]]], result: ImportResult) 
         if record["id"] not in by_id:
             order.append(record["id"])
         by_id[record["id"]].append((where, record))
+        result.by_annotator.setdefault(record["annotator"], []).append(record)
     for ident in order:
         items = by_id[ident]
         distinct = {tuple(r[layer] for layer in LAYER_NAMES) for _, r in items}

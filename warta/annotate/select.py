@@ -96,11 +96,14 @@ def group_key(record: Mapping[str, Any], by_date: bool, date_field: str = "date"
 
 
 def candidates(records: Iterable[Mapping[str, Any]], exclude_ids: set[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Title/body records with probabilities, not yet labelled, first of each duplicate text."""
+    """Title/body records with probabilities, not yet labelled, in id order (lowest id of a duplicate text).
+
+    Sorting by id makes the batch independent of input order, not only of the seed.
+    """
     from warta.text import normalised_key
 
     kept, seen, excluded = [], set(), defaultdict(int)
-    for record in records:
+    for record in sorted(records, key=lambda r: str(r.get("id"))):
         if record.get("role") not in LABELLED_ROLES:
             excluded["heading or other role"] += 1
         elif not record.get("probs"):

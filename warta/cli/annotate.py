@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -53,6 +54,8 @@ def import_cli(
     out: Path = typer.Option(..., "--out", help="Labels JSONL to write."),
     annotator: Optional[str] = typer.Option(
         None, "--annotator", help="Annotator name for every record (default: Label Studio user / CSV column)."),
+    per_annotator: Optional[Path] = typer.Option(
+        None, "--per-annotator", help="Also write every annotator's labels to DIR/<annotator>.jsonl (for `agreement`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT."),
 ) -> None:
     """Turn annotations into warta label records; print each skipped or conflicting item, exit 1 if any."""
@@ -67,6 +70,10 @@ def import_cli(
         echo_err(f"skipped: {line}")
     n = write_jsonl(out, label_order(result.records))
     typer.echo(f"wrote {n} label records to {out} ({len(result.skipped)} skipped, {result.unannotated} not annotated)")
+    if per_annotator is not None:
+        for name, records in sorted(result.by_annotator.items()):
+            path = per_annotator / (re.sub(r"[^\w.@-]+", "_", name) + ".jsonl")
+            typer.echo(f"wrote {write_jsonl(path, label_order(records))} label records of {name} to {path}")
     if result.skipped:
         raise typer.Exit(1)
 
