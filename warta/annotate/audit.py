@@ -77,9 +77,25 @@ def find_issues(
     return [(int(i), float(p[i, y[i]]), int(np.argmax(p[i]))) for i in ranked]
 
 
+def _notes(sources: Mapping[str, Any]) -> dict[str, str]:
+    """id -> the labeller's note (the rule that decided a hard case), to show beside a suspect."""
+    from warta.labels import default_labels_path, load_labels
+
+    path = sources.get("labels") or default_labels_path(sources.get("seeds"))
+    try:
+        return {str(line.get("id")): line["note"] for line in load_labels(path) if line.get("note")}
+    except InputError:
+        return {}
+
+
 def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str, Any]:
     """Per layer, the likely label errors among the run's out-of-fold predictions."""
-    from warta.eval.evaluate import check_run_dir, read_fingerprint, run_gold, run_labels
+    from warta.eval.evaluate import (
+        check_run_dir,
+        read_fingerprint,
+        run_gold,
+        run_labels,
+    )
 
     run_dir = check_run_dir(run_dir)
     oof = out_of_fold(run_dir)
@@ -87,6 +103,7 @@ def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str,
     test_ids = set(map(str, fingerprint.get("ids", {}).get("test", []) or []))
     safe, refused = held_out_only(oof, test_ids)
     gold = {record["id"]: record for record in run_gold(run_dir)}
+    notes = _notes(fingerprint.get("sources") or {})
     run_label_lists = run_labels(run_dir)
     layers = [layer for layer in (layers or LAYER_NAMES) if layer in run_label_lists]
     missing = [r["id"] for r in safe if r["id"] not in gold]
@@ -116,7 +133,7 @@ def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str,
                 "self_confidence": round(self_conf, 6),
                 "model_confidence": round(float(record["probs"][layer].get(labels[suggested], 0.0)), 6),
                 "fold": record.get("fold"),
-                "note": label.get("note"),
+                "note": notes.get(record["id"]),
             })
         result["layers"][layer] = {"n": len(rows), "flagged": len(listed), "issues": listed}
     return result

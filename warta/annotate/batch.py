@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from warta.annotate.labelstudio import guideline_definitions, labelling_config, tasks, write_csv
+from warta.annotate.labelstudio import (
+    guideline_definitions,
+    labelling_config,
+    tasks,
+    write_csv,
+)
 from warta.annotate.select import DEFAULT_THRESHOLD, select, with_context
 from warta.errors import InputError
 from warta.jsonl import read_jsonl, write_json

@@ -54,12 +54,12 @@ def guideline_definitions(guidelines: str | Path | None = None) -> dict[str, dic
     except OSError as exc:
         raise InputError(f"{path}: cannot read guidelines ({exc.strerror})") from None
     found: dict[str, dict[str, str]] = {layer: {} for layer in LAYER_NAMES}
-    for label, definition in re.findall(r"^###\s+Rule\s+\d+\s+—\s+`(\w+)`:\s*(.+)$", text, re.M):
+    for label, definition in re.findall(r"^###\s+Rule\s+\d+\s+—\s+`(\w+)`:\s*(.+)$", text, re.MULTILINE):
         found["type"][label] = _squash(definition)
-    for label, body in re.findall(r"^\*\s+`(\w+)`\s+—\s+(.+?)(?=\n\s*\n|\n\s*\*)", text, re.M | re.S):
+    for label, body in re.findall(r"^\*\s+`(\w+)`\s+—\s+(.+?)(?=\n\s*\n|\n\s*\*)", text, re.MULTILINE | re.DOTALL):
         if label in LAYERS["stance"]:
             found["stance"].setdefault(label, _squash(body.split(":")[0]))
-    for label, definition in re.findall(r"^\|\s*`(\w+)`\s*\|\s*([^|]+?)\s*\|", text, re.M):
+    for label, definition in re.findall(r"^\|\s*`(\w+)`\s*\|\s*([^|]+?)\s*\|", text, re.MULTILINE):
         if label in LAYERS["frame"]:
             found["frame"][label] = _squash(definition)
     missing = [f"{layer}:{label}" for layer, labels in LAYERS.items() for label in labels if label not in found[layer]]

@@ -190,7 +190,7 @@ def select(
         record = pool[i]
         record["rank"] = rank
         picked.append(record)
-    return Selection(picked, len(pool), excluded, dict(taken), int(len(set(labels))))
+    return Selection(picked, len(pool), excluded, dict(taken), len(set(labels)))
 
 
 def with_context(picked: Sequence[dict[str, Any]], records: Iterable[Mapping[str, Any]]) -> None:

@@ -90,7 +90,7 @@ def render_agreement(result: dict, max_rows: int = 20) -> str:
                           for name, p in figures["pairs"].items())
         lines.append(f"{layer:<8}{figures['n']:>5}{_fmt(figures['alpha']):>8}   {pairs}")
     for layer, figures in result["layers"].items():
-        for name, pair in figures["pairs"].items():
+        for pair in figures["pairs"].values():
             labels = figures["labels"]
             lines.append("")
             lines.append(f"{layer}: {pair['a']} (rows) vs {pair['b']} (columns)")
@@ -128,8 +128,8 @@ def agreement_cli(
 
 
 def render_audit(result: dict, top: int) -> str:
-    lines = [f"audited {result['audited']} sentences with out-of-fold predictions from {result['run']} "
-             f"({result['test_sentences_not_audited']} test sentences not audited)"]
+    lines = [(f"audited {result['audited']} sentences with out-of-fold predictions from {result['run']} "
+              f"({result['test_sentences_not_audited']} test sentences not audited)")]
     for layer, figures in result["layers"].items():
         lines.append("")
         lines.append(f"{layer}: {figures['flagged']} of {figures['n']} flagged; top {min(top, figures['flagged'])} "
