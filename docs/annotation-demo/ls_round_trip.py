@@ -38,7 +38,8 @@ def main(batch: Path, export: Path) -> None:
     listed = list(client.tasks.list(project=project.id))
     by_warta_id = {t.data["id"]: t for t in listed}
     me = client.users.whoami()
-    other = client.users.create(email="second@warta.local", username="second", first_name="Second")
+    other = next((u for u in client.users.list() if u.email == "second@warta.local"), None) or client.users.create(
+        email="second@warta.local", username="second", first_name="Second")
     ids = [t["data"]["id"] for t in tasks]
     # annotator 1 labels three sentences (one with a note); annotator 2 double-labels the first two,
     # agreeing on the first and disagreeing on the stance of the second (a conflict the import must report)

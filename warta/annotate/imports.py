@@ -204,6 +204,8 @@ def read_csv(path: str | Path, annotator: str | None = None) -> ImportResult:
 
 def read_annotations(path: str | Path, annotator: str | None = None) -> ImportResult:
     """Dispatch on the suffix: .json (Label Studio export) or .csv (batch spreadsheet)."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: file not found")
     suffix = Path(path).suffix.lower()
     if suffix == ".json":
         return read_labelstudio(path, annotator)
