@@ -78,6 +78,20 @@ def test_by_date_balances_outlet_month(frozen_segmentation):
     assert sum(r["article_id"] == "004" for r in picked) == 3
 
 
+def test_large_inputs_are_shortlisted_by_uncertainty(frozen_segmentation, monkeypatch):
+    import warta.annotate.select as module
+
+    monkeypatch.setattr(module, "MIN_POOL", 30)
+    monkeypatch.setattr(module, "POOL_FACTOR", 1)
+    records = labelled_records(frozen_segmentation)
+    selection = select(records, 6, seed=0)
+    assert selection.candidates == 30 and selection.excluded["below the uncertainty shortlist"] > 0
+    for outlet in ("big", "small", "tiny"):
+        scores = sorted((uncertainty(r["probs"]) for r in records if r["outlet"] == outlet and r["probs"]), reverse=True)
+        cut = scores[9]  # 30 shared by 3 outlets
+        assert all(r["uncertainty"] >= cut - 1e-6 for r in selection.picked if r["outlet"] == outlet)
+
+
 def test_excludes_headings_gold_and_near_duplicates(frozen_segmentation):
     records = labelled_records(frozen_segmentation)
     body = [r for r in records if r["role"] == "body"]

@@ -6,9 +6,10 @@ are clustered (character n-gram TF-IDF, k-means) and each pick prefers the
 least-used cluster, and no pick may be a near-duplicate (cosine ≥ threshold)
 of an earlier pick or of an already-labelled sentence. Balance: picks go
 round-robin over outlets (optionally outlet × month), so a prolific outlet
-cannot fill the batch. Headings, sentences without probabilities and ids
-that already carry gold labels are never candidates. Same inputs and seed,
-same batch.
+cannot fill the batch. On a large file only the max(10·n, 2000) most
+uncertain candidates (shared evenly over outlets) are clustered. Headings,
+sentences without probabilities and ids that already carry gold labels are
+never candidates. Same inputs and seed, same batch, whatever the input order.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from warta.schema import LABELLED_ROLES, LAYER_NAMES
 
 UNCERTAINTY = ("entropy", "margin")
 DEFAULT_THRESHOLD = 0.8
+POOL_FACTOR, MIN_POOL = 10, 2000  # shortlist size: max(10·n, 2000) most uncertain candidates
 
 
 @dataclass
@@ -69,9 +71,10 @@ def _tie(seed: int, ident: str) -> str:
 def _vectors(texts: Sequence[str], extra: Sequence[str]):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
-    vectoriser.fit(list(texts) + list(extra))
-    return vectoriser.transform(texts), (vectoriser.transform(extra) if extra else None)
+    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True,
+                                 dtype=np.float32)
+    both = vectoriser.fit_transform(list(texts) + list(extra))
+    return both[: len(texts)], (both[len(texts):] if extra else None)
 
 
 def _clusters(matrix, k: int, seed: int) -> np.ndarray:
@@ -82,9 +85,13 @@ def _clusters(matrix, k: int, seed: int) -> np.ndarray:
     n = matrix.shape[0]
     if k <= 1 or n <= 1:
         return np.zeros(n, dtype=int)
-    dims = min(100, n - 1, matrix.shape[1] - 1)
-    dense = normalize(TruncatedSVD(dims, random_state=seed).fit_transform(matrix)) if dims >= 2 else matrix.toarray()
-    return KMeans(n_clusters=min(k, n), random_state=seed, n_init=4).fit_predict(dense)
+    # k-means on a 50-dimensional LSA projection: clusters only spread the picks, they need not be exact
+    dims = min(50, n - 1, matrix.shape[1] - 1)
+    if dims >= 2:
+        dense = normalize(TruncatedSVD(dims, n_iter=2, random_state=seed).fit_transform(matrix))
+    else:
+        dense = matrix.toarray()
+    return KMeans(n_clusters=min(k, n), random_state=seed, n_init=1).fit_predict(dense)
 
 
 def group_key(record: Mapping[str, Any], by_date: bool, date_field: str = "date") -> str:
@@ -120,6 +127,26 @@ def candidates(records: Iterable[Mapping[str, Any]], exclude_ids: set[str]) -> t
     return kept, dict(excluded)
 
 
+def shortlist(pool: list[dict[str, Any]], limit: int, by_date: bool, ties: Mapping[str, str],
+              excluded: dict[str, int]) -> list[dict[str, Any]]:
+    """The most uncertain candidates, `limit` in all, shared evenly over the balance groups.
+
+    Bounds the cost of vectorising and clustering on a large LABELLED file;
+    the batch is drawn from the uncertain end anyway.
+    """
+    if len(pool) <= limit:
+        return pool
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in pool:
+        groups[group_key(record, by_date)].append(record)
+    share = max(1, -(-limit // len(groups)))
+    kept = []
+    for members in groups.values():
+        kept += sorted(members, key=lambda r: (-r["uncertainty"], ties[r["id"]]))[:share]
+    excluded["below the uncertainty shortlist"] = len(pool) - len(kept)
+    return sorted(kept, key=lambda r: str(r["id"]))
+
+
 def select(
     records: Iterable[Mapping[str, Any]],
     n: int,
@@ -142,6 +169,8 @@ def select(
         return Selection([], 0, excluded)
     for record in pool:
         record["uncertainty"] = round(uncertainty(record["probs"], method), 6)
+    ties = {r["id"]: _tie(seed, str(r["id"])) for r in pool}
+    pool = shortlist(pool, max(POOL_FACTOR * n, MIN_POOL), by_date, ties, excluded)
     matrix, gold_matrix = _vectors([r["text"] for r in pool], list(labelled_texts))
     if gold_matrix is not None:
         # a near-copy of a sentence that already has gold labels teaches nothing new
@@ -179,7 +208,7 @@ def select(
                 active.remove(group)
                 continue
             best = min(free, key=lambda i: (used_cluster[pool[i]["cluster"]], -pool[i]["uncertainty"],
-                                            _tie(seed, pool[i]["id"])))
+                                            ties[pool[i]["id"]]))
             chosen.append(best)
             taken[group] += 1
             used_cluster[pool[best]["cluster"]] += 1
