@@ -167,6 +167,21 @@ def test_csv_round_trip(tmp_path):
     assert named["annotator"] == "sari" and named["annotated_at"]  # file time when the row gives none
 
 
+def test_records_without_text_must_be_seed_sentences(frozen_segmentation):
+    from warta.annotate.imports import ImportResult, join_to_corpus
+
+    role, text = frozen_segmentation["000"][0]
+    seed = {"id": sentence_id("000", 0, text), "role": role}
+    heading = {"id": "000-009-head", "role": "heading"}
+    records = [{"id": seed["id"], "type": "fact"}, {"id": "gone-001-abc", "type": "fact"},
+               {"id": heading["id"], "type": "fact"}, {"id": "new-000-abc", "type": "fact", "text": "Baru."}]
+    result = join_to_corpus(ImportResult(records=records, by_annotator={"a": list(records)}), [seed, heading])
+    assert [r["id"] for r in result.records] == [seed["id"], "new-000-abc"]
+    assert [r["id"] for r in result.by_annotator["a"]] == [seed["id"], "new-000-abc"]
+    assert "no seed sentence with this id" in result.skipped[0]
+    assert "sentence is a heading" in result.skipped[1]
+
+
 @pytest.mark.parametrize("content", ["{not json", '{"a": 1}'])
 def test_unreadable_export(tmp_path, content):
     from warta.errors import InputError

@@ -202,15 +202,44 @@ def read_csv(path: str | Path, annotator: str | None = None) -> ImportResult:
     return _finish(candidates, result)
 
 
+def join_to_corpus(result: ImportResult, sentences: Sequence[Mapping[str, Any]] | None = None) -> ImportResult:
+    """Skip records that cannot join the corpus: no text of their own and no seed sentence with that id.
+
+    A record for a seed sentence must also be a title/body sentence there
+    (the checks `warta corpus validate` applies to gold labels).
+    """
+    if all(r.get("text") for r in result.records):
+        return result
+    if sentences is None:
+        from warta.labels import seed_sentences
+
+        sentences = seed_sentences()
+    roles = {s["id"]: s.get("role") for s in sentences}
+    kept, dropped = [], set()
+    for record in result.records:
+        ident = record["id"]
+        if not record.get("text") and ident not in roles:
+            result.skipped.append(f"{ident}: no text and no seed sentence with this id (segmentation changed?)")
+        elif ident in roles and roles[ident] not in LABELLED_ROLES:
+            result.skipped.append(f"{ident}: sentence is a {roles[ident]}; only title/body sentences carry labels")
+        else:
+            kept.append(record)
+            continue
+        dropped.add(ident)
+    result.records = kept
+    result.by_annotator = {k: [r for r in v if r["id"] not in dropped] for k, v in result.by_annotator.items()}
+    return result
+
+
 def read_annotations(path: str | Path, annotator: str | None = None) -> ImportResult:
-    """Dispatch on the suffix: .json (Label Studio export) or .csv (batch spreadsheet)."""
+    """Dispatch on the suffix: .json (Label Studio export) or .csv (batch spreadsheet); then join to the corpus."""
     if not Path(path).is_file():
         raise InputError(f"{path}: file not found")
     suffix = Path(path).suffix.lower()
     if suffix == ".json":
-        return read_labelstudio(path, annotator)
+        return join_to_corpus(read_labelstudio(path, annotator))
     if suffix == ".csv":
-        return read_csv(path, annotator)
+        return join_to_corpus(read_csv(path, annotator))
     raise InputError(f"{path}: expected a Label Studio .json export or a .csv batch")
 
 
