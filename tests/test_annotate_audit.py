@@ -94,6 +94,12 @@ def test_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"1. {PLANTED}  given speculation -> suggested fact (p 0.80; given 0.07)" in result.output
     assert json.loads(out.read_text(encoding="utf-8"))["layers"]["type"]["issues"][0]["id"] == PLANTED
+    assert "gold labels changed" not in result.output
+    data = json.loads((run / "data.json").read_text(encoding="utf-8"))
+    data["sources"]["labels_sha256"] = "0" * 64  # the labels file is not the one the run trained on
+    (run / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    changed = CliRunner().invoke(app, ["corpus", "audit", str(run), "--top", "0"])
+    assert "note: the gold labels changed since this run was trained" in changed.output
     (tmp_path / "bare").mkdir()
     bare, _ = make_run(tmp_path / "bare", with_oof=False)
     refused = CliRunner().invoke(app, ["corpus", "audit", str(bare)])

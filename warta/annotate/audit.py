@@ -108,8 +108,15 @@ def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str,
     layers = [layer for layer in (layers or LAYER_NAMES) if layer in run_label_lists]
     missing = [r["id"] for r in safe if r["id"] not in gold]
     safe = [r for r in safe if r["id"] in gold]
+    sources = fingerprint.get("sources") or {}
+    changed = None
+    if sources.get("labels") and sources.get("labels_sha256"):
+        from warta.train.data import file_sha256
+
+        changed = file_sha256(sources["labels"]) != sources["labels_sha256"]
     result: dict[str, Any] = {
         "run": str(run_dir),
+        "labels_changed_since_run": changed,
         "audited": len(safe),
         "refused": refused,
         "no_gold": missing,

@@ -130,6 +130,8 @@ def agreement_cli(
 def render_audit(result: dict, top: int) -> str:
     lines = [(f"audited {result['audited']} sentences with out-of-fold predictions from {result['run']} "
               f"({result['test_sentences_not_audited']} test sentences not audited)")]
+    if result.get("labels_changed_since_run"):
+        lines.append("note: the gold labels changed since this run was trained; audited against the current labels")
     for layer, figures in result["layers"].items():
         lines.append("")
         lines.append(f"{layer}: {figures['flagged']} of {figures['n']} flagged; top {min(top, figures['flagged'])} "
