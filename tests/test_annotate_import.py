@@ -182,6 +182,16 @@ def test_records_without_text_must_be_seed_sentences(frozen_segmentation):
     assert "sentence is a heading" in result.skipped[1]
 
 
+def test_semicolon_csv_from_a_spreadsheet(tmp_path):
+    text = "Bank itu memangkas 40 petugas layanan."
+    ident = sentence_id("demo/a", 0, text)
+    path = tmp_path / "saved.csv"
+    path.write_text("\ufeffid;article_id;index;text;type;stance;frame;annotator\n"
+                    f"{ident};demo/a;0;{text};fact;neutral;economic;dewi\n", encoding="utf-8")
+    (record,) = read_csv(path).records
+    assert (record["id"], record["frame"], record["index"]) == (ident, "economic", 0)
+
+
 @pytest.mark.parametrize("content", ["{not json", '{"a": 1}'])
 def test_unreadable_export(tmp_path, content):
     from warta.errors import InputError

@@ -183,7 +183,11 @@ def read_csv(path: str | Path, annotator: str | None = None) -> ImportResult:
     path = Path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+            header = handle.readline()
+            handle.seek(0)
+            # spreadsheets in an Indonesian locale save with ';' (the comma is the decimal mark there)
+            delimiter = max(",;\t", key=header.count)
+            rows = list(csv.DictReader(handle, delimiter=delimiter))
         modified = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{path}: unreadable CSV ({exc})") from None
