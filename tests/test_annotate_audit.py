@@ -50,7 +50,7 @@ def make_run(tmp_path: Path, with_oof: bool = True) -> tuple[Path, Path]:
             probs = {layer: {label: (0.8 if label == truth[ident][layer] else 0.2 / (len(labels) - 1))
                              for label in labels} for layer, labels in LAYERS.items()}
             fold = n % 3
-            record = {"id": ident, "text": "…", "probs": probs, "model": f"run/cv-fold-{fold}", "fold": fold,
+            record = {"id": ident, "text": "…", "probs": probs, "model": f"run/tfidf/cv-fold-{fold}", "fold": fold,
                       **{layer: truth[ident][layer] for layer in LAYERS}}
             if n == 1:
                 del record["fold"]  # not an out-of-fold prediction: refused

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import DATA
 from warta.annotate.imports import read_csv, read_labelstudio
 from warta.annotate.labelstudio import write_csv
-from warta.corpus import sentence_id
+from warta.text.corpus import sentence_id
 from warta.schema import GUIDELINE_VERSION
 
 # exported by Label Studio 1.23.2 in the round trip of docs/annotation-round-trip.md: three annotated tasks,

@@ -142,6 +142,6 @@ def agreement(annotations: Mapping[str, Mapping[str, Mapping[str, Any]]],
 
 def seed_texts() -> dict[str, str]:
     """id -> text of the bundled seed corpus (to show seed sentences that label files list by id only)."""
-    from warta.labels import seed_sentences
+    from warta.gold.labels import seed_sentences
 
     return {s["id"]: s["text"] for s in seed_sentences()}

@@ -79,7 +79,7 @@ def find_issues(
 
 def _notes(sources: Mapping[str, Any]) -> dict[str, str]:
     """id -> the labeller's note (the rule that decided a hard case), to show beside a suspect."""
-    from warta.labels import default_labels_path, load_labels
+    from warta.gold.labels import default_labels_path, load_labels
 
     path = sources.get("labels") or default_labels_path(sources.get("seeds"))
     try:
@@ -90,16 +90,14 @@ def _notes(sources: Mapping[str, Any]) -> dict[str, str]:
 
 def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str, Any]:
     """Per layer, the likely label errors among the run's out-of-fold predictions."""
-    from warta.eval.evaluate import (
-        check_run_dir,
-        read_fingerprint,
-        run_gold,
-        run_labels,
-    )
+    # run-folder readers shared with `warta evaluate` (they move with the run-folder redesign)
+    from warta.eval.evaluate import check_run_dir, run_gold, run_labels
+    from warta.jsonl import read_json
 
-    run_dir = check_run_dir(run_dir)
+    run_dir = Path(check_run_dir(run_dir))
     oof = out_of_fold(run_dir)
-    fingerprint = read_fingerprint(run_dir) if (run_dir / "data.json").is_file() else {}
+    fingerprint = read_json(run_dir / "data.json") if (run_dir / "data.json").is_file() else {}
+    fingerprint = fingerprint if isinstance(fingerprint, dict) else {}
     test_ids = set(map(str, fingerprint.get("ids", {}).get("test", []) or []))
     safe, refused = held_out_only(oof, test_ids)
     gold = {record["id"]: record for record in run_gold(run_dir)}

@@ -21,7 +21,7 @@ BATCH_FILES = ("tasks.json", "config.xml", "batch.csv", "selection.json")
 
 def gold_exclusions(label_files: Sequence[str | Path]) -> tuple[set[str], list[str]]:
     """Ids already labelled in any of the files, and the texts of those sentences (for near-duplicates)."""
-    from warta.labels import load_labels, seed_sentences
+    from warta.gold.labels import load_labels, seed_sentences
 
     ids: set[str] = set()
     texts: list[str] = []
@@ -67,9 +67,9 @@ def make_batch(
 ) -> dict[str, Any]:
     """Select a batch from `warta label` output and write DIR/{tasks.json, config.xml, batch.csv, selection.json}."""
     from warta.eval.evaluate import check_run_dir
-    from warta.labels import default_labels_path
+    from warta.gold.labels import default_labels_path
 
-    run_dir, labelled, out = check_run_dir(run_dir), Path(labelled), Path(out)
+    run_dir, labelled, out = Path(check_run_dir(run_dir)), Path(labelled), Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"{out}: exists and is not empty (use --force to replace the batch files)")
     records = read_jsonl(labelled)

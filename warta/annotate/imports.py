@@ -50,7 +50,7 @@ def _iso(value: Any) -> str | None:
 
 def check_record(record: Mapping[str, Any], where: str) -> str | None:
     """The first problem with one label record, or None."""
-    from warta.corpus import sentence_id
+    from warta.text.corpus import sentence_id
 
     ident = record.get("id")
     if not isinstance(ident, str) or not ident:
@@ -215,7 +215,7 @@ def join_to_corpus(result: ImportResult, sentences: Sequence[Mapping[str, Any]] 
     if all(r.get("text") for r in result.records):
         return result
     if sentences is None:
-        from warta.labels import seed_sentences
+        from warta.gold.labels import seed_sentences
 
         sentences = seed_sentences()
     roles = {s["id"]: s.get("role") for s in sentences}

@@ -45,7 +45,7 @@ def guideline_definitions(guidelines: str | Path | None = None) -> dict[str, dic
     (`* `pro` — …`, up to its colon); frame: the second column of the frame table.
     """
     if guidelines is None:
-        from warta.corpus import default_seeds_dir
+        from warta.text.corpus import default_seeds_dir
 
         guidelines = default_seeds_dir() / "GUIDELINES.md"
     path = Path(guidelines)

@@ -107,7 +107,7 @@ def candidates(records: Iterable[Mapping[str, Any]], exclude_ids: set[str]) -> t
 
     Sorting by id makes the batch independent of input order, not only of the seed.
     """
-    from warta.text import normalised_key
+    from warta.text.decode import normalised_key
 
     kept, seen, excluded = [], set(), defaultdict(int)
     for record in sorted(records, key=lambda r: str(r.get("id"))):
