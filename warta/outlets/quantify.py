@@ -188,8 +188,11 @@ def em_prior_adjust(
         q2 = step(q1)
         d1, d2 = q1 - q, q2 - 2 * q1 + q
         alpha = -np.sqrt((d1**2).sum(1)) / np.maximum(np.sqrt((d2**2).sum(1)), 1e-300)
-        alpha = np.minimum(alpha, -1.0)[:, None]
-        new = step(np.maximum(clip_renormalise(q - 2 * alpha * d1 + alpha**2 * d2), 1e-12))
+        alpha = np.clip(alpha, -1e3, -1.0)[:, None]
+        with np.errstate(all="ignore"):
+            jump = clip_renormalise(q - 2 * alpha * d1 + alpha**2 * d2)
+        jump = np.where(np.isfinite(jump).all(axis=1, keepdims=True), jump, q2)  # a failed jump keeps the EM step
+        new = step(np.maximum(jump, 1e-12))
         moving = np.abs(new - q).max(axis=1) >= tol
         q = new
         q_all[idx] = q
@@ -316,7 +319,7 @@ def stability(cal: Calibration, method: str) -> dict:
     reasons = []
     if method in ("acc", "pacc", "em"):
         if not np.isfinite(cond) or cond > COND_MAX:
-            reasons.append(f"misclassification matrix is near-singular (condition number {cond:.1f} > {COND_MAX:g})")
+            reasons.append(f"misclassification matrix is near-singular (condition number {cond:.3g} > {COND_MAX:g})")
         for i, label in enumerate(cal.labels):
             if support[i] < MIN_CAL_PER_CLASS:
                 reasons.append(f"{label}: only {int(support[i])} calibration sentences")
