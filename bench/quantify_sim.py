@@ -4,14 +4,15 @@
     python bench/quantify_sim.py --run /tmp/q-tfidf
 
 Per repetition the out-of-fold (OOF) sentences are split at random into a
-calibration half and a target half, stratified by gold label (``--split
-sentence``), or by article (``--split article``: whole articles go to one
-side, so calibration and target never share an article). Per layer and label
+calibration part (``--cal-fraction``, default half) and a target part,
+stratified by gold label (``--split sentence``), or by article (``--split
+article``: whole articles go to one side, so calibration and target never
+share an article). Per layer and label
 mix, a target sample of ``--n`` sentences is drawn *with replacement within
-each gold class* from the target half only (round(mix * n) per class, so the
+each gold class* from the target part only (round(mix * n) per class, so the
 sample's true mix is the designed one), cut into pseudo-articles of
 ``--article-size`` sentences, and its shares are estimated from the
-calibration half's error rates with every method of warta.outlets.quantify,
+calibration part's error rates with every method of warta.outlets.quantify,
 with 95% intervals from the two-source bootstrap.
 
 Mixes: stance — against 10%…80% in steps of 10, the rest split pro:neutral
@@ -74,17 +75,19 @@ def mixes_for(layer: str, n_mixes: int, rng: np.random.Generator) -> np.ndarray:
     return rng.dirichlet(np.ones(len(LAYERS[layer])), size=n_mixes)
 
 
-def split(data: dict[str, np.ndarray], how: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean calibration mask and target mask."""
+def split(
+    data: dict[str, np.ndarray], how: str, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean calibration mask and target mask (``fraction`` of the sentences or articles calibrate)."""
     n = len(data["gold"])
     cal = np.zeros(n, bool)
     if how == "article":
         arts = rng.permutation(np.unique(data["article"]))
-        cal[np.isin(data["article"], arts[: len(arts) // 2])] = True
+        cal[np.isin(data["article"], arts[: round(len(arts) * fraction)])] = True
     else:
         for c in np.unique(data["gold"]):
             idx = rng.permutation(np.flatnonzero(data["gold"] == c))
-            cal[idx[: len(idx) // 2]] = True
+            cal[idx[: round(len(idx) * fraction)]] = True
     return cal, ~cal
 
 
@@ -112,7 +115,7 @@ def simulate(args: argparse.Namespace) -> dict:
         mixes = mixes_for(layer, args.mixes, rng)
         recs = []
         for rep in range(args.reps):
-            cal_mask, tgt_mask = split(data, args.split, rng)
+            cal_mask, tgt_mask = split(data, args.split, args.cal_fraction, rng)
             cal = Q.Calibration(
                 labels,
                 data["gold"][cal_mask],
@@ -244,6 +247,7 @@ def main() -> None:
     ap.add_argument("--labels", type=Path, default=Path("seeds/labels.jsonl"))
     ap.add_argument("--layers", nargs="+", default=list(LAYERS))
     ap.add_argument("--split", choices=("sentence", "article"), default="sentence")
+    ap.add_argument("--cal-fraction", type=float, default=0.5, help="share of OOF sentences (articles) that calibrate")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--mixes", type=int, default=8, help="Dirichlet mixes for type and frame")
     ap.add_argument("--n", type=int, default=50, help="sentences per simulated target sample")

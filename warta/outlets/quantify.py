@@ -1,44 +1,34 @@
 """Corrected label shares (quantification) for a fixed, pre-trained classifier.
 
-Counting a classifier's labels gives shares that drift toward the training mix
-when a sample's mix differs from it. Given held-out *calibration* predictions
-(gold label, predicted label, predicted probabilities — out-of-fold, never
-sentences the model trained on), a target sample's shares are estimated with:
+Counting a classifier's labels gives shares that drift toward the training mix when a sample's mix
+differs from it. From held-out *calibration* predictions (gold, predicted label, probabilities:
+out-of-fold, never sentences the model trained on) a target sample's shares are estimated with:
 
 - ``none``      classify and count: share of predicted labels;
 - ``cc-probs``  probabilistic count: mean predicted probability;
-- ``acc``       adjusted classify and count (Forman 2008): solve q = M p with
-                M[i, j] = P(pred = i | gold = j) from the calibration set;
-- ``pacc``      probabilistic ACC (Bella et al. 2010): M[i, j] = E[P(i | x) | gold = j],
-                q the mean probability;
-- ``em``        Saerens, Latinne & Decaestecker (2002): re-weight posteriors by
-                q / prior and iterate q = mean posterior to a fixed point, with
-                ``prior`` the calibration (training) gold mix. EM assumes the
-                posteriors are calibrated for that prior; warta's models are
-                trained class-balanced and their probabilities are flat, so
-                they are first recalibrated on the calibration set with
-                bias-corrected temperature scaling (BCTS, Alexandari et al.
-                2020: softmax(a·log p + b)), which makes the mean recalibrated
-                posterior equal the calibration gold mix.
+- ``acc``       adjusted classify and count (Forman 2008): solve q = M p, M[i, j] = P(pred i | gold j);
+- ``pacc``      probabilistic ACC (Bella et al. 2010): M[i, j] = E[P(i | x) | gold j], q = mean probability;
+- ``em``        Saerens, Latinne & Decaestecker (2002) prior adjustment with the calibration gold mix as
+                training prior. EM needs posteriors calibrated for that prior; warta's models are trained
+                class-balanced with flat probabilities, so they are first recalibrated on the calibration
+                set by bias-corrected temperature scaling (BCTS, Alexandari et al. 2020), which makes the
+                mean recalibrated posterior equal the calibration gold mix.
 
-Solutions are clipped to [0, 1] and renormalised (Forman 2008; QuaPy's
-``norm='clip'``). ACC/PACC are solved by exact inversion as QuaPy's
-``ACC.solve_adjustment(method='inversion', solver='exact-raise')``; tests check
-agreement with QuaPy. QuaPy itself is not imported here: its quantifiers wrap
-a classifier object and solve one sample at a time, while the bootstrap below
-solves thousands of replicates in one batched call.
+Solutions are clipped to [0, 1] and renormalised (QuaPy's ``norm='clip'``); ACC/PACC use exact inversion
+(QuaPy's ``solver='exact-raise'``); tests check agreement with QuaPy. QuaPy is not imported here: its
+quantifiers wrap a classifier object and solve one sample at a time, while the bootstrap solves
+thousands of replicates in one batched call.
 
-Intervals (``bootstrap``): each replicate resamples the target's articles
-(sentences of one article move together) *and* the calibration predictions
-(sentences, or calibration articles when ``groups`` is given), re-estimates
-the error rates, and re-solves; 95% percentile intervals. Derived figures
-such as the stance index (pro − against) are computed per replicate.
+Intervals (``bootstrap``): each replicate resamples the target's articles (an article's sentences move
+together) *and* the calibration predictions (sentences, or articles when ``groups`` is given),
+re-estimates the error rates and re-solves; 95% percentile intervals. Derived figures such as the
+stance index (pro − against) are computed per replicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,9 +51,7 @@ class Calibration:
 
     ``gold``/``pred`` are label indices into ``labels``; ``probs`` has one
     column per label; ``groups`` (optional) are article ids, so a bootstrap
-    resamples calibration articles rather than sentences; ``prior`` is the
-    class mix EM assumes the probabilities were fitted under (default: the
-    calibration gold mix).
+    resamples calibration articles rather than sentences.
     """
 
     labels: tuple[str, ...]
@@ -71,7 +59,6 @@ class Calibration:
     pred: np.ndarray
     probs: np.ndarray
     groups: np.ndarray | None = None
-    prior: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         k, n = len(self.labels), len(self.gold)
@@ -79,8 +66,11 @@ class Calibration:
             raise ValueError("calibration set is empty")
         if self.pred.shape != (n,) or self.probs.shape != (n, k):
             raise ValueError(f"calibration arrays disagree: gold {n}, pred {self.pred.shape}, probs {self.probs.shape}")
-        if self.prior is None:
-            object.__setattr__(self, "prior", np.bincount(self.gold, minlength=k) / n)
+
+    @property
+    def prior(self) -> np.ndarray:
+        """The calibration gold mix (EM's training prior)."""
+        return np.bincount(self.gold, minlength=len(self.labels)) / len(self.gold)
 
 
 def calibration_from_records(
@@ -111,9 +101,6 @@ def _group_index(ids: Sequence[str]) -> np.ndarray:
     return np.unique(np.asarray(ids, dtype=object).astype(str), return_inverse=True)[1].astype(int)
 
 
-# ---------------------------------------------------------------- estimators
-
-
 def clip_renormalise(p: np.ndarray) -> np.ndarray:
     """Clip to [0, 1] and rescale rows to sum 1 (all-zero rows become uniform)."""
     p = np.clip(np.asarray(p, float), 0.0, 1.0)
@@ -142,10 +129,7 @@ def misclassification_matrix(gold: np.ndarray, scores: np.ndarray, weights: np.n
 
 
 def solve_adjustment(m: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Unconstrained p with M p = q (batched), then clip and renormalise.
-
-    A singular M falls back to the least-squares (pseudo-inverse) solution.
-    """
+    """Unconstrained p with M p = q (batched), clipped and renormalised; singular M: least squares."""
     m, q = np.asarray(m, float), np.asarray(q, float)
     try:
         p = np.linalg.solve(m, q[..., None])[..., 0]
@@ -157,12 +141,10 @@ def solve_adjustment(m: np.ndarray, q: np.ndarray) -> np.ndarray:
 def em_prior_adjust(
     probs: np.ndarray, prior: np.ndarray, weights: np.ndarray | None = None, tol: float = EM_TOL, max_iter: int = EM_MAX_ITER
 ) -> np.ndarray:
-    """Saerens et al. (2002) EM: the class mix q under which the re-weighted posteriors average to q.
+    """Saerens et al. (2002) EM: the mix q under which posteriors re-weighted by q / prior average to q.
 
-    ``probs`` (n, k) or (B, n, k) are posteriors fitted under ``prior`` (k,)
-    or (B, k); ``weights`` (B, n) give B weighted samples at once (bootstrap
-    replicates).
-    Zero prior entries are smoothed as in QuaPy.
+    ``probs`` (n, k) or (B, n, k) are posteriors fitted under ``prior`` (k,) or (B, k); ``weights``
+    (B, n) give B weighted samples (bootstrap replicates). Zero priors are smoothed as in QuaPy.
     """
     probs = np.asarray(probs, float)
     n, k = probs.shape[-2:]
@@ -266,37 +248,35 @@ def _bcts_t(logp_t: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return z
 
 
-def _counts(pred: np.ndarray, k: int) -> np.ndarray:
-    return np.bincount(pred, minlength=k) / max(len(pred), 1)
-
-
 def point_estimate(cal: Calibration, pred: np.ndarray, probs: np.ndarray, method: str) -> np.ndarray:
     """Estimated shares (k,) of a target sample with predicted labels ``pred`` and ``probs``."""
+    pred, probs = np.asarray(pred, int), np.asarray(probs, float)
+    return _estimate(cal, pred, probs, method, np.ones((1, len(pred))), np.ones((1, len(cal.gold))))[0]
+
+
+def _estimate(cal: Calibration, pred: np.ndarray, probs: np.ndarray, method: str, wt: np.ndarray, wc: np.ndarray):
+    """(B, k) shares for B weightings of the target (``wt``) and calibration (``wc``) sentences."""
     k = len(cal.labels)
+    wt = wt / np.maximum(wt.sum(axis=1, keepdims=True), 1e-12)
     if method == "none":
-        return _counts(pred, k)
+        return wt @ np.eye(k)[pred]
     if method == "cc-probs":
-        return clip_renormalise(np.asarray(probs, float).mean(axis=0))
+        return clip_renormalise(wt @ probs)
     if method == "acc":
-        return solve_adjustment(misclassification_matrix(cal.gold, np.eye(k)[cal.pred]), _counts(pred, k))
+        return solve_adjustment(misclassification_matrix(cal.gold, np.eye(k)[cal.pred], wc), wt @ np.eye(k)[pred])
     if method == "pacc":
-        return solve_adjustment(misclassification_matrix(cal.gold, cal.probs), np.asarray(probs, float).mean(axis=0))
+        return solve_adjustment(misclassification_matrix(cal.gold, cal.probs, wc), wt @ probs)
     if method == "em":
-        theta = fit_bcts(cal.probs, cal.gold)[0]
-        return em_prior_adjust(apply_bcts(probs, theta), cal.prior)
+        prior = (wc @ np.eye(k)[cal.gold]) / wc.sum(axis=1, keepdims=True)
+        theta = fit_bcts(cal.probs, cal.gold, wc, start=fit_bcts(cal.probs, cal.gold)[0])
+        return em_prior_adjust(apply_bcts(probs, theta), prior, wt)
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-# ---------------------------------------------------------------- stability
-
-
 def stability(cal: Calibration, method: str) -> dict:
-    """Is the correction trustworthy? Condition number, per-class Youden index, small classes.
-
-    ``unstable`` is True when M's condition number exceeds COND_MAX, a class's
-    one-vs-rest Youden index (recall − false-positive rate) is below
-    MIN_YOUDEN (its recall is about chance), or a class has fewer than
-    MIN_CAL_PER_CLASS calibration sentences. ``reasons`` says which, in words.
+    """Is the correction trustworthy? ``unstable`` with ``reasons`` in words when M's condition number
+    exceeds COND_MAX, a class's one-vs-rest Youden index (recall − false-positive rate) is below
+    MIN_YOUDEN (recall about chance), or a class has under MIN_CAL_PER_CLASS calibration sentences.
     Methods that do not correct (none, cc-probs) are never unstable.
     """
     k = len(cal.labels)
@@ -310,12 +290,9 @@ def stability(cal: Calibration, method: str) -> dict:
     cond = float(np.linalg.cond(m))
     support = np.bincount(cal.gold, minlength=k)
     # One-vs-rest: P(pred i | gold i) − P(pred i | gold ≠ i), weighting the other classes by support.
-    youden = []
-    for i in range(k):
-        others = np.delete(np.arange(k), i)
-        w = support[others]
-        fpr = float(m[i, others] @ w / w.sum()) if w.sum() else 0.0
-        youden.append(float(m[i, i]) - fpr)
+    others = support[None, :] * (1 - np.eye(k))
+    fpr = (m * others).sum(axis=1) / np.maximum(others.sum(axis=1), 1)
+    youden = (np.diag(m) - fpr).tolist()
     reasons = []
     if method in ("acc", "pacc", "em"):
         if not np.isfinite(cond) or cond > COND_MAX:
@@ -332,9 +309,6 @@ def stability(cal: Calibration, method: str) -> dict:
         "youden": dict(zip(cal.labels, (round(y, 3) for y in youden), strict=True)),
         "calibration_support": dict(zip(cal.labels, (int(s) for s in support), strict=True)),
     }
-
-
-# ---------------------------------------------------------------- bootstrap
 
 
 def _resample_weights(groups: np.ndarray | None, n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -362,37 +336,13 @@ def bootstrap(
     move together; None resamples sentences. The same resamples are used for
     every method, so methods are compared on equal footing.
     """
-    k = len(cal.labels)
-    pred = np.asarray(pred, int)
-    probs = np.asarray(probs, float)
+    pred, probs = np.asarray(pred, int), np.asarray(probs, float)
     rng = np.random.default_rng(seed)
     tgroups = None if articles is None else _group_index(list(articles))
     wt = _resample_weights(tgroups, len(pred), n_boot, rng)
-    wt_sum = np.maximum(wt.sum(axis=1, keepdims=True), 1e-12)
-    if resample_calibration:
-        wc = _resample_weights(cal.groups, len(cal.gold), n_boot, rng)
-    else:
-        wc = np.ones((n_boot, len(cal.gold)))
-    onehot_pred = np.eye(k)[pred]
-    out: dict[str, np.ndarray] = {}
-    for method in methods:
-        if method == "none":
-            out[method] = wt @ onehot_pred / wt_sum
-        elif method == "cc-probs":
-            out[method] = clip_renormalise(wt @ probs / wt_sum)
-        elif method == "acc":
-            m = misclassification_matrix(cal.gold, np.eye(k)[cal.pred], wc)
-            out[method] = solve_adjustment(m, wt @ onehot_pred / wt_sum)
-        elif method == "pacc":
-            m = misclassification_matrix(cal.gold, cal.probs, wc)
-            out[method] = solve_adjustment(m, wt @ probs / wt_sum)
-        elif method == "em":
-            prior = (wc @ np.eye(k)[cal.gold]) / wc.sum(axis=1, keepdims=True)
-            theta = fit_bcts(cal.probs, cal.gold, wc, start=fit_bcts(cal.probs, cal.gold)[0])
-            out[method] = em_prior_adjust(apply_bcts(probs, theta), prior, wt)
-        else:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    return out
+    n_cal = len(cal.gold)
+    wc = _resample_weights(cal.groups, n_cal, n_boot, rng) if resample_calibration else np.ones((n_boot, n_cal))
+    return {method: _estimate(cal, pred, probs, method, wt, wc) for method in methods}
 
 
 def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
