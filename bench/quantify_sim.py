@@ -7,7 +7,11 @@ Per repetition the out-of-fold (OOF) sentences are split at random into a
 calibration part (``--cal-fraction``, default half) and a target part,
 stratified by gold label (``--split sentence``), or by article (``--split
 article``: whole articles go to one side, so calibration and target never
-share an article). Per layer and label
+share an article). ``--split population`` is an idealised what-if, not a
+validation: the OOF class pools are taken as the population, and both a
+calibration set of ``--cal-size`` sentences (OOF mix) and the targets are
+drawn from them with replacement -- it shows how the methods behave when the
+only limit is the calibration set's size (pure prior shift by construction). Per layer and label
 mix, a target sample of ``--n`` sentences is drawn *with replacement within
 each gold class* from the target part only (round(mix * n) per class, so the
 sample's true mix is the designed one), cut into pseudo-articles of
@@ -115,13 +119,18 @@ def simulate(args: argparse.Namespace) -> dict:
         mixes = mixes_for(layer, args.mixes, rng)
         recs = []
         for rep in range(args.reps):
-            cal_mask, tgt_mask = split(data, args.split, args.cal_fraction, rng)
+            if args.split == "population":  # idealised: the OOF class pools are the population
+                tgt_mask = np.ones(len(data["gold"]), bool)
+                cal_idx = draw(data, tgt_mask, train_mix, args.cal_size, rng)
+            else:
+                cal_mask, tgt_mask = split(data, args.split, args.cal_fraction, rng)
+                cal_idx = np.flatnonzero(cal_mask)
             cal = Q.Calibration(
                 labels,
-                data["gold"][cal_mask],
-                data["pred"][cal_mask],
-                data["probs"][cal_mask],
-                groups=Q._group_index(data["article"][cal_mask]) if args.split == "article" else None,
+                data["gold"][cal_idx],
+                data["pred"][cal_idx],
+                data["probs"][cal_idx],
+                groups=Q._group_index(data["article"][cal_idx]) if args.split == "article" else None,
             )
             for mi, mix in enumerate(mixes):
                 idx = draw(data, tgt_mask, mix, args.n, rng)
@@ -246,7 +255,8 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True, help="run folder with cv/oof.jsonl")
     ap.add_argument("--labels", type=Path, default=Path("seeds/labels.jsonl"))
     ap.add_argument("--layers", nargs="+", default=list(LAYERS))
-    ap.add_argument("--split", choices=("sentence", "article"), default="sentence")
+    ap.add_argument("--split", choices=("sentence", "article", "population"), default="sentence")
+    ap.add_argument("--cal-size", type=int, default=1000, help="calibration sentences drawn with --split population")
     ap.add_argument("--cal-fraction", type=float, default=0.5, help="share of OOF sentences (articles) that calibrate")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--mixes", type=int, default=8, help="Dirichlet mixes for type and frame")
