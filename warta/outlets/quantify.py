@@ -163,7 +163,13 @@ def em_prior_adjust(
         mix = np.matmul(r, q[:, :, None])[:, :, 0]
         return q * np.matmul((w / np.maximum(mix, 1e-300))[:, None, :], r)[:, 0, :]
 
-    # SQUAREM (Varadhan & Roland 2008) extrapolation: flat posteriors make plain EM crawl.
+    def loglik(q: np.ndarray) -> np.ndarray:
+        return (w * np.log(np.maximum(np.matmul(r, q[:, :, None])[:, :, 0], 1e-300))).sum(axis=1)
+
+    # SQUAREM (Varadhan & Roland 2008) extrapolation, because flat posteriors make plain EM crawl.
+    # The step length is halved toward alpha = -1 (the plain double EM step) until the jump stays
+    # strictly inside the simplex -- a jump onto a face is never left by multiplicative updates --
+    # and a jump is kept only if it does not lower the likelihood below the plain step's.
     q_all, q, idx = prior.copy(), prior.copy(), np.arange(len(w))
     for _ in range(max_iter):
         q1 = step(q)
@@ -171,11 +177,20 @@ def em_prior_adjust(
         d1, d2 = q1 - q, q2 - 2 * q1 + q
         alpha = -np.sqrt((d1**2).sum(1)) / np.maximum(np.sqrt((d2**2).sum(1)), 1e-300)
         alpha = np.clip(alpha, -1e3, -1.0)[:, None]
+        for _ in range(30):
+            cand = q - 2 * alpha * d1 + alpha**2 * d2
+            inside = (cand > 0.1 * np.minimum(q, q2)).all(axis=1, keepdims=True)
+            if inside.all():
+                break
+            alpha = np.where(inside, alpha, (alpha - 1.0) / 2)
+        cand = np.where(inside, cand, q2)
         with np.errstate(all="ignore"):
-            jump = clip_renormalise(q - 2 * alpha * d1 + alpha**2 * d2)
-        jump = np.where(np.isfinite(jump).all(axis=1, keepdims=True), jump, q2)  # a failed jump keeps the EM step
-        new = step(np.maximum(jump, 1e-12))
-        moving = np.abs(new - q).max(axis=1) >= tol
+            jump = step(cand / cand.sum(axis=1, keepdims=True))
+        ok = np.isfinite(jump).all(axis=1) & (loglik(np.nan_to_num(jump, nan=1.0 / k)) >= loglik(q2))
+        new = np.where(ok[:, None], jump, q2)
+        # Stop when the shares or the log-likelihood stop moving: near a face EM crawls while the
+        # likelihood, flat there, no longer changes what the data can tell apart.
+        moving = (np.abs(new - q).max(axis=1) >= tol) & (loglik(new) - loglik(q) >= 1e-9)
         q = new
         q_all[idx] = q
         if not moving.any():
