@@ -47,11 +47,8 @@ EM_MAX_ITER = 500
 
 @dataclass(frozen=True)
 class Calibration:
-    """Held-out predictions of one layer: the evidence for the error rates.
-
-    ``gold``/``pred`` are label indices into ``labels``; ``probs`` has one
-    column per label; ``groups`` (optional) are article ids, so a bootstrap
-    resamples calibration articles rather than sentences.
+    """Held-out predictions of one layer. ``gold``/``pred``: label indices into ``labels``; ``probs``: one
+    column per label; ``groups`` (optional): article indices, so a bootstrap resamples articles.
     """
 
     labels: tuple[str, ...]
@@ -76,11 +73,8 @@ class Calibration:
 def calibration_from_records(
     records: Sequence[dict], gold: dict[str, dict], layer: str, labels: Sequence[str], by_article: bool = False
 ) -> Calibration:
-    """Calibration from out-of-fold prediction records joined to gold labels by ``id``.
-
-    Records without a gold label for ``layer`` are skipped; a gold or
-    predicted label outside ``labels`` raises ``ValueError``.
-    """
+    """Calibration from out-of-fold prediction records joined to gold labels by ``id``: records without a
+    gold ``layer`` label are skipped; a label outside ``labels`` raises ``ValueError``."""
     index = {label: i for i, label in enumerate(labels)}
     g, p, pr, grp = [], [], [], []
     for rec in records:
@@ -154,8 +148,7 @@ def em_prior_adjust(
     zero = (prior <= 0).any(axis=1)
     if zero.any():
         prior[zero] = (prior[zero] + 1e-4) / (1 + 1e-4 * k)
-    # The E and M steps fold into q_c <- q_c * sum_i w_i r_ic / (r_i . q) with r = posterior / prior
-    # (proportional to the class likelihoods), which never builds the re-weighted posteriors.
+    # E and M steps fold into q_c <- q_c * sum_i w_i r_ic / (r_i . q), r = posterior / prior.
     r = (probs if probs.ndim == 3 else probs[None]) / prior[:, None, :]
     r = np.ascontiguousarray(np.broadcast_to(r, (len(w), n, k)))
 
@@ -166,10 +159,9 @@ def em_prior_adjust(
     def loglik(q: np.ndarray) -> np.ndarray:
         return (w * np.log(np.maximum(np.matmul(r, q[:, :, None])[:, :, 0], 1e-300))).sum(axis=1)
 
-    # SQUAREM (Varadhan & Roland 2008) extrapolation, because flat posteriors make plain EM crawl.
-    # The step length is halved toward alpha = -1 (the plain double EM step) until the jump stays
-    # strictly inside the simplex -- a jump onto a face is never left by multiplicative updates --
-    # and a jump is kept only if it does not lower the likelihood below the plain step's.
+    # SQUAREM (Varadhan & Roland 2008): flat posteriors make plain EM crawl. The step is halved toward
+    # alpha = -1 (plain EM) until it stays inside the simplex (EM never leaves a face it lands on), and
+    # kept only if the likelihood does not fall below the plain step's.
     q_all, q, idx = prior.copy(), prior.copy(), np.arange(len(w))
     for _ in range(max_iter):
         q1 = step(q)
@@ -188,8 +180,7 @@ def em_prior_adjust(
             jump = step(cand / cand.sum(axis=1, keepdims=True))
         ok = np.isfinite(jump).all(axis=1) & (loglik(np.nan_to_num(jump, nan=1.0 / k)) >= loglik(q2))
         new = np.where(ok[:, None], jump, q2)
-        # Stop when the shares or the log-likelihood stop moving: near a face EM crawls while the
-        # likelihood, flat there, no longer changes what the data can tell apart.
+        # Stop when shares or log-likelihood stop moving (near a face EM crawls on a flat likelihood).
         moving = (np.abs(new - q).max(axis=1) >= tol) & (loglik(new) - loglik(q) >= 1e-9)
         q = new
         q_all[idx] = q
@@ -197,8 +188,7 @@ def em_prior_adjust(
             break
         if moving.mean() < 0.5:  # drop finished replicates once copying r pays off
             idx, r, w, q = idx[moving], r[moving], w[moving], q[moving]
-    q = q_all
-    q = clip_renormalise(q)
+    q = clip_renormalise(q_all)
     return q[0] if weights is None else q
 
 
@@ -355,8 +345,7 @@ def bootstrap(
     rng = np.random.default_rng(seed)
     tgroups = None if articles is None else _group_index(list(articles))
     wt = _resample_weights(tgroups, len(pred), n_boot, rng)
-    n_cal = len(cal.gold)
-    wc = _resample_weights(cal.groups, n_cal, n_boot, rng) if resample_calibration else np.ones((n_boot, n_cal))
+    wc = _resample_weights(cal.groups, len(cal.gold), n_boot, rng) if resample_calibration else np.ones((n_boot, len(cal.gold)))
     return {method: _estimate(cal, pred, probs, method, wt, wc) for method in methods}
 
 
