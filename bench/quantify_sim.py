@@ -193,8 +193,10 @@ def summarise(results: dict) -> list[dict]:
 
 
 def markdown(table: list[dict], args: argparse.Namespace, results: dict, seconds: float) -> str:
-    f = lambda x: f"{x:.3f}"
-    p = lambda x: f"{100 * x:.0f}%"
+    def f(x):
+        return f"{x:.3f}"
+    def p(x):
+        return f"{100 * x:.0f}%"
     out = [
         (
             "| layer | method | samples (far) | MAE share, all | MAE share, far | 95% coverage, all | coverage, far"

@@ -96,7 +96,8 @@ def test_bcts_makes_mean_posterior_the_gold_mix():
     recal = Q.apply_bcts(flat, theta)
     assert recal.mean(0) == pytest.approx(np.bincount(gold) / 300, abs=1e-4)
     assert theta[0] > 1.5  # sharpened
-    nll = lambda p: -np.log(p[np.arange(300), gold]).mean()
+    def nll(p):
+        return -np.log(p[np.arange(300), gold]).mean()
     assert nll(recal) < nll(flat)
 
 
