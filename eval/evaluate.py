@@ -160,12 +160,13 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_json_file(check_out_path(path), obj)
 
 
-def load_run_model(folder: RunFolder) -> Any:
+def load_run_model(folder: RunFolder, held_out: bool = False) -> Any:
+    """The run's model; `held_out`: the one its test/dev figures came from (model-eval/ after --refit all)."""
     from warta.models import load_model
 
     if not folder.model_dir.is_dir():
         raise InputError(f"{folder.path}: no {RunFolder.MODEL}/ folder (not a complete run)")
-    return load_model(folder.model_dir)
+    return load_model(folder.eval_model_dir if held_out else folder.model_dir)
 
 
 def evaluate_run(
@@ -194,7 +195,7 @@ def evaluate_run(
         gold = [record for record in run_gold(folder) if record["id"] in predicted_ids]
     else:
         gold = _split_gold(folder, split)
-        predictions = _fresh_predictions(folder, gold, batch_size)
+        predictions = _fresh_predictions(folder, gold, batch_size, held_out=True)
         stored_path = folder.predictions_path(split)
         stored = read_jsonl(stored_path) if stored_path.is_file() else None
     metrics = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
@@ -206,8 +207,10 @@ def evaluate_run(
     return metrics
 
 
-def _fresh_predictions(folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int) -> list[Prediction]:
-    model = load_run_model(folder)
+def _fresh_predictions(
+    folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int, held_out: bool = False
+) -> list[Prediction]:
+    model = load_run_model(folder, held_out=held_out)
     ident = make_model_id(folder.name, getattr(model, "kind", "model"))
     return predict_records(model, records, batch_size=batch_size, model_id=ident)
 
