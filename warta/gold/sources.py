@@ -84,6 +84,6 @@ def check_unique_ids(named: Iterable[tuple[str, Sequence[dict[str, Any]]]]) -> N
             ident = record["id"]
             if ident in seen:
                 other = seen[ident]
-                clash = "twice in" if other == name else f"in both {other} and"
-                raise InputError(f"{name}: sentence id {ident!r} appears {clash} {name} (ids must be unique)")
+                where = "earlier in this file" if other == name else f"already in {other}"
+                raise InputError(f"{name}: sentence id {ident!r} is {where} (ids must be unique)")
             seen[ident] = name
