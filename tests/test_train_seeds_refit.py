@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
+from warta.models import load_model
+from warta.train.experiment import selected_hyperparameters, train_experiment
 
 from warta.cli.train import render_run
 from warta.config import load_config
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
-from warta.models import load_model
 from warta.schema import LAYERS
-from warta.train.experiment import selected_hyperparameters, train_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -72,7 +73,7 @@ def test_refit_all_ships_a_model_fitted_on_every_sentence(synthetic_data, tmp_pa
     for i, record in enumerate(stored):  # held-out predictions came from model-eval/
         assert record["probs"]["type"]["fact"] == pytest.approx(fresh["type"][i][0], abs=1e-5)
     assert not np.allclose(shipped.predict_proba(texts)["type"], evaluated.predict_proba(texts)["type"])
-    assert "refit on %d labelled sentences" % len(texts) in render_run(result)
+    assert f"refit on {len(texts)} labelled sentences" in render_run(result)
 
 
 def test_evaluate_test_split_uses_the_evaluated_model_after_refit(tmp_path):
@@ -98,7 +99,7 @@ def test_refit_transformer_uses_the_best_epoch_count(synthetic_data, tiny_bert, 
 
 def test_selected_hyperparameters_pick_the_first_best_epoch():
     class Model:
-        history_ = [{"epoch": 1.0, "eval_macro_f1": 0.4}, {"epoch": 1.0, "loss": 1.0},
+        history_: ClassVar[list[dict]] = [{"epoch": 1.0, "eval_macro_f1": 0.4}, {"epoch": 1.0, "loss": 1.0},
                     {"epoch": 2.0, "eval_macro_f1": 0.6}, {"epoch": 3.0, "eval_macro_f1": 0.6}]
 
     config = load_config(CONFIGS / "smoke-transformer.yaml")

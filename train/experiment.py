@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from warta.train.data import LabelledData
+from warta.train.run import RunResult, build_model, fit_model, train
 
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import read_json, write_json
-from warta.train.data import LabelledData
-from warta.train.run import RunResult, build_model, fit_model, train
 
 log = logging.getLogger("warta.train")
 
@@ -151,7 +151,7 @@ def selected_hyperparameters(config: RunConfig, model: Any) -> dict[str, Any]:
     if not history:
         return {"epochs": config.train.epochs, "note": "no dev history; the configured epochs"}
     best = max(history, key=lambda h: h["eval_macro_f1"])  # first maximum
-    return {"epochs": max(1, int(round(best["epoch"]))), "best_dev_macro_f1": best["eval_macro_f1"]}
+    return {"epochs": max(1, round(best["epoch"])), "best_dev_macro_f1": best["eval_macro_f1"]}
 
 
 def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress: bool = True) -> dict[str, Any]:
