@@ -47,7 +47,7 @@ def test_seeds_record_each_seed_and_mean_sd(synthetic_data, tmp_path):
         folder = run / "seeds" / f"seed-{seed}"
         assert (folder / "cv" / "oof.jsonl").is_file() and not (folder / "model").exists()
         assert f"seed: {seed}" in (folder / "config.yaml").read_text()
-    assert {r["model"] for r in read_jsonl(run / "predictions" / "test.jsonl")} == {"run"}
+    assert {r["model"] for r in read_jsonl(run / "predictions" / "test.jsonl")} == {"run/tfidf"}
     text = render_run(result)
     assert "3 seeds [5, 6, 7]" in text and "cv pooled" in text and "per-outlet profile error" in text
 
