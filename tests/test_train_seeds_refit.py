@@ -50,6 +50,7 @@ def test_seeds_record_each_seed_and_mean_sd(synthetic_data, tmp_path):
     assert {r["model"] for r in read_jsonl(run / "predictions" / "test.jsonl")} == {"run/tfidf"}
     text = render_run(result)
     assert "3 seeds [5, 6, 7]" in text and "cv pooled" in text and "per-outlet profile error" in text
+    assert "outlet profile error over seeds" in text
 
 
 def test_refit_all_ships_a_model_fitted_on_every_sentence(synthetic_data, tmp_path):

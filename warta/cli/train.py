@@ -76,6 +76,12 @@ def render_extras(result: Any) -> list[str]:
             if summary:
                 lines.append(f"{name:<10}" + "  ".join(
                     f"{layer} {m['macro_f1']['mean']:.3f} ± {m['macro_f1']['sd']:.3f}" for layer, m in summary.items()))
+        error = (result.cv or {}).get("seeds", {}).get("outlet_error_summary")
+        if error:
+            lines.append("outlet profile error over seeds (mean over outlets): " + "  ".join(
+                f"{layer} {m['mean']:.1f} ± {m['sd']:.1f} pts" for layer, m in error["share_error_points"].items())
+                + f"  |stance idx error| {error['stance_index_abs_error']['mean']:.3f} ± "
+                  f"{error['stance_index_abs_error']['sd']:.3f}")
     refit = result.metrics.get("refit")
     if refit:
         lines += ["", f"shipped model: refit on {refit['n_sentences']} labelled sentences"
