@@ -8,14 +8,14 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from warta.models import load_model
-from warta.train.experiment import selected_hyperparameters, train_experiment
 
 from warta.cli.train import render_run
 from warta.config import load_config
 from warta.errors import InputError
 from warta.jsonl import read_jsonl
+from warta.models import load_model
 from warta.schema import LAYERS
+from warta.train.experiment import selected_hyperparameters, train_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"

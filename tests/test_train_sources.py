@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from warta.train.run import train
-from warta.train.sources import load_run_data
 
 from warta.config import DataConfig, load_config
 from warta.errors import InputError
 from warta.gold.sources import read_source
 from warta.jsonl import read_jsonl
+from warta.train.run import train
+from warta.train.sources import load_run_data
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -112,7 +112,6 @@ def test_written_records_are_refused_as_extra(tmp_path):
 
 def test_extra_sentences_join_the_splits_and_the_gold(tmp_path):
     from warta.eval.evaluate import run_gold
-
     from warta.gold.splits import split_problems
 
     extra = write_jsonl(tmp_path / "imported.jsonl", imported())

@@ -25,16 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from warta.train.data import LabelledData
-from warta.train.run import RunResult, build_model, fit_model, train
 
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import read_json, write_json
+from warta.runfolder import RunFolder
+from warta.train.data import LabelledData
+from warta.train.run import RunResult, build_model, fit_model, train
 
 log = logging.getLogger("warta.train")
 
-EVAL_MODEL_DIR = "model-eval"
+EVAL_MODEL_DIR = RunFolder.EVAL_MODEL
 REFIT_CHOICES = ("all",)
 
 
@@ -65,9 +66,9 @@ def train_experiment(
         for offset in range(1, seeds):
             seed = config.seed + offset
             log.info("seed %d (%d of %d)", seed, offset + 1, seeds)
-            other = train(config.model_copy(update={"seed": seed}), out=result.run_dir / "seeds" / f"seed-{seed}",
+            other = train(config.model_copy(update={"seed": seed}), out=result.run_dir / RunFolder.SEEDS / f"seed-{seed}",
                           data=data, cv=cv, force=True, progress=False, n_boot=0)
-            shutil.rmtree(other.run_dir / "model", ignore_errors=True)
+            shutil.rmtree(RunFolder(other.run_dir).model_dir, ignore_errors=True)
             others.append((seed, other))
         record_seeds(result, [(config.seed, result), *others])
     if refit == "all":
@@ -173,10 +174,11 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
         # The Trainer needs an eval set; the training sentences stand in (nothing is held out any more).
         model = fit_model(refit_config, build_model(refit_config), records, records, run_dir / "checkpoints-refit",
                           progress=progress)
+    folder = RunFolder(run_dir)
     eval_dir = run_dir / EVAL_MODEL_DIR
     shutil.rmtree(eval_dir, ignore_errors=True)
-    shutil.move(str(run_dir / "model"), str(eval_dir))
-    model.save(run_dir / "model")
+    shutil.move(str(folder.model_dir), str(eval_dir))
+    model.save(folder.model_dir)
     block = {
         "n_sentences": len(ids),
         "n_supplement": len(data.supplement),

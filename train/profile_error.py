@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from warta.schema import LAYER_NAMES, LAYERS
+from warta.schema import LAYERS
 
 POINTS = 100.0
 ALL = "ALL"

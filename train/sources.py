@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from warta.train.data import LabelledData, load_data
-
 from warta.config import DataConfig
 from warta.gold.sources import check_unique_ids, read_source
+from warta.train.data import LabelledData, load_data
 
 
 def load_run_data(data: DataConfig) -> LabelledData:

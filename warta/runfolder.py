@@ -223,7 +223,6 @@ class RunFolder:
     def gold(self) -> list[dict[str, Any]]:
         """Gold records of the labelled corpus the run was trained from (current labels, cached sentences)."""
         from warta.gold.labels import load_gold
-
         from warta.gold.sources import read_sources
 
         seeds, labels = self.data_sources()
