@@ -160,13 +160,21 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_json_file(check_out_path(path), obj)
 
 
-def load_run_model(folder: RunFolder, held_out: bool = False) -> Any:
-    """The run's model; `held_out`: the one its test/dev figures came from (model-eval/ after --refit all)."""
+def load_run_model(folder: RunFolder) -> Any:
     from warta.models import load_model
 
     if not folder.model_dir.is_dir():
         raise InputError(f"{folder.path}: no {RunFolder.MODEL}/ folder (not a complete run)")
-    return load_model(folder.eval_model_dir if held_out else folder.model_dir)
+    return load_model(folder.model_dir)
+
+
+def load_eval_model(folder: RunFolder) -> Any:
+    """The model the run's test/dev figures came from: model-eval/ after `--refit all`, else model/."""
+    if folder.eval_model_dir == folder.model_dir:
+        return load_run_model(folder)
+    from warta.models import load_model
+
+    return load_model(folder.eval_model_dir)
 
 
 def evaluate_run(
@@ -210,7 +218,7 @@ def evaluate_run(
 def _fresh_predictions(
     folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int, held_out: bool = False
 ) -> list[Prediction]:
-    model = load_run_model(folder, held_out=held_out)
+    model = load_eval_model(folder) if held_out else load_run_model(folder)
     ident = make_model_id(folder.name, getattr(model, "kind", "model"))
     return predict_records(model, records, batch_size=batch_size, model_id=ident)
 
