@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 from warta.config import load_config
 from warta.errors import InputError
@@ -137,12 +136,8 @@ def test_evaluate_and_compare_read_outlet_cv(seed_runs, tmp_path):
     assert all(result["layers"][layer]["n"] == 137 for layer in LAYERS)
 
 
-def run_warta(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300, check=False)
-
-
 def test_cli_rejects_a_bad_cv_value_in_one_line(tmp_path):
-    result = run_warta("train", str(CONFIGS / "tfidf.yaml"), "--cv", "outlets", "--out", str(tmp_path / "r"))
+    result = run_in_process("train", str(CONFIGS / "tfidf.yaml"), "--cv", "outlets", "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == "error: --cv outlets: expected an integer K >= 2 or 'outlet'"
     assert not (tmp_path / "r").exists()
