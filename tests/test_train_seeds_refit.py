@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 from warta.cli.train import render_run
 from warta.config import load_config
@@ -77,13 +78,24 @@ def test_refit_all_ships_a_model_fitted_on_every_sentence(synthetic_data, tmp_pa
     assert f"refit on {len(texts)} labelled sentences" in render_run(result)
 
 
-def test_evaluate_test_split_uses_the_evaluated_model_after_refit(tmp_path):
+def test_evaluate_uses_the_evaluated_model_and_label_the_refit_one(tmp_path):
     from warta.eval.evaluate import evaluate_run
 
     config = load_config(CONFIGS / "tfidf.yaml", FAST)
     train_experiment(config, out=tmp_path / "run", refit="all", progress=False, n_boot=0)
     metrics = evaluate_run(tmp_path / "run", split="test", n_boot=0, out=tmp_path / "e.json")
     assert all(metrics[layer]["stored_agreement"] == 1.0 for layer in LAYERS)
+    article = "Perusahaan itu mengganti ratusan karyawan dengan AI. \"Kami menyesal,\" kata direkturnya."
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": article}) + "\n", encoding="utf-8")
+    result = run_in_process("label", str(tmp_path / "run"), str(tmp_path / "in.jsonl"), "--out",
+                            str(tmp_path / "out.jsonl"), "--workers", "0", "-q")
+    assert result.returncode == 0, result.stderr
+    labelled = [r for r in read_jsonl(tmp_path / "out.jsonl") if r["probs"]]
+    texts = [r["text"] for r in labelled]
+    shipped = load_model(tmp_path / "run" / "model").predict_proba(texts)["stance"]
+    evaluated = load_model(tmp_path / "run" / "model-eval").predict_proba(texts)["stance"]
+    got = np.array([list(r["probs"]["stance"].values()) for r in labelled])
+    assert np.allclose(got, shipped, atol=1e-5) and not np.allclose(got, evaluated, atol=1e-5)
 
 
 def test_refit_transformer_uses_the_best_epoch_count(synthetic_data, tiny_bert, tmp_path, one_torch_thread):
