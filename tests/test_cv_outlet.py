@@ -139,5 +139,16 @@ def test_evaluate_and_compare_read_outlet_cv(seed_runs, tmp_path):
 def test_cli_rejects_a_bad_cv_value_in_one_line(tmp_path):
     result = run_in_process("train", str(CONFIGS / "tfidf.yaml"), "--cv", "outlets", "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == "error: --cv outlets: expected an integer K >= 2 or 'outlet'"
+    assert result.stderr.strip() == "error: --cv outlets: expected an integer K >= 2, 'outlet' or 'outlet-purged'"
     assert not (tmp_path / "r").exists()
+
+
+def test_outlet_purged_cv_drops_near_duplicates_of_the_held_out_outlet(synthetic_data, tmp_path):
+    data = grouped(synthetic_data)
+    config = load_config(CONFIGS / "tfidf.yaml", FAST)
+    result = train(config, out=tmp_path / "run", data=data, cv="outlet-purged", progress=False, n_boot=0)
+    assert result.cv["purge_near_duplicates"] is True
+    assert sum(f["n_purged"] for f in result.cv["folds"]) > 0
+    for fold in result.cv["folds"]:
+        assert fold["n_fit"] + fold["n_dev"] + fold["n_held_out"] + fold["n_purged"] == len(data.records)
+        assert fold["n_fit_near_duplicates"] == 0

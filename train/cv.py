@@ -34,7 +34,7 @@ from warta.records import model_id
 from warta.runfolder import RunFolder
 from warta.train.data import LabelledData
 from warta.train.fit import build_model, fit_model, predict_batch_size, prediction_records, score
-from warta.train.folds import Fold, fold_assignment, kfold_plan, outlet_plan  # noqa: F401  (fold_assignment: public here too)
+from warta.train.folds import OUTLET_SCHEMES, Fold, fold_assignment, kfold_plan, outlet_plan  # noqa: F401  (fold_assignment: public here too)
 from warta.train.profile_error import outlet_profile_error
 from warta.train.sources import with_supplement
 
@@ -56,9 +56,10 @@ def cross_validate(
     progress: bool = True,
     n_boot: int = 1000,
 ) -> dict[str, Any]:
-    """K-fold (`k` an int) or leave-one-outlet-out (`k` == "outlet") CV; writes cv/, returns cv/metrics.json."""
-    if k == "outlet":
-        plan, scheme = outlet_plan(data, config.seed)
+    """K-fold (`k` an int) or leave-one-outlet-out (`k` "outlet", or "outlet-purged": near-duplicates of the
+    held-out outlet's sentences removed from fit and dev) CV; writes cv/, returns cv/metrics.json."""
+    if k in OUTLET_SCHEMES:
+        plan, scheme = outlet_plan(data, config.seed, purge=k == "outlet-purged")
     else:
         if not isinstance(k, int) or k < 2:
             raise InputError(f"--cv {k}: K must be at least 2")

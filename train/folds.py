@@ -26,6 +26,7 @@ from warta.errors import InputError
 from warta.train.data import LabelledData
 
 OUTLET_DEV_SHARE = 0.2
+OUTLET_SCHEMES = ("outlet", "outlet-purged")  # --cv values for leave-one-outlet-out
 
 
 @dataclass

@@ -171,8 +171,8 @@ def train(
     `data` replaces the config's labelled corpus (tests use it); `progress`
     echoes the log to stderr and shows progress bars.
     """
-    if cv is not None and cv != "outlet" and (not isinstance(cv, int) or cv < 2):
-        raise InputError(f"--cv {cv}: expected K >= 2 or 'outlet'")
+    if cv is not None and cv not in ("outlet", "outlet-purged") and (not isinstance(cv, int) or cv < 2):
+        raise InputError(f"--cv {cv}: expected K >= 2, 'outlet' or 'outlet-purged'")
     if data is None:
         data = load_run_data(config.data)
     train_records = data.split_records("train")

@@ -27,7 +27,8 @@ def render_run(result: Any) -> str:
     if result.cv:
         lines.append("")
         if result.cv.get("scheme") == "outlet":
-            lines.append(f"leave-one-outlet-out CV over all labelled sentences ({result.cv['k']} outlets; "
+            purged = ", near-duplicates purged" if result.cv.get("purge_near_duplicates") else ""
+            lines.append(f"leave-one-outlet-out CV over all labelled sentences ({result.cv['k']} outlets{purged}; "
                          "macro-F1 mean ± std over folds; pooled out-of-fold):")
         else:
             lines.append(f"{result.cv['k']}-fold CV on train+dev (macro-F1 mean ± std over folds; pooled out-of-fold):")
@@ -47,12 +48,12 @@ def parse_cv(value: str | None) -> int | str | None:
     """--cv: an integer K >= 2 or 'outlet'."""
     from warta.errors import InputError
 
-    if value is None or value == "outlet":
+    if value is None or value in ("outlet", "outlet-purged"):
         return value
     try:
         k = int(value)
     except ValueError:
-        raise InputError(f"--cv {value}: expected an integer K >= 2 or 'outlet'") from None
+        raise InputError(f"--cv {value}: expected an integer K >= 2, 'outlet' or 'outlet-purged'") from None
     if k < 2:
         raise InputError(f"--cv {value}: K must be at least 2")
     return k
@@ -98,8 +99,9 @@ def train_cli(
         help="Override a config key: --set train.epochs=3 (repeatable; value parsed as YAML).",
     ),
     cv: Optional[str] = typer.Option(
-        None, "--cv", metavar="K|outlet",
-        help="Also run K-fold grouped CV on train+dev, or leave-one-outlet-out CV over all labelled sentences.",
+        None, "--cv", metavar="K|outlet|outlet-purged",
+        help="Also run K-fold grouped CV on train+dev, or leave-one-outlet-out CV over all labelled sentences "
+             "(outlet-purged: also drop the held-out outlet's near-duplicates from training).",
     ),
     seeds: int = typer.Option(1, "--seeds", min=1, metavar="N", help="Run N seeds (seed, seed+1, ...): mean ± sd."),
     refit: Optional[str] = typer.Option(
