@@ -127,3 +127,12 @@ def test_extra_sentences_join_the_splits_and_the_gold(tmp_path):
     assert "ritel.example" in result.cv["outlets"]
     assert new <= {r["id"] for r in read_jsonl(tmp_path / "run" / "cv" / "oof.jsonl")}
     assert new <= {r["id"] for r in run_gold(tmp_path / "run")}  # evaluate/compare see the imported gold
+
+
+def test_bundled_written_config_reads_the_supplement():
+    config = load_config(CONFIGS / "tfidf-written.yaml")
+    assert [p.name for p in config.data.supplement] == ["part-a.jsonl", "part-b.jsonl"]
+    data = load_run_data(config.data)
+    assert len(data.records) == 137 and len(data.supplement) >= 600
+    assert {r["source"] for r in data.supplement} == {"written"}
+    assert not {r["id"] for r in data.supplement} & {r["id"] for r in data.records}
