@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import write_json, write_jsonl
@@ -85,7 +86,9 @@ def cross_validate(
     by_id = data.by_id()
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
     cv_dir = folder.cv_dir
-    cv_dir.mkdir(parents=True, exist_ok=True)
+    main = distributed.is_main()  # in a multi-process run the other ranks only help to fit
+    if main:
+        cv_dir.mkdir(parents=True, exist_ok=True)
     oof: list[dict[str, Any]] = []
     per_fold: list[dict[str, Any]] = []
     labels = None
@@ -98,6 +101,8 @@ def cross_validate(
                  fold, present.index(fold) + 1, k, len(fit), len(inner_dev), dev_fold, len(held))
         started = time.perf_counter()
         model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
+        if not main:
+            continue
         labels = {layer: list(model.labels[layer]) for layer in layers}
         fold_model = model_id(folder.name, config.model.kind, f"cv-fold-{fold}")
         predictions = prediction_records(model, held, fold_model, predict_batch_size(config))
@@ -117,6 +122,8 @@ def cross_validate(
         })
         log.info("cv fold %d macro-F1: %s", fold, ", ".join(
             f"{layer} {m['macro_f1']:.3f}" for layer, m in figures.items()))
+    if not main:
+        return {}
     summary = {
         layer: {
             "macro_f1": _summary([f["layers"].get(layer, {}).get("macro_f1") for f in per_fold]),
