@@ -300,8 +300,8 @@ class TransformerClassifier:
         if progress:
             trainer.add_callback(_StderrProgress())
         log.info(
-            "transformer: %d train / %d dev sentences, bf16=%s, device=%s",
-            len(train_set), len(dev_set), bf16_on, args.device,
+            "transformer: %d train / %d dev sentences, bf16=%s, device=%s, processes=%d (%s)",
+            len(train_set), len(dev_set), bf16_on, args.device, args.world_size, args.parallel_mode.value,
         )
         trainer.train()
         best = trainer.state.best_metric
