@@ -43,6 +43,7 @@ from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer 
 )
 from warta.models.transformer_training import (  # noqa: F401
     _LogCallback,
+    _RankSeed,
     _StderrProgress,
     balanced_class_weights,
     ddp_arguments,
@@ -292,7 +293,7 @@ class TransformerClassifier:
             processing_class=self.tokenizer,
             compute_metrics=self._compute_metrics,
             callbacks=[EarlyStoppingCallback(early_stopping_patience=self.early_stopping_patience),
-                       _LogCallback(self.history_), *self.callbacks],
+                       _LogCallback(self.history_), _RankSeed(), *self.callbacks],
         )
         # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
         trainer.remove_callback(ProgressCallback)

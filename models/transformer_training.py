@@ -68,6 +68,22 @@ def ddp_arguments(batch_sizes: dict[str, int]) -> dict[str, Any]:
     return args
 
 
+class _RankSeed(TrainerCallback):
+    """Under DDP, reseed each rank with seed + rank once training starts.
+
+    Every rank builds the model under the same seed (and DDP copies rank 0's
+    weights anyway); the samplers are synchronised by accelerate. What is left
+    to the global RNG is dropout: without this, every rank would draw the same
+    masks for its rows, so the ranks' slices would share their noise.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from transformers import set_seed
+
+        if distributed.is_distributed():
+            set_seed(args.seed + distributed.rank())
+
+
 # --- Trainer callbacks ----------------------------------------------------------------
 
 
