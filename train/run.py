@@ -27,7 +27,7 @@ from warta.errors import InputError
 from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder
 from warta.train.cv import cross_validate
-from warta.train.data import LabelledData, fingerprint, load_data
+from warta.train.data import LabelledData, fingerprint
 from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction_records: public here too)
     build_model,
     fit_model,
@@ -36,6 +36,7 @@ from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction
     score,
     training_summary,
 )
+from warta.train.sources import load_run_data, with_supplement
 
 log = logging.getLogger("warta.train")
 
@@ -160,22 +161,24 @@ def train(
     *,
     out: str | Path | None = None,
     data: LabelledData | None = None,
-    cv: int | None = None,
+    cv: int | str | None = None,
     force: bool = False,
     progress: bool = True,
     n_boot: int = 1000,
 ) -> RunResult:
-    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold cross-validation.
+    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold (int) or
+    leave-one-outlet-out ("outlet") cross-validation. The written supplement, if any, joins the fitted sentences.
 
     `data` replaces the config's labelled corpus (tests use it); `progress`
     echoes the log to stderr and shows progress bars.
     """
-    if cv is not None and cv < 2:
-        raise InputError(f"--cv {cv}: K must be at least 2")
+    if cv is not None and cv not in ("outlet", "outlet-purged") and (not isinstance(cv, int) or cv < 2):
+        raise InputError(f"--cv {cv}: expected K >= 2, 'outlet' or 'outlet-purged'")
     if distributed.is_distributed() and config.model.kind == "tfidf":  # nothing to share out: refuse
         raise InputError(f"model.kind tfidf: multi-process training (WORLD_SIZE={distributed.world_size()}) "
                          "is for the transformer kinds; run `warta train` without torchrun")
-    data = data or load_data(config.data.labels, config.data.splits, config.data.seeds)
+    if data is None:
+        data = load_run_data(config.data)
     train_records = data.split_records("train")
     dev_records = data.split_records("dev")
     test_records = data.split_records("test")
@@ -203,7 +206,8 @@ def train(
         )
         timing: dict[str, float] = {}
         started = time.perf_counter()
-        model = fit_model(config, model, train_records, dev_records, run_dir / "checkpoints", progress=progress)
+        model = fit_model(config, model, with_supplement(data, train_records), dev_records, run_dir / "checkpoints",
+                          progress=progress)
         timing["fit_s"] = round(time.perf_counter() - started, 3)
         log.info("fitted in %.2f s", timing["fit_s"])
         model.save(folder.model_dir)
@@ -241,13 +245,13 @@ def _target(config: RunConfig, out: str | Path | None, force: bool) -> tuple[Pat
     return target, None
 
 
-def _train_other_rank(config: RunConfig, model: Any, data: LabelledData, target: Path, cv: int | None,
+def _train_other_rank(config: RunConfig, model: Any, data: LabelledData, target: Path, cv: int | str | None,
                       n_boot: int) -> RunResult:
     """A rank > 0 of a multi-process run: train alongside rank 0 and write nothing (rank 0 writes the folder)."""
     distributed.barrier()  # rank 0 has prepared (or --force cleared) the folder
     checkpoints = RunFolder(target).path / "checkpoints"  # rank 0's Trainer saves there; all ranks load the best
-    model = fit_model(config, model, data.split_records("train"), data.split_records("dev"), checkpoints,
-                      progress=False)
+    model = fit_model(config, model, with_supplement(data, data.split_records("train")), data.split_records("dev"),
+                      checkpoints, progress=False)
     if cv is not None:
         cross_validate(config, data, RunFolder(target), k=cv, progress=False, n_boot=n_boot)
     return RunResult(run_dir=target, model=model, metrics={})
