@@ -244,8 +244,11 @@ def _drop_boilerplate(lines: list[str], dropped: list[Dropped]) -> list[str]:
         else:
             kept.append(line)
     # Footer: author boxes, site names and slogans trail the last real sentence.
-    while len(kept) > 1 and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
-        dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
+    # Without any line closed like a sentence there is no "last sentence" to
+    # trail (a text written without final punctuation): nothing is a footer then.
+    if any(ends_like_sentence(line) for line in kept[1:]):
+        while len(kept) > 1 and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
+            dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
     return kept
 
 
@@ -271,10 +274,13 @@ def _assign_roles(lines: list[str], title: str | None) -> list[Paragraph]:
     """First line headline-like (or the known title) → title; short unclosed lines → heading; else body."""
     paragraphs: list[Paragraph] = []
     title_key = normalised_key(title) if title else None
+    # A text with no line closed like a sentence (notes, a chat, a feed without
+    # punctuation) has no headings to tell apart: its lines after the first are body.
+    unpunctuated = not any(ends_like_sentence(line) for line in lines[1:])
     for i, line in enumerate(lines):
         if i == 0 and (title_key is not None and normalised_key(line) == title_key or _is_heading_like(line)):
             paragraphs.append(Paragraph(line, "title"))
-        elif _is_heading_like(line):
+        elif _is_heading_like(line) and not unpunctuated:
             paragraphs.append(Paragraph(line, "heading"))
         else:
             # Datelines ("JAKARTA, KOMPAS.com - ") open the lead, right after the title if any.
