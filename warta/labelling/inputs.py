@@ -31,7 +31,13 @@ from warta.errors import InputError
 from warta.jsonl import parse_json_line
 from warta.safe_io import capped_lines
 from warta.text.corpus import (
-    DEFAULT_MAX_ARTICLE_BYTES, UNKNOWN_OUTLET, Article, UniqueIds, decoding_note, file_kind, read_article_bytes,
+    DEFAULT_MAX_ARTICLE_BYTES,
+    UNKNOWN_OUTLET,
+    Article,
+    UniqueIds,
+    decoding_note,
+    file_kind,
+    read_article_bytes,
     read_manifest,
 )
 from warta.text.decode import decode_bytes
