@@ -25,8 +25,15 @@ INVISIBLE = re.compile(f"[{_BIDI}{_ZERO_WIDTH}{_TAGS}{_CONTROLS}]")
 _UNSAFE_ON_TERMINAL = re.compile(f"[{_BIDI}{_ZERO_WIDTH}{_TAGS}\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
 
 
+# Terminal escape sequences (colours, cursor moves, OSC titles) go whole, not only their ESC.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
 def strip_invisible(text: str) -> str:
-    """`text` without bidi controls, invisible characters and control codes (tab/newline/CR kept)."""
+    """`text` without bidi controls, invisible characters, terminal escape sequences and control codes
+    (tab/newline/CR kept)."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
     return INVISIBLE.sub("", text)
 
 
