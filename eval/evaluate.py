@@ -162,7 +162,6 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 def load_run_model(folder: RunFolder) -> Any:
     from warta.models import load_model
-
     from warta.models.safety import check_labels_agree
 
     if not folder.model_dir.is_dir():

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SEED_TXT = SEEDS / "000_f1aba28e426cfe17.txt"
@@ -19,9 +17,8 @@ BODY = (
 )
 
 
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    """A real TF-IDF run folder (C fixed: a few seconds)."""
+def make_tfidf_run(tmp_path_factory) -> Path:
+    """A real TF-IDF run folder (C fixed: a few seconds); each module wraps it in a fixture."""
     from warta.config import load_config
     from warta.train.run import train
 

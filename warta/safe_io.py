@@ -213,9 +213,9 @@ def read_capped(handle: BinaryIO, limit: int) -> bytes:
 def capped_lines(handle: BinaryIO, limit: int, skip_limit: int | None = None) -> Iterator[bytes | None]:
     """The lines of `handle` (with their newline); None in place of a line longer than `limit` bytes.
 
-    A too-long line is skipped to its end without being kept in memory; if
-    that end is more than `skip_limit` bytes away (a stream without newlines,
-    /dev/zero), iteration stops after the None.
+    A too-long line is reported (None) at once, then skipped to its end without
+    being kept in memory; if that end is more than `skip_limit` bytes away (a
+    stream without newlines, /dev/zero), iteration stops.
     """
     skip_limit = skip_limit if skip_limit is not None else max(limit, 1) * 64
     while True:
@@ -225,18 +225,17 @@ def capped_lines(handle: BinaryIO, limit: int, skip_limit: int | None = None) ->
         if line.endswith(b"\n") or len(line) <= limit:  # at most `limit` bytes before the newline
             yield line
             continue
+        yield None
         skipped = len(line)
         while True:
             rest = handle.readline(1 << 20)
+            if not rest:
+                return
             skipped += len(rest)
-            if not rest or rest.endswith(b"\n"):
+            if rest.endswith(b"\n"):
                 break
             if skipped > skip_limit:
-                yield None
                 return
-        yield None
-        if not rest:
-            return
 
 
 # --- CSV ---------------------------------------------------------------------------

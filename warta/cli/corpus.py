@@ -29,6 +29,7 @@ from warta.gold.splits import (
 from warta.jsonl import read_jsonl
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES, build_corpus, corpus_stats, default_seeds_dir
+from warta.text.sanitise import terminal_safe
 
 
 @corpus_app.command("build")
@@ -72,7 +73,8 @@ def render_stats(stats: dict) -> str:
         lines.append(f"{layer:<24}" + "".join(f"{label[:14]:>15}" for label in labels))
         for outlet, counts in [*per_outlet.items(), ("ALL", totals)]:
             lines.append(f"{outlet:<24}" + "".join(f"{counts.get(label, 0):>15}" for label in labels))
-    return "\n".join(lines)
+    # Outlet and label names come from user files: shown with control/bidi characters escaped.
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 @corpus_app.command("stats")

@@ -321,14 +321,16 @@ def corpus_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     labels: dict[str, dict[str, Counter]] = {layer: {} for layer in LAYERS}
     total = Counter()
     for record in records:
-        outlet = record.get("outlet", UNKNOWN_OUTLET)
-        by_outlet.setdefault(outlet, Counter())[record.get("role", "body")] += 1
-        articles.setdefault(outlet, set()).add(record.get("article_id"))
-        total[record.get("role", "body")] += 1
+        # Values from user files may be any JSON (a list as outlet, a number as label): counted by their text.
+        outlet = str(record.get("outlet", UNKNOWN_OUTLET))
+        role = str(record.get("role", "body"))
+        by_outlet.setdefault(outlet, Counter())[role] += 1
+        articles.setdefault(outlet, set()).add(str(record.get("article_id")))
+        total[role] += 1
         for layer in LAYERS:
             value = record.get(layer)
             if value is not None:
-                labels[layer].setdefault(outlet, Counter())[value] += 1
+                labels[layer].setdefault(outlet, Counter())[str(value)] += 1
     return {
         "outlets": {
             outlet: {"articles": len(articles[outlet]), "roles": dict(counts), "sentences": sum(counts.values())}
