@@ -182,6 +182,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise InputError(f"--set {text}: value is not valid YAML ({_first_line(exc)})") from None
+    except (ValueError, RecursionError) as exc:  # 5000-digit integers, deep nesting
+        raise InputError(f"--set {key}=...: unusable value ({_first_line(exc)[:120] or 'nested too deeply'})") from None
     return key.split("."), value
 
 
@@ -232,6 +234,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: invalid YAML ({_first_line(exc)})") from None
     except RecursionError:
         raise InputError(f"{path}: invalid YAML (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{path}: invalid YAML value ({_first_line(exc)[:120]})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
