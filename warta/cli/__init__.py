@@ -66,8 +66,27 @@ def echo_help(text: str) -> None:
     typer.echo(text, err=True)
 
 
+# Options naming a file or folder: an empty value (an unset shell variable) would become "."
+# after typer's Path conversion, i.e. the current folder, so it is refused before parsing.
+_PATH_OPTIONS = frozenset({"--out", "--seeds", "--manifest", "--labels", "--data", "--gold", "--pred"})
+
+
+def _empty_path_option(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in _PATH_OPTIONS and i + 1 < len(args) and args[i + 1] == "":
+            return arg
+        name, sep, value = arg.partition("=")
+        if sep and name in _PATH_OPTIONS and value == "":
+            return name
+    return None
+
+
 def run(args: list[str] | None = None) -> int:
     """Run the CLI on `args` (default: sys.argv[1:]) and return the exit code; never raises."""
+    empty = _empty_path_option(list(sys.argv[1:] if args is None else args))
+    if empty:
+        echo_err(f"error: {empty}: empty path (an unset variable?); give a file or folder name")
+        return EXIT_USAGE
     try:
         try:
             result = app(args=args, prog_name="warta", standalone_mode=False)

@@ -189,6 +189,9 @@ class _Walker:
             if str(given) == STDIN:
                 yield from self._stdin()
                 continue
+            if str(given) == "":  # an unset shell variable: never "the current folder"
+                yield from self._unit(lambda: Problem("'': empty input path", ""))
+                continue
             path = Path(given)
             if path.is_dir():
                 for found in _walk_folder(path, self.stats):
