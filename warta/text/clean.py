@@ -24,8 +24,10 @@ _MONTHS = (
 _DATE_WORD = re.compile(rf"\b(?:{_WEEKDAYS}|{_MONTHS})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?:\s*(?:WIB|WITA|WIT|GMT|UTC))?")
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b")
-_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|co\.id|id|net|org)/", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+# The lookbehinds start a match only at the start of a run of name characters (same matches as a
+# leading \b here): a bare \b retries from every position of a long run, quadratic on "a.a.a...".
+_URL = re.compile(r"https?://|www\.|(?<![\w-])[\w-]+\.(?:com|co\.id|id|net|org)/", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+\b")
 # Credit and byline prefixes: "Sumber: ...", "Penulis | ...", "Editor - ...".
 _CREDIT = re.compile(
     r"^(?:sumber|source|penulis|editor|penyunting|reporter|wartawan|kontributor|foto|"
@@ -141,6 +143,7 @@ def boilerplate_reason(line: str) -> str | None:
         return "link or address"
     if (
         words <= 8
+        and len(line) <= 200  # a date line is short; bounds the date-word search on hostile lines
         and not ends_like_sentence(line)
         and re.search(r"\d", line)
         and (_DATE_WORD.search(line) or _CLOCK.search(line) or _NUMERIC_DATE.search(line))
