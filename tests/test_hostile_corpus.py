@@ -186,3 +186,16 @@ def test_utf8_with_a_few_control_characters_is_text(tmp_path):
 def test_usage_errors_are_one_line(capsys, args, expected):
     code, stdout, stderr = cli(capsys, *args)
     assert code == 2 and stdout == "" and one_line(stderr).startswith(expected)
+
+
+def test_pathological_lines_are_cleaned_in_linear_time():
+    from warta.text.clean import boilerplate_reason
+    from warta.text.corpus import Article, article_sentences
+
+    for unit in ("a.", "a-", "a+", "1.", "1-", "a@"):
+        start = time.monotonic()
+        boilerplate_reason(unit * 20_000)  # the URL/e-mail rules were quadratic: ~60 s here before
+        assert time.monotonic() - start < 2, unit
+    start = time.monotonic()
+    article_sentences(Article("a", "Judul\n" + "a-" * 50_000 + "\nIsi kalimat ini.\n"))
+    assert time.monotonic() - start < 10
