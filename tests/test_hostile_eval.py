@@ -255,3 +255,22 @@ def test_bad_run_folders_and_splits_are_one_line(tfidf_run, tmp_path, capsys):
         code, _, stderr = cli(capsys, *args)
         assert code == 2 and one_line(stderr).startswith("error: "), (args, stderr)
     assert os.listdir(tmp_path) == ["FILE"]
+
+
+def test_many_outlets_keep_only_the_null_tail_and_few_warning_lines():
+    """Thousands of outlets: every pair's whole null distribution was kept (~40 GB for 1,000
+    outlets) and one warning line per pair was printed; the tail is enough, and exact."""
+    import numpy as np
+
+    from warta.outlets.pairs import _MAX_PAIR_WARNINGS, _distances, _NullTail  # noqa: F401
+
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 100, 2001):
+        spread = rng.exponential(size=n)
+        tail = _NullTail(spread)
+        assert tail.tail.size <= max(1, n // 20 + 2)
+        for q in (0.95, 0.97, 0.999, 1 - 0.05 / 4950, 1.0):
+            assert tail.quantile(q) == np.quantile(spread, q)
+    with pytest.raises(ValueError):
+        _NullTail(np.arange(10.0)).quantile(0.5)
+    assert _MAX_PAIR_WARNINGS == 20
