@@ -109,11 +109,12 @@ def test_pickle_instead_of_transformer_weights_is_never_unpickled(transformer_mo
 
 def test_pickle_instead_of_the_tfidf_pipeline_is_never_unpickled(tfidf_run, tmp_path, capsys):
     marker = tmp_path / "executed"
-    run = copy(tfidf_run, tmp_path)
-    evil_pickle(run / "model" / "pipeline.skops", marker)
-    assert "pipeline.skops: unreadable skops file" in label_fails(capsys, tmp_path, run)
-    code, _, stderr = cli(capsys, "evaluate", run, "--n-boot", "0")
-    assert code == 2 and "unreadable skops file" in one_line(stderr)
+    for name in ("weights.npz", "vocabulary.json"):
+        run = copy(tfidf_run, tmp_path, name)
+        evil_pickle(run / "model" / name, marker)
+        assert f"{name}: " in label_fails(capsys, tmp_path, run)
+        code, _, stderr = cli(capsys, "evaluate", run, "--n-boot", "0")
+        assert code == 2 and f"{name}: " in one_line(stderr)
     assert not marker.exists()
 
 

@@ -163,8 +163,9 @@ def test_absurd_transformer_numbers_are_one_line(capsys, override):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--cv", "1"], "error: Invalid value for '--cv'"),
-    (["--cv", "1000"], "error: Invalid value for '--cv'"),
+    (["--cv", "1"], "error: --cv 1: K must be at least 2"),
+    (["--cv", "1000"], "error: --cv 1000: K must be at most 100"),
+    (["--cv", "abc"], "error: --cv abc: expected an integer K >= 2"),
     (["--set"], "error: Option '--set' requires an argument"),
     (["--set", "novalue"], "error: --set novalue: expected key.path=value"),
     (["--set", "model.kind=bert"], "model.kind"),
