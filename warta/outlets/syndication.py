@@ -28,7 +28,7 @@ def syndicated_clusters(records: Sequence[dict[str, Any]], by: str = "outlet", t
     if len(idx) < 2:
         return []
     if len(idx) > MAX_SENTENCES:
-        raise InputError(f"--dedupe-syndicated: {len(idx)} sentences; at most {MAX_SENTENCES} supported")
+        raise InputError(f"syndication check: {len(idx)} sentences; at most {MAX_SENTENCES} supported")
     sim = similarity_matrix([records[i]["text"] for i in idx])
     rows, cols = np.nonzero(np.triu(sim >= threshold, k=1))
     parent = list(range(len(idx)))
@@ -59,6 +59,11 @@ def _keeper(records: Sequence[dict[str, Any]], cluster: list[int]) -> int:
 def syndication(records: Sequence[dict[str, Any]], by: str = "outlet", dedupe: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(records to profile, report). With ``dedupe`` each syndicated sentence counts once, for the
     outlet of its earliest copy; the report lists the clusters and how many copies were merged."""
+    n = sum(1 for r in records if r.get("role", "body") in LABELLED_ROLES)
+    if n > MAX_SENTENCES and not dedupe:
+        return list(records), {"threshold": SYNDICATED, "method": f"not checked: more than {MAX_SENTENCES} sentences",
+                               "clusters": 0, "sentences_flagged": 0, "deduplicated": False, "merged": 0,
+                               "groups": [], "skipped": True}
     clusters = syndicated_clusters(records, by)
     drop: set[int] = set()
     listed = []
