@@ -26,7 +26,7 @@ from warta.errors import InputError
 from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder
 from warta.train.cv import cross_validate
-from warta.train.data import LabelledData, fingerprint, load_data
+from warta.train.data import LabelledData, fingerprint
 from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction_records: public here too)
     build_model,
     fit_model,
@@ -35,6 +35,7 @@ from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction
     score,
     training_summary,
 )
+from warta.train.sources import load_run_data, with_supplement
 
 log = logging.getLogger("warta.train")
 
@@ -159,19 +160,21 @@ def train(
     *,
     out: str | Path | None = None,
     data: LabelledData | None = None,
-    cv: int | None = None,
+    cv: int | str | None = None,
     force: bool = False,
     progress: bool = True,
     n_boot: int = 1000,
 ) -> RunResult:
-    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold cross-validation.
+    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold (int) or
+    leave-one-outlet-out ("outlet") cross-validation. The written supplement, if any, joins the fitted sentences.
 
     `data` replaces the config's labelled corpus (tests use it); `progress`
     echoes the log to stderr and shows progress bars.
     """
-    if cv is not None and cv < 2:
-        raise InputError(f"--cv {cv}: K must be at least 2")
-    data = data or load_data(config.data.labels, config.data.splits, config.data.seeds)
+    if cv is not None and cv not in ("outlet", "outlet-purged") and (not isinstance(cv, int) or cv < 2):
+        raise InputError(f"--cv {cv}: expected K >= 2, 'outlet' or 'outlet-purged'")
+    if data is None:
+        data = load_run_data(config.data)
     train_records = data.split_records("train")
     dev_records = data.split_records("dev")
     test_records = data.split_records("test")
@@ -195,7 +198,8 @@ def train(
         )
         timing: dict[str, float] = {}
         started = time.perf_counter()
-        model = fit_model(config, model, train_records, dev_records, run_dir / "checkpoints", progress=progress)
+        model = fit_model(config, model, with_supplement(data, train_records), dev_records, run_dir / "checkpoints",
+                          progress=progress)
         timing["fit_s"] = round(time.perf_counter() - started, 3)
         log.info("fitted in %.2f s", timing["fit_s"])
         model.save(folder.model_dir)
