@@ -174,9 +174,8 @@ def outlets_cli(
         return
     if not files:
         raise InputError("no input: give FILE... (labelled JSONL) or --gold GOLD --pred PRED")
-    from warta.outlets.report import render_report
-
     from warta.outlets.adjust import ADJUST_METHODS
+    from warta.outlets.report import render_report
 
     if adjust not in ADJUST_METHODS:
         raise InputError(f"--adjust {adjust}: expected one of {', '.join(ADJUST_METHODS)}")

@@ -26,31 +26,39 @@ def _idx(fig: dict[str, Any] | None) -> str:
     return f"{fig['value']:+.2f}<br><small>[{lo:+.2f}, {hi:+.2f}]</small>"
 
 
+def _layer_table(profile: dict[str, Any], adjusted: dict[str, Any], layer: str) -> str:
+    labels = LAYERS[layer]
+    head = "".join(f"<th colspan='2'>{E(label)}</th>" for label in labels)
+    sub = "<th>raw</th><th class='corr'>corr.</th>" * len(labels)
+    if layer == "stance":
+        head += "".join(f"<th colspan='2'>index: {s.replace('_', ' ')}</th>" for s in STANCE_SUBSETS)
+        sub += "<th>raw</th><th class='corr'>corr.</th>" * len(STANCE_SUBSETS)
+    rows = []
+    for name, entry in adjusted["outlets"].items():
+        raw = profile["outlets"][name]
+        cells = [f"<td>{_pct(raw[f'{layer}_share'][label])}</td>"
+                 f"<td class='corr'>{_pct(entry['layers'][layer].get('shares', {}).get(label))}</td>" for label in labels]
+        if layer == "stance":
+            cells += [f"<td>{_idx(raw['stance_index'][s])}</td><td class='corr'>{_idx(entry['stance_index'][s])}</td>"
+                      for s in STANCE_SUBSETS]
+        rows.append(f"<tr><th>{E(name)}</th>{''.join(cells)}</tr>")
+    flag = " — <span class='unst'>correction unstable</span>" if adjusted["calibration"]["per_layer"][layer]["unstable"] else ""
+    return (f"<h3>{E(layer)}{flag}</h3><div class='scroll'><table class='adj'><tr><th rowspan='2'>outlet</th>{head}</tr>"
+            f"<tr>{sub}</tr>{''.join(rows)}</table></div>")
+
+
 def corrected_section(profile: dict[str, Any]) -> str:
     adjusted = profile.get("adjusted")
     if not adjusted:
         return ""
     method, cal = adjusted["method"], adjusted["calibration"]
-    rows = []
-    for name, entry in adjusted["outlets"].items():
-        raw = profile["outlets"][name]
-        cells = []
-        for layer in LAYERS:
-            for label in LAYERS[layer]:
-                cells.append(f"<td>{_pct(raw[f'{layer}_share'][label])}</td>"
-                             f"<td class='corr'>{_pct(entry['layers'][layer].get('shares', {}).get(label))}</td>")
-        for subset in STANCE_SUBSETS:
-            cells.append(f"<td>{_idx(raw['stance_index'][subset])}</td><td class='corr'>{_idx(entry['stance_index'][subset])}</td>")
-        rows.append(f"<tr><th>{E(name)}</th>{''.join(cells)}</tr>")
-    head1 = "".join(f"<th colspan='{2 * len(labels)}'>{layer}</th>" for layer, labels in LAYERS.items())
-    head1 += "<th colspan='6'>stance index</th>"
-    head2 = "".join(f"<th colspan='2'>{E(label)}</th>" for labels in LAYERS.values() for label in labels)
-    head2 += "".join(f"<th colspan='2'>{s.replace('_', ' ')}</th>" for s in STANCE_SUBSETS)
-    head3 = "<th>raw</th><th class='corr'>corr.</th>" * (sum(len(v) for v in LAYERS.values()) + 3)
+    tables = "".join(_layer_table(profile, adjusted, layer) for layer in LAYERS)
     unstable = [f"<li><b>{E(layer)}</b>: the correction is <b>unstable</b> — {E('; '.join(st['reasons']))}. "
                 "Treat the corrected figures of this layer as a warning that the raw counts may be off, not as better numbers.</li>"
                 for layer, st in cal["per_layer"].items() if st["unstable"]]
-    differs = [f"<li><b>{E(name)}</b>: {E(line)}</li>" for name, entry in adjusted["outlets"].items() for line in entry["differs"]]
+    shaky = {layer for layer, st in cal["per_layer"].items() if st["unstable"]} | ({"stance index"} if cal["per_layer"]["stance"]["unstable"] else set())
+    differs = [f"<li><b>{E(name)}</b>: {E(line)}{' <i>(correction unstable)</i>' if line.split(' ')[0] in shaky or line.startswith('stance index') and 'stance' in shaky else ''}</li>"
+               for name, entry in adjusted["outlets"].items() for line in entry["differs"]]
     warnings = "".join(f"<li>{E(w)}</li>" for w in adjusted["warnings"])
     return f"""
 <h2>Raw counts and corrected shares (--adjust {E(method)})</h2>
@@ -61,7 +69,8 @@ with method <b>{E(method)}</b>. Their 95% intervals resample the outlet's articl
 uncertainty in the error rates. The stance index and the own-voice / quoted split (quoted = predicted type quote) are
 computed from the corrected shares.</p>
 <ul class="warn">{''.join(unstable)}{warnings}</ul>
-<div class="scroll"><table class="adj"><tr><th rowspan="3">outlet</th>{head1}</tr><tr>{head2}</tr><tr>{head3}</tr>{''.join(rows)}</table></div>
+<p class="meta">Shares in %, raw count beside the corrected estimate (shaded), 95% interval below each.</p>
+{tables}
 <p><b>Where raw and corrected disagree by more than the interval</b>:</p>
 <ul>{''.join(differs) or '<li>nowhere: every raw figure lies inside its corrected 95% interval.</li>'}</ul>
 """
@@ -154,6 +163,8 @@ def methods_section(profile: dict[str, Any]) -> str:
                  "correction beat the raw count for the TF-IDF model, bench/quantify_sim_results.md and "
                  "bench/quantify_loo_results.md). Raw counts drift toward the training label mix when an outlet's mix "
                  "differs, and their intervals then undercover.")
+    corr_ci = ("Corrected figures: percentile intervals of a two-source bootstrap that resamples the outlet's articles "
+               "and the held-out predictions together. " if adjusted else "")
     caveats = [
         "Intervals carry sampling noise; raw shares do not carry the classifier's error (see above).",
         "Outlets with one or a few articles cannot be told apart from their articles.",
@@ -171,7 +182,7 @@ sentences; {E(', '.join(s.get('files', [])))}. Labelling guideline version {E(st
 (pro/against/neutral), frame (Semetko &amp; Valkenburg).</p>
 <p><b>Model.</b> {model_text}</p>
 <p><b>Quantification.</b> {quant}</p>
-<p><b>Uncertainty.</b> {E(s['interval_method'])}; {s['n_boot']} resamples, seed {s['seed']}.</p>
+<p><b>Uncertainty.</b> Raw figures: {E(s['interval_method'])}. {corr_ci}{s['n_boot']} resamples, seed {s['seed']}.</p>
 <p><b>Caveats.</b></p><ul>{''.join(f'<li>{E(c)}</li>' for c in caveats)}</ul>
 </div>
 """
@@ -183,7 +194,7 @@ def extra_sections(profile: dict[str, Any]) -> str:
 
 EXTRA_CSS = """
 table.adj td.corr,table.adj th.corr{background:#eef5ff}table.adj small{color:#666}
-ul.warn li{color:#8a4b00}.evidence details{margin:.3rem 0}.evidence summary{cursor:pointer;font-weight:600}
+ul.warn li{color:#8a4b00}.unst{color:#8a4b00;font-weight:normal}h3{font-size:1rem;margin:1rem 0 .3rem}.evidence details{margin:.3rem 0}.evidence summary{cursor:pointer;font-weight:600}
 .evidence ol{margin:.1rem 0 .5rem}.sid{color:#777;font-size:.8em}.evl{margin:.4rem 0 0}
 .methods table{font-size:.9em}
 """
