@@ -147,6 +147,8 @@ def adjust_groups(
     if foreign:
         warnings.append(f"labels come from {', '.join(foreign)}, not from run {calibration['run']}: "
                         "its error rates may not apply")
+    if not model_ids:
+        warnings.append("the inputs carry no model id: if their labels are gold, there is nothing to correct")
     overlap = len({r["id"] for r in records} & {r["id"] for r in cal_records})
     if overlap:
         warnings.append(f"{overlap} input sentences are also calibration sentences (held-out for the run, "

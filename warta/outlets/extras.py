@@ -58,6 +58,7 @@ def add_extras(
         raise InputError(f"--adjust {adjust} needs --run RUN (the run whose held-out errors correct the shares)")
     settings.update(adjust=adjust, run=None if run is None else str(run), evidence=evidence,
                     dedupe_syndicated=bool(dedupe_syndicated))
+    settings["models"] = sorted({str(r["model"]) for r in records if r.get("model")})
     profile["evidence"] = find_evidence(records, evidence, by)
     if syndication is not None:
         profile["syndication"] = syndication

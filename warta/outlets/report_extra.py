@@ -146,7 +146,10 @@ def methods_section(profile: dict[str, Any]) -> str:
     outlets = [n for n in profile["outlets"] if n != ALL]
     if run:
         model = run.get("model") or {}
-        model_text = (f"Labels come from run <code>{E(run['name'])}</code>, model kind <b>{E(str(model.get('kind')))}</b>"
+        models = s.get("models") or []
+        source = (f"Labels come from {E(', '.join(models))}; run" if models
+                  else "The inputs carry no model id (gold labels, or predictions without provenance); the given run is")
+        model_text = (f"{source} <code>{E(run['name'])}</code>, model kind <b>{E(str(model.get('kind')))}</b>"
                       + (f" ({E(str(model['name_or_path']))})" if model.get("name_or_path") else "")
                       + ". Its held-out scores (95% bootstrap CIs):" + _score_rows(run.get("scores", {})))
     else:
