@@ -103,7 +103,7 @@ def evidence_section(profile: dict[str, Any]) -> str:
     return f"""
 <h2>Evidence behind each figure</h2>
 <p>For every outlet and label, up to {k} sentences carrying that label, ranked by {basis}. Read them to see why an
-outlet scores as it does, and to spot a systematic error.</p>
+outlet scores as it does, and to spot a systematic error (click an outlet to open its sentences).</p>
 <div class="evidence">{''.join(parts)}</div>
 """
 
@@ -147,7 +147,8 @@ def methods_section(profile: dict[str, Any]) -> str:
     if run:
         model = run.get("model") or {}
         models = s.get("models") or []
-        source = (f"Labels come from {E(', '.join(models))}; run" if models
+        shown = ", ".join(models[:2]) + (f" and {len(models) - 2} more model ids" if len(models) > 2 else "")
+        source = (f"Labels come from {E(shown)}; run" if models
                   else "The inputs carry no model id (gold labels, or predictions without provenance); the given run is")
         model_text = (f"{source} <code>{E(run['name'])}</code>, model kind <b>{E(str(model.get('kind')))}</b>"
                       + (f" ({E(str(model['name_or_path']))})" if model.get("name_or_path") else "")
