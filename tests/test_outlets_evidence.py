@@ -81,3 +81,15 @@ def test_cli_evidence_and_dedupe_in_json_and_report(tmp_path):
     page = (out / "report.html").read_text()
     assert "Evidence behind each figure" in page and "Wire copy and syndication" in page and "1 copies merged" in page
     assert "<h2>Methods</h2>" in page and "merged 1 copies" in res.stdout
+
+
+def test_blocked_similarity_matches_the_splits_matrix():
+    import numpy as np
+
+    from warta.gold.splits import similarity_matrix
+    from warta.outlets.syndication import similar_pairs
+
+    texts = [WIRE, WIRE.replace("sekitar", "kurang lebih"), "Saham naik tajam.", WIRE + " Kata dia.", "Serikat menolak."] * 3
+    dense = set(zip(*(a.tolist() for a in np.nonzero(np.triu(similarity_matrix(texts) >= 0.8, k=1)))))
+    blocked = set(zip(*(a.tolist() for a in similar_pairs(texts, 0.8, block=4))))
+    assert dense == blocked and len(dense) > 10

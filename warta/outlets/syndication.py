@@ -16,21 +16,40 @@ import numpy as np
 from warta.schema import LABELLED_ROLES
 
 SYNDICATED = 0.8
-MAX_SENTENCES = 20_000  # a dense n x n similarity matrix beyond this would not fit comfortably
+MAX_SENTENCES = 200_000  # pairs are found in row blocks; beyond this even the sparse products get slow
+BLOCK = 2000
+
+
+def similar_pairs(texts: list[str], threshold: float, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) with cosine >= threshold; the same similarity as
+    warta.gold.splits.similarity_matrix (for n <= block it is called as is), computed in row blocks
+    on the sparse vectors beyond that so memory stays O(block x n)."""
+    from warta.gold.splits import similarity_matrix
+
+    if len(texts) <= block:
+        return np.nonzero(np.triu(similarity_matrix(texts) >= threshold, k=1))
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
+    rows, cols = [], []
+    for start in range(0, len(texts), block):
+        sim = (vectors[start:start + block] @ vectors.T).tocoo()
+        keep = (sim.data >= threshold) & (sim.row + start < sim.col)
+        rows.append(sim.row[keep] + start)
+        cols.append(sim.col[keep])
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 def syndicated_clusters(records: Sequence[dict[str, Any]], by: str = "outlet", threshold: float = SYNDICATED) -> list[list[int]]:
     """Clusters (lists of record positions, input order) of near-identical sentences from >= 2 outlets."""
     from warta.errors import InputError
-    from warta.gold.splits import similarity_matrix
 
     idx = [i for i, r in enumerate(records) if r.get("role", "body") in LABELLED_ROLES and r.get("text")]
     if len(idx) < 2:
         return []
     if len(idx) > MAX_SENTENCES:
         raise InputError(f"syndication check: {len(idx)} sentences; at most {MAX_SENTENCES} supported")
-    sim = similarity_matrix([records[i]["text"] for i in idx])
-    rows, cols = np.nonzero(np.triu(sim >= threshold, k=1))
+    rows, cols = similar_pairs([records[i]["text"] for i in idx], threshold)
     parent = list(range(len(idx)))
 
     def find(a: int) -> int:
