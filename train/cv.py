@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import write_json, write_jsonl
@@ -81,7 +82,9 @@ def run_folds(
     by_id = data.by_id()
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
     cv_dir = folder.cv_dir
-    cv_dir.mkdir(parents=True, exist_ok=True)
+    main = distributed.is_main()  # in a multi-process run the other ranks only help to fit
+    if main:
+        cv_dir.mkdir(parents=True, exist_ok=True)
     oof: list[dict[str, Any]] = []
     per_fold: list[dict[str, Any]] = []
     labels = None
@@ -94,6 +97,8 @@ def run_folds(
         started = time.perf_counter()
         model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{position}",
                           progress=progress)
+        if not main:
+            continue
         labels = {layer: list(model.labels[layer]) for layer in layers}
         fold_model = model_id(folder.name, config.model.kind, f"cv-fold-{fold.name}")
         predictions = prediction_records(model, held, fold_model, predict_batch_size(config))
@@ -113,6 +118,8 @@ def run_folds(
         })
         log.info("cv fold %s macro-F1: %s", fold.name, ", ".join(
             f"{layer} {m['macro_f1']:.3f}" for layer, m in figures.items()))
+    if not main:
+        return {}
     summary = {
         layer: {
             "macro_f1": _summary([f["layers"].get(layer, {}).get("macro_f1") for f in per_fold]),

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import read_json, write_json
@@ -68,9 +69,11 @@ def train_experiment(
             log.info("seed %d (%d of %d)", seed, offset + 1, seeds)
             other = train(config.model_copy(update={"seed": seed}), out=result.run_dir / RunFolder.SEEDS / f"seed-{seed}",
                           data=data, cv=cv, force=True, progress=False, n_boot=0)
-            shutil.rmtree(RunFolder(other.run_dir).model_dir, ignore_errors=True)
+            if distributed.is_main():  # the other ranks of a torchrun only helped to fit
+                shutil.rmtree(RunFolder(other.run_dir).model_dir, ignore_errors=True)
             others.append((seed, other))
-        record_seeds(result, [(config.seed, result), *others])
+        if distributed.is_main():
+            record_seeds(result, [(config.seed, result), *others])
     if refit == "all":
         result.metrics["refit"] = refit_all(config, data, result, progress=progress)
     return result
@@ -163,7 +166,7 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
     by_id = data.by_id()
     ids = [i for name in ("train", "dev", "test") for i in getattr(data.splits, name)]
     records = with_supplement(data, [by_id[i] for i in ids])
-    chosen = selected_hyperparameters(config, result.model)
+    chosen = distributed.broadcast(selected_hyperparameters(config, result.model))  # rank 0's choice for all
     log.info("refit on all %d labelled sentences (+%d supplement) with %s", len(ids), len(data.supplement), chosen)
     if config.model.kind == "tfidf":
         model = _fit_tfidf_fixed_c(config, chosen["best_c"], records, run_dir)
@@ -174,6 +177,9 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
         # The Trainer needs an eval set; the training sentences stand in (nothing is held out any more).
         model = fit_model(refit_config, build_model(refit_config), records, records, run_dir / "checkpoints-refit",
                           progress=progress)
+    if not distributed.is_main():  # under torchrun rank 0 alone saves and records the refit
+        result.model = model
+        return {}
     folder = RunFolder(run_dir)
     eval_dir = run_dir / EVAL_MODEL_DIR
     shutil.rmtree(eval_dir, ignore_errors=True)

@@ -28,7 +28,8 @@ from warta.gold.splits import (
 )
 from warta.jsonl import read_jsonl
 from warta.schema import LABELLED_ROLES, LAYERS
-from warta.text.corpus import build_corpus, corpus_stats, default_seeds_dir
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES, build_corpus, corpus_stats, default_seeds_dir
+from warta.text.sanitise import terminal_safe
 
 
 @corpus_app.command("build")
@@ -36,13 +37,18 @@ def build_cli(
     out: Path = typer.Option(..., "--out", help="Output JSONL, one sentence per line."),
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of .txt articles (default: bundled seeds)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest CSV (default: SEEDS/manifest.csv)."),
+    max_article_bytes: int = typer.Option(
+        DEFAULT_MAX_ARTICLE_BYTES, "--max-article-bytes", min=1, help="Largest article file read; larger ones are skipped."
+    ),
 ) -> None:
     """Clean, de-duplicate and segment the seed articles into a sentence table."""
     seeds_dir = seeds or default_seeds_dir()
-    report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"))
+    report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"),
+                          max_bytes=max_article_bytes)
     for warning in report.warnings:
         echo_err(f"warning: {warning}")
-    typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}")
+    dropped = f" ({report.dropped_lines} line(s) dropped by cleaning: page furniture, duplicates)" if report.dropped_lines else ""
+    typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}{dropped}")
     if report.errors:
         echo_err(f"{len(report.errors)} input(s) skipped")
         raise typer.Exit(1)
@@ -67,7 +73,8 @@ def render_stats(stats: dict) -> str:
         lines.append(f"{layer:<24}" + "".join(f"{label[:14]:>15}" for label in labels))
         for outlet, counts in [*per_outlet.items(), ("ALL", totals)]:
             lines.append(f"{outlet:<24}" + "".join(f"{counts.get(label, 0):>15}" for label in labels))
-    return "\n".join(lines)
+    # Outlet and label names come from user files: shown with control/bidi characters escaped.
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 @corpus_app.command("stats")
@@ -127,8 +134,8 @@ def split_cli(
     out: Optional[Path] = typer.Option(None, "--out", help="Splits JSON to write (default: SEEDS/splits.json)."),
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Labels JSONL (default: SEEDS/labels.jsonl)."),
-    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the group assignment."),
-    k: int = typer.Option(DEFAULT_K, "--k", help="Cross-validation folds over train+dev."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, max=2**32 - 1, help="Seed of the group assignment."),
+    k: int = typer.Option(DEFAULT_K, "--k", min=2, max=100, help="Cross-validation folds over train+dev."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing splits file."),
     check: bool = typer.Option(False, "--check", help="Only check that OUT equals what would be written; exit 1 if not."),
 ) -> None:

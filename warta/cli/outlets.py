@@ -130,8 +130,8 @@ def outlets_cli(
     min_sentences: int = typer.Option(
         10, "--min-sentences", min=0, help="Groups with fewer sentences are listed and flagged but not compared."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of every bootstrap (same seed, same figures)."),
-    n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of every bootstrap (same seed, same figures)."),
+    n_boot: int = typer.Option(2000, "--n-boot", min=100, max=1_000_000, help="Bootstrap resamples."),
     labels: Optional[Path] = typer.Option(
         None, "--labels", help="Gold labels JSONL (e.g. seeds/labels.jsonl) merged by id onto FILE... or --gold."
     ),

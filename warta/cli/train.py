@@ -56,6 +56,8 @@ def parse_cv(value: str | None) -> int | str | None:
         raise InputError(f"--cv {value}: expected an integer K >= 2, 'outlet' or 'outlet-purged'") from None
     if k < 2:
         raise InputError(f"--cv {value}: K must be at least 2")
+    if k > 100:  # refused before training, not after it
+        raise InputError(f"--cv {value}: K must be at most 100")
     return k
 
 
@@ -114,10 +116,14 @@ def train_cli(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or log lines on stderr."),
 ) -> None:
     """Train a model (TF-IDF baseline or transformer) on the labelled corpus; write model, metrics, predictions."""
+    from warta import distributed
     from warta.config import load_config
     from warta.train.experiment import train_experiment
 
     run_config = load_config(config, overrides or [])
+    # under torchrun only rank 0 shows progress, writes the run folder and prints the table
     result = train_experiment(run_config, out=out, cv=parse_cv(cv), seeds=seeds, refit=refit, force=force,
-                              progress=not quiet)
-    typer.echo(render_run(result))
+                              progress=not quiet and distributed.is_main())
+    distributed.close()
+    if distributed.is_main():
+        typer.echo(render_run(result))
