@@ -11,8 +11,9 @@ estimates o's shares, which are compared with o's gold shares. Reported per outl
 share error per layer (mean |estimate - gold| over the layer's labels, in points)
 and the stance-index error (estimate - gold), raw (``none``) vs each correction,
 with whether the 95% two-source bootstrap interval of the index covers the gold
-index and whether the correction is flagged unstable. Also runs on ``--cv K``
-runs (then calibration folds may share articles' outlets' styles; say so).
+index and whether the correction is flagged unstable. It also runs on ``--cv K``
+runs, as weaker evidence: a K-fold model has seen other sentences of the
+held-out outlet.
 """
 
 from __future__ import annotations
