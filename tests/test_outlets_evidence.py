@@ -86,7 +86,7 @@ def test_cli_evidence_and_dedupe_in_json_and_report(tmp_path):
 def test_blocked_similarity_matches_the_splits_matrix():
     import numpy as np
 
-    from warta.gold.splits import similarity_matrix
+    from warta.gold.groups import similarity_matrix
     from warta.outlets.syndication import similar_pairs
 
     texts = [WIRE, WIRE.replace("sekitar", "kurang lebih"), "Saham naik tajam.", WIRE + " Kata dia.", "Serikat menolak."] * 3

@@ -1,6 +1,6 @@
 """Wire copy: sentences printed (near-)verbatim by several outlets, flagged and optionally counted once.
 
-Similarity is the splits' machinery (warta.gold.splits.similarity_matrix: character 3-5-gram TF-IDF
+Similarity is the splits' machinery (warta.gold.groups.similarity_matrix: character 3-5-gram TF-IDF
 cosine), with a far stricter threshold than the splits' leakage grouping: SYNDICATED picks pairs that
 read as the same sentence, lightly edited. A cluster of such sentences (connected pairs) is syndicated
 when it spans at least two outlets.
@@ -22,9 +22,9 @@ BLOCK = 2000
 
 def similar_pairs(texts: list[str], threshold: float, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) with cosine >= threshold; the same similarity as
-    warta.gold.splits.similarity_matrix (for n <= block it is called as is), computed in row blocks
+    warta.gold.groups.similarity_matrix (for n <= block it is called as is), computed in row blocks
     on the sparse vectors beyond that so memory stays O(block x n)."""
-    from warta.gold.splits import similarity_matrix
+    from warta.gold.groups import similarity_matrix
 
     if len(texts) <= block:
         return np.nonzero(np.triu(similarity_matrix(texts) >= threshold, k=1))
@@ -98,7 +98,7 @@ def syndication(records: Sequence[dict[str, Any]], by: str = "outlet", dedupe: b
         })
     report = {
         "threshold": SYNDICATED,
-        "method": "character 3-5-gram TF-IDF cosine >= threshold (warta.gold.splits.similarity_matrix); "
+        "method": "character 3-5-gram TF-IDF cosine >= threshold (warta.gold.groups.similarity_matrix); "
                   "clusters spanning >= 2 outlets",
         "clusters": len(clusters),
         "sentences_flagged": sum(len(c) for c in clusters),
