@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile_common import make_tfidf_run
 
 from warta.config import CONFIG_CLASSES, load_config
 from warta.errors import InputError
@@ -139,10 +140,7 @@ print(json.dumps({"torch": "torch" in sys.modules, "rc": code}))
 
 @pytest.fixture(scope="module")
 def tfidf_run(tmp_path_factory):
-    from warta.train.run import train
-
-    config = load_config(CONFIGS / "tfidf.yaml", ["model.c_values=[1.0]"])
-    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+    return make_tfidf_run(tmp_path_factory)
 
 
 def _child(code: str, *args: str) -> dict:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_common import make_tfidf_run
 
 ray = pytest.importorskip("ray")
 
@@ -50,11 +51,7 @@ def ray_address():
 @pytest.fixture(scope="module")
 def tfidf_run(tmp_path_factory) -> Path:
     """A real TF-IDF run trained through `warta train`'s library (C fixed: seconds)."""
-    from warta.config import load_config
-    from warta.train.run import train
-
-    config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
-    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError, WartaError
-from warta.labelling.inputs import InputOptions, Problem
+from warta.labelling.items import InputOptions, Problem
 from warta.labelling.shard_folder import (
     MANIFEST,
     MANIFEST_VERSION,
