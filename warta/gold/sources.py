@@ -111,7 +111,7 @@ def validate_source(records: Sequence[dict[str, Any]], seed_sentences: Sequence[
     seed sentences go into the seed labels file) or a seed id whose text differs. Unlike seed gold, a
     source need not cover any sentence set.
     """
-    from warta.schema import GUIDELINE_VERSION
+    from warta.gold.labels import label_value_problems
     from warta.text.corpus import sentence_id
 
     seed_text = {s["id"]: s.get("text") for s in seed_sentences}
@@ -144,17 +144,7 @@ def validate_source(records: Sequence[dict[str, Any]], seed_sentences: Sequence[
                 and record.get("source") != WRITTEN and sentence_id(record["article_id"], index, record["text"]) != ident:
             # written records use short ids of their own; real sentences must keep the pipeline's id
             problems.append(f"{name}: id does not match its text (was the text edited?)")
-        for layer, allowed in LAYERS.items():
-            value = record.get(layer)
-            if value in (None, ""):
-                problems.append(f"{name}: missing layer {layer!r}")
-            elif value not in allowed:
-                problems.append(f"{name}: {layer} {value!r} is not one of {', '.join(allowed)}")
-        version = record.get("guideline_version")
-        if version is None:
-            problems.append(f"{name}: missing guideline_version")
-        elif version != GUIDELINE_VERSION:
-            problems.append(f"{name}: labelled under guideline {version!r}, current is {GUIDELINE_VERSION!r} (re-check it)")
+        problems += label_value_problems(name, record, missing=(None, ""))
         for key in ("annotator", "annotated_at", "note"):
             if key in record and not isinstance(record[key], str):
                 problems.append(f"{name}: {key} must be a string")
