@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from warta.labelling.checkpoint import PartialOutput, Progress
+from warta.labelling.output import label_present
 from warta.labelling.workers import Encoded, Prepared, Sentences
 
 # Problems are printed as they happen; the summary keeps only the first ones.
@@ -147,14 +148,7 @@ def _label_buffer(buffer: list[Prepared], labeller) -> tuple[list[str], list, li
     payloads = [payload for _, payload, _, _ in buffer if payload is not None]
     prefixes = [prefix for payload in payloads for prefix in payload.prefixes]
     texts = [text for payload in payloads for text in payload.texts]
-    predict_at = [i for i, text in enumerate(texts) if text is not None]
-    rows: list = [None] * len(texts)
-    winners: list = [None] * len(texts)
-    if predict_at:
-        probabilities, best = labeller.label([texts[i] for i in predict_at])
-        for j, i in enumerate(predict_at):
-            rows[i] = probabilities[j]
-            winners[i] = best[j]
+    rows, winners = label_present(texts, labeller.label)
     return prefixes, rows, winners
 
 
