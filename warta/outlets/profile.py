@@ -17,6 +17,7 @@ from warta.outlets.validation import (
     _with_labels,
 )
 from warta.schema import LABELLED_ROLES, LAYERS
+from warta.text.sanitise import clean_field
 
 
 def _settings(by: str, use: str, min_sentences: int, n_boot: int, seed: int, **extra: Any) -> dict[str, Any]:
@@ -84,6 +85,13 @@ def profile_files(
     from warta.outlets.syndication import syndication as find_syndication
 
     located = list(located)
+    by = options.get("by", "outlet")
+    for _, record in located:
+        # names and texts reach the report, the JSON and the terminal (evidence, syndication):
+        # bidi overrides, invisible and control characters are removed once, here
+        for key in (by, "article_id", "text"):
+            if isinstance(record.get(key), str):
+                record[key] = clean_field(record[key])
     kept, syndication = find_syndication([r for _, r in located], options.get("by", "outlet"),
                                          dedupe=bool(extras["dedupe_syndicated"]))
     kept_ids = {id(r) for r in kept}
