@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import iter_jsonl, read_jsonl
+from warta.jsonl import iter_records, read_jsonl
 from warta.jsonl import write_json as write_json_file
 from warta.metrics import evaluate_predictions
 from warta.records import Prediction, predictions_from_matrices
@@ -111,7 +111,7 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
     path = Path(path)
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in iter_records(path):  # a JSONL file, or a `warta label --engine ray` shard folder
         text = obj.get("text")
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"{path}:{lineno}: no \"text\" (a non-empty string is required)")

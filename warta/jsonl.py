@@ -1,8 +1,13 @@
-"""JSON and JSON Lines files, with errors that name the file (and line)."""
+"""JSON and JSON Lines files, with errors that name the file (and line).
+
+Every whole-file write goes through `write_text_atomic` (a temporary file in
+the same folder, then a rename), so a crash never leaves half a file.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,15 +52,32 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records to path (parents created); return how many were written."""
+    """Write records to path atomically (parents created); return how many were written."""
+    lines = [dumps(record) + "\n" for record in records]
+    write_text_atomic(path, "".join(lines))
+    return len(lines)
+
+
+def write_text_atomic(path: str | Path, text: str, fsync: bool = False) -> Path:
+    """Write UTF-8 text via a temporary file beside `path` and a rename (parents created).
+
+    `fsync`: flush the file to disk before the rename (a checkpoint must survive a power cut).
+    InputError names the path when it cannot be written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(dumps(record) + "\n")
-            n += 1
-    return n
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
 
 
 def _json_default(value: Any) -> Any:
@@ -78,12 +100,73 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"{path}: unreadable JSON ({exc})") from None
 
 
-def write_json(path: str | Path, obj: Any) -> Path:
-    """Write an indented UTF-8 JSON document (parents created); InputError if it cannot be written."""
-    path = Path(path)
+def json_text(obj: Any, indent: int | None = 2) -> str:
+    """The JSON document warta writes: UTF-8 kept readable, numpy scalars and paths converted."""
+    return json.dumps(obj, indent=indent, ensure_ascii=False, default=_json_default) + ("\n" if indent is not None else "")
+
+
+def write_json(path: str | Path, obj: Any, indent: int | None = 2, fsync: bool = False) -> Path:
+    """Write a JSON document atomically (see write_text_atomic); InputError if it cannot be written."""
+    return write_text_atomic(path, json_text(obj, indent), fsync=fsync)
+
+
+# --- sharded output folders ----------------------------------------------------------
+#
+# `warta label --engine ray` writes a folder of shard files (JSON Lines or
+# Parquet) and a manifest.json listing them in order (warta.labelling.shard_folder).
+# iter_records reads such a folder as one stream, so every reader of prediction
+# files (`warta outlets`, `warta evaluate --data`) takes one too. An unfinished
+# run is an error: a profile of part of the input would look complete.
+
+SHARD_MANIFEST = "manifest.json"
+
+
+def is_shard_folder(path: str | Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / SHARD_MANIFEST).is_file()
+
+
+def read_shard_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / SHARD_MANIFEST
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    return path
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("engine") != "ray" or "shards" not in manifest:
+        raise InputError(f"{path}: not a manifest of `warta label --engine ray`")
+    return manifest
+
+
+def shard_files(folder: str | Path) -> list[Path]:
+    """The shard files of a finished run, in shard order."""
+    folder = Path(folder)
+    manifest = read_shard_manifest(folder)
+    if manifest.get("status") != "complete":
+        raise InputError(f"{folder}: unfinished `warta label --engine ray` run (rerun it with --resume first)")
+    missing = [s["file"] for s in manifest["shards"] if not s.get("complete") or not (folder / s["file"]).is_file()]
+    if missing:
+        raise InputError(f"{folder}: shard {missing[0]} is missing or incomplete (rerun with --resume)")
+    return [folder / s["file"] for s in manifest["shards"]]
+
+
+def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq  # only for Parquet shards
+
+    parquet = pq.ParquetFile(path)
+    for group in range(parquet.num_row_groups):
+        yield from parquet.read_row_group(group).to_pylist()
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(record number, record) of a JSONL file, or of every shard of a ray-engine output folder."""
+    path = Path(path)
+    if not path.is_dir():
+        yield from iter_jsonl(path)
+        return
+    if not is_shard_folder(path):
+        raise InputError(f"{path}: a folder, but not a `warta label --engine ray` output (no {SHARD_MANIFEST})")
+    number = 0
+    for shard in shard_files(path):
+        records = _parquet_records(shard) if shard.suffix == ".parquet" else (obj for _, obj in iter_jsonl(shard))
+        for record in records:
+            number += 1
+            yield number, record

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from warta.jsonl import read_json, read_jsonl, write_json, write_jsonl, write_text_atomic
 from warta.records import Sentence, sentence_fields
 
 SPLITS = ("test", "dev", "cv")  # what evaluate/compare accept (cv: out-of-fold predictions)
@@ -110,7 +110,7 @@ class RunFolder:
         return self
 
     def write_config(self, text: str) -> None:
-        (self.path / self.CONFIG).write_text(text, encoding="utf-8")
+        write_text_atomic(self.path / self.CONFIG, text)
 
     def write_data(self, fingerprint: Mapping[str, Any]) -> None:
         write_json(self.path / self.DATA, fingerprint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from warta.cli import (
+    annotate,  # noqa: F401  (registers commands)
     corpus,  # noqa: F401  (registers commands)
     evaluate,  # noqa: F401  (registers commands)
     label,  # noqa: F401  (registers commands)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from warta.cli._app import app, echo_err
+from warta.errors import WartaError
 
 # Per input file, this many problems are printed; the rest are counted.
 SHOWN_PROBLEMS_PER_SOURCE = 20
@@ -60,7 +61,7 @@ def label_cli(
     inputs: list[str] = typer.Argument(
         ..., help="Articles: .txt files (one article each), .jsonl files (one article per line), folders, or - (stdin)."
     ),
-    out: Path = typer.Option(..., "--out", help="Output file, one record per sentence."),
+    out: Path = typer.Option(..., "--out", help="Output file, one record per sentence (--engine ray: a folder)."),
     format: Optional[str] = typer.Option(
         None, "--format", help="jsonl, csv or parquet (default: from the --out suffix, else jsonl)."
     ),
@@ -79,6 +80,11 @@ def label_cli(
         None, "--workers", help="Processes cleaning and segmenting beside the model (0: in-process; default: by cores)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (a Ray cluster; --out DIR)."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: cluster address (default: local Ray)."),
+    actors: Optional[int] = typer.Option(None, "--actors", min=1, help="--engine ray: labelling actors (model copies)."),
+    gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", min=0.0, help="--engine ray: GPUs per actor."),
+    shard_units: int = typer.Option(500, "--shard-units", min=1, help="--engine ray: input units per shard."),
 ) -> None:
     """Label every sentence of new articles (type, stance, frame, probabilities) with a trained model.
 
@@ -86,6 +92,18 @@ def label_cli(
     (each reported on one line); 2 nothing labelled, or bad arguments; 130
     interrupted (rerun with --resume).
     """
+    if engine == "ray":
+        from warta.cli.label_ray import run_ray
+
+        if quantize or workers is not None:
+            raise WartaError("--quantize and --workers apply to --engine local only")
+
+        options = {"format": format, "outlet": outlet, "manifest": manifest, "resume": resume, "force": force,
+                   "address": address, "actors": actors, "gpus_per_actor": gpus_per_actor, "batch_size": batch_size,
+                   "device": device, "shard_units": shard_units}
+        run_ray(run, inputs, out, options, quiet)
+    if engine != "local":
+        raise WartaError(f"--engine {engine}: expected local or ray")
     from warta.labelling.engine import label_articles, partial_paths
 
     try:

@@ -9,7 +9,7 @@ boundaries (`char_wb`, sublinear tf, IDF fitted on the sentences grouped).
 Character n-grams match Indonesian affix variants (`menggantikan` /
 `gantikan` / `digantikan`) and number formats without a stemmer.
 
-Linking (union-find, no size cap):
+Linking (connected components of the link graph, scipy.sparse.csgraph; no size cap):
 1. any two sentences with cosine >= NEAR_DUPLICATE (0.32) share a group;
 2. rewrites: an article pair is a rewrite pair when at least REWRITE_SHARE
    (25%) of the shorter article's sentences have a counterpart at cosine >=
@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
+from warta.jsonl import write_text_atomic
 from warta.text.corpus import default_seeds_dir
 
 SPLITS_FILE = "splits.json"
@@ -159,25 +160,21 @@ def near_duplicate_groups(records: Sequence[dict[str, Any]]) -> dict[str, str]:
     """Group id per sentence id; group ids are `g000`, `g001`, ... in order of first member."""
     texts = [r["text"] for r in records]
     articles = [str(r.get("article_id", "")) for r in records]
-    parent = list(range(len(records)))
+    n = len(records)
+    links = sorted(near_duplicate_links(articles, similarity_matrix(texts))) if n > 1 else []
+    component = np.arange(n)
+    if links:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    if len(records) > 1:
-        for i, j in sorted(near_duplicate_links(articles, similarity_matrix(texts))):
-            ri, rj = find(i), find(j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
+        rows, cols = np.array(links).T
+        graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(n, n))
+        _, component = connected_components(graph, directed=False)
     names: dict[int, str] = {}
     groups = {}
-    for i, record in enumerate(records):
-        root = find(i)
-        names.setdefault(root, f"g{len(names):03d}")
-        groups[record["id"]] = names[root]
+    for record, label in zip(records, component.tolist()):
+        names.setdefault(label, f"g{len(names):03d}")  # numbered in order of first member
+        groups[record["id"]] = names[label]
     return groups
 
 
@@ -379,9 +376,7 @@ def write_splits(splits: Splits, path: str | Path, force: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not force:
         raise InputError(f"{path}: exists (use --force to overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps_splits(splits), encoding="utf-8")
-    return path
+    return write_text_atomic(path, dumps_splits(splits))
 
 
 def split_summary(splits: Splits, records: Sequence[dict[str, Any]]) -> dict[str, Any]:

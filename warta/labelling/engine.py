@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
+from warta.jsonl import write_json
 from warta.labelling.inputs import STDIN, InputOptions, Problem, WalkStats, iter_items
 from warta.labelling.output import encoder_for, format_for, jsonl_to_parquet
 from warta.labelling.workers import (
@@ -199,12 +200,7 @@ class PartialOutput:
         """Make everything appended so far durable, then record it (atomically) as the resume point."""
         os.fsync(self.fd)
         payload = {"version": CHECKPOINT_VERSION, "run": self.fingerprint, "progress": asdict(progress)}
-        tmp = self.ckpt.with_name(self.ckpt.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.ckpt)
+        write_json(self.ckpt, payload, indent=None, fsync=True)
 
     def finish(self, format: str, labels: dict[str, list[str]]) -> None:
         """Put the finished output in place under its name; remove the partial file and checkpoint."""
@@ -495,18 +491,10 @@ def _label_buffer(buffer: list[Prepared], labeller) -> tuple[list[str], list, li
     return prefixes, rows, winners
 
 
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix(self, **kwargs) -> None: ...
-    def close(self) -> None: ...
-
-
 def _progress_bar(enabled: bool, start: _Progress):
-    if not enabled:
-        return _NoBar()
     from tqdm import tqdm
 
     return tqdm(
-        desc="labelling", unit=" sent", unit_scale=True, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+        disable=not enabled, desc="labelling", unit=" sent", unit_scale=True, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
         postfix={"articles": start.articles, "skipped": start.skipped},
     )

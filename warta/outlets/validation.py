@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.jsonl import iter_jsonl
+from warta.jsonl import iter_records
 from warta.outlets.constants import _PARTS, _QUOTE, ALL, USES
 from warta.schema import LABELLED_ROLES, LAYERS
 
@@ -103,7 +103,7 @@ def _located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str,
 
 def _located_files(paths: Iterable[str | Path], progress: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     for path in paths:
-        lines = iter_jsonl(path)
+        lines = iter_records(path)  # a JSONL file, or a `warta label --engine ray` shard folder
         if progress:
             from tqdm import tqdm
 

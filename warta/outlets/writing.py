@@ -5,7 +5,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from warta import jsonl
 from warta.errors import InputError
+from warta.jsonl import write_text_atomic
 from warta.outlets.constants import PAIR_STATS
 
 
@@ -93,17 +95,11 @@ def check_outputs(out_dir: str | Path, names: Iterable[str], force: bool) -> lis
 
 def write_text(path: str | Path, text: str) -> None:
     """Write via a temporary file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def json_text(data: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return jsonl.json_text(data)
 
 
 def csv_text(rows: list[dict[str, Any]], columns: Iterable[str] = ()) -> str:

@@ -1,0 +1,144 @@
+"""Likely gold-label errors, from a run's out-of-fold probabilities (cleanlab).
+
+Only out-of-fold predictions are used (`RUN/cv/oof.jsonl`, written by
+`warta train --cv K`): each sentence was scored by a fold model that never
+trained on it or on its near-duplicate group. A record without a fold, or a
+sentence of the run's test split, is never audited. Per layer,
+`cleanlab.filter.find_label_issues` flags sentences whose given label the
+out-of-fold model finds implausible (confident learning), ranked by
+self-confidence (the probability of the given label, lowest first). Labels
+are never changed: this is a list for a person to check against the
+guidelines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warta.errors import InputError
+from warta.jsonl import iter_jsonl
+from warta.schema import LAYER_NAMES
+
+OOF_FILE = Path("cv") / "oof.jsonl"
+
+
+def out_of_fold(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's out-of-fold prediction records; InputError (one line) when the run has none."""
+    path = run_dir / OOF_FILE
+    if not path.is_file():
+        raise InputError(f"{run_dir}: no out-of-fold predictions ({OOF_FILE}); "
+                         "retrain with `warta train CONFIG --cv K` to audit")
+    return [record for _, record in iter_jsonl(path)]
+
+
+def held_out_only(oof: Sequence[Mapping[str, Any]], test_ids: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records safe to audit, and why the others were refused."""
+    safe, refused = [], []
+    for record in oof:
+        fold = record.get("fold")
+        model = str(record.get("model") or "")
+        match = re.search(r"cv-fold-(\d+)$", model)
+        if not isinstance(fold, int) or (match and int(match.group(1)) != fold):
+            refused.append(f"{record.get('id')}: not an out-of-fold prediction (fold {fold!r}, model {model!r})")
+        elif record.get("id") in test_ids:
+            refused.append(f"{record.get('id')}: in the run's test split")
+        elif not record.get("probs"):
+            refused.append(f"{record.get('id')}: no probabilities")
+        else:
+            safe.append(dict(record))
+    return safe, refused
+
+
+def find_issues(
+    given: Sequence[str], probs: Sequence[Mapping[str, float]], labels: Sequence[str]
+) -> list[tuple[int, float, int]]:
+    """(row, self-confidence, suggested label index) of flagged rows, most suspicious first."""
+    from cleanlab.filter import find_label_issues
+
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[g] for g in given], dtype=int)
+    p = np.array([[float(row.get(label, 0.0)) for label in labels] for row in probs], dtype=float)
+    p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+    present = np.unique(y)
+    # cleanlab wants every column to be a class with examples; drop the absent ones and renormalise
+    keep = present if len(present) < len(labels) else np.arange(len(labels))
+    remap = {old: new for new, old in enumerate(keep)}
+    p_kept = p[:, keep]
+    p_kept = p_kept / np.clip(p_kept.sum(axis=1, keepdims=True), 1e-12, None)
+    y_kept = np.array([remap[v] for v in y], dtype=int)
+    if len(keep) < 2:
+        return []
+    ranked = find_label_issues(labels=y_kept, pred_probs=p_kept, return_indices_ranked_by="self_confidence")
+    return [(int(i), float(p[i, y[i]]), int(np.argmax(p[i]))) for i in ranked]
+
+
+def _notes(sources: Mapping[str, Any]) -> dict[str, str]:
+    """id -> the labeller's note (the rule that decided a hard case), to show beside a suspect."""
+    from warta.gold.labels import default_labels_path, load_labels
+
+    path = sources.get("labels") or default_labels_path(sources.get("seeds"))
+    try:
+        return {str(line.get("id")): line["note"] for line in load_labels(path) if line.get("note")}
+    except InputError:
+        return {}
+
+
+def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str, Any]:
+    """Per layer, the likely label errors among the run's out-of-fold predictions."""
+    # run-folder readers shared with `warta evaluate` (they move with the run-folder redesign)
+    from warta.eval.evaluate import check_run_dir, run_gold, run_labels
+    from warta.jsonl import read_json
+
+    run_dir = Path(check_run_dir(run_dir))
+    oof = out_of_fold(run_dir)
+    fingerprint = read_json(run_dir / "data.json") if (run_dir / "data.json").is_file() else {}
+    fingerprint = fingerprint if isinstance(fingerprint, dict) else {}
+    test_ids = set(map(str, fingerprint.get("ids", {}).get("test", []) or []))
+    safe, refused = held_out_only(oof, test_ids)
+    gold = {record["id"]: record for record in run_gold(run_dir)}
+    notes = _notes(fingerprint.get("sources") or {})
+    run_label_lists = run_labels(run_dir)
+    layers = [layer for layer in (layers or LAYER_NAMES) if layer in run_label_lists]
+    missing = [r["id"] for r in safe if r["id"] not in gold]
+    safe = [r for r in safe if r["id"] in gold]
+    sources = fingerprint.get("sources") or {}
+    changed = None
+    if sources.get("labels") and sources.get("labels_sha256"):
+        from warta.train.data import file_sha256
+
+        changed = file_sha256(sources["labels"]) != sources["labels_sha256"]
+    result: dict[str, Any] = {
+        "run": str(run_dir),
+        "labels_changed_since_run": changed,
+        "audited": len(safe),
+        "refused": refused,
+        "no_gold": missing,
+        "test_sentences_not_audited": len(test_ids),
+        "method": "cleanlab.filter.find_label_issues on out-of-fold probabilities, ranked by self-confidence",
+        "layers": {},
+    }
+    for layer in layers:
+        labels = run_label_lists[layer]
+        rows = [r for r in safe if gold[r["id"]].get(layer) in labels and (r["probs"] or {}).get(layer)]
+        issues = find_issues([gold[r["id"]][layer] for r in rows], [r["probs"][layer] for r in rows], labels)
+        listed = []
+        for rank, (i, self_conf, suggested) in enumerate(issues, start=1):
+            record, label = rows[i], gold[rows[i]["id"]]
+            listed.append({
+                "rank": rank,
+                "id": record["id"],
+                "text": record.get("text") or label.get("text"),
+                "given": label[layer],
+                "suggested": labels[suggested],
+                "self_confidence": round(self_conf, 6),
+                "model_confidence": round(float(record["probs"][layer].get(labels[suggested], 0.0)), 6),
+                "fold": record.get("fold"),
+                "note": notes.get(record["id"]),
+            })
+        result["layers"][layer] = {"n": len(rows), "flagged": len(listed), "issues": listed}
+    return result

@@ -1,0 +1,274 @@
+"""Plan `warta label --engine ray` inputs into fixed-size shards, and read one shard's units back.
+
+The local engine numbers input units in one deterministic stream (see
+warta.labelling.inputs): a `.txt` file is one unit, each non-blank line of a
+`.jsonl` file is one unit, a file that cannot be used at all is one unit.
+The planner walks the same stream in the driver without reading article text
+(a `.txt` file is not opened; a `.jsonl` file is scanned for line breaks only)
+and cuts it into shards of `shard_units` consecutive units. A shard is a list
+of segments, each a run of units inside one file, with the byte offset and
+line number where it starts, so a worker reads its shard directly (no
+re-walking from the top). Shard boundaries depend on the inputs alone: a
+resumed run plans the same shards.
+
+A worker turns a segment back into units with the local engine's own walker
+(`_Walker`): same article ids, outlets, metadata and problem messages.
+Parquet files (a row is a unit, like a JSONL line) are read here too; the
+local engine does not read Parquet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warta.errors import WartaError
+from warta.labelling.inputs import (
+    _BINARY_SNIFF_BYTES,
+    JSONL_SUFFIXES,
+    STDIN,
+    TEXT_SUFFIXES,
+    InputOptions,
+    Item,
+    Problem,
+    WalkStats,
+    _Walker,
+)
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DEFAULT_SHARD_UNITS = 500
+
+
+@dataclass
+class Segment:
+    """`units` consecutive units of one file (kind txt, jsonl, parquet) or one problem found while planning."""
+
+    kind: str
+    path: str = ""
+    name: str = ""  # id base: the path relative to the folder walked (as the local walker names it)
+    units: int = 1
+    offset: int = 0  # jsonl: byte offset of the first line; parquet: first row
+    lineno: int = 0  # jsonl: line number of the line before `offset`
+    message: str = ""  # kind "problem"
+
+
+@dataclass
+class Plan:
+    """Shards (lists of segments) in input order, and what the walk ignored."""
+
+    shards: list[list[Segment]] = field(default_factory=list)
+    units: int = 0
+    ignored_files: int = 0
+
+    def fingerprint(self, extra: dict[str, Any]) -> str:
+        """A hash of every planned segment plus the files' sizes and modification times, and `extra`."""
+        digest = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
+        seen: set[str] = set()
+        for shard in self.shards:
+            for seg in shard:
+                digest.update(json.dumps(asdict(seg), sort_keys=True).encode())
+                if seg.path and seg.path not in seen:
+                    seen.add(seg.path)
+                    try:
+                        stat = os.stat(seg.path)
+                        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+                    except OSError:
+                        digest.update(b"missing")
+        return digest.hexdigest()[:32]
+
+
+def _walk_folder(folder: Path, stats: WalkStats, skip: set[Path]) -> Iterator[Path | Problem]:
+    """The local walker's folder order (sorted names, hidden entries and symlinked folders skipped), plus Parquet."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as exc:
+        yield Problem(f"{folder}: cannot list folder ({exc.strerror})", str(folder))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if path.resolve() not in skip:
+                yield from _walk_folder(path, stats, skip)
+        elif entry.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES):
+            yield path
+        else:
+            stats.ignored_files += 1
+
+
+def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
+    """(byte offset, line number before it) of every non-blank line; None when the file is one problem unit
+    (unreadable, binary by the local walker's sniff, or without any non-blank line)."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    with handle:
+        size = 0
+        for line in handle:
+            if b"\x00" in line:
+                return None
+            size += len(line)
+            if size >= _BINARY_SNIFF_BYTES:
+                break
+        handle.seek(0)
+        starts = []
+        offset = 0
+        for lineno, line in enumerate(handle):
+            if line.strip():
+                starts.append((offset, lineno))
+            offset += len(line)
+    return iter(starts) if starts else None
+
+
+class _Planner:
+    def __init__(self, options: InputOptions, shard_units: int, skip_dirs: set[Path]):
+        self.walker = _Walker(options, 0, WalkStats(), None)
+        self.options = options
+        self.shard_units = shard_units
+        self.skip_dirs = skip_dirs
+        self.plan = Plan()
+        self.current: list[Segment] = []
+        self.filled = 0
+
+    def _add(self, segment: Segment, starts: Iterator[tuple[int, int]] | None = None) -> None:
+        """Add a segment, splitting it at shard boundaries (jsonl/parquet segments span many units)."""
+        remaining = segment.units
+        first_row = segment.offset
+        while remaining:
+            take = min(remaining, self.shard_units - self.filled)
+            part = Segment(**{**asdict(segment), "units": take})
+            if segment.kind == "jsonl":
+                part.offset, part.lineno = next(starts)
+                for _ in range(take - 1):
+                    next(starts)
+            elif segment.kind == "parquet":
+                part.offset = first_row
+                first_row += take
+            self.current.append(part)
+            self.filled += take
+            self.plan.units += take
+            remaining -= take
+            if self.filled == self.shard_units:
+                self.plan.shards.append(self.current)
+                self.current, self.filled = [], 0
+
+    def _problem(self, message: str) -> None:
+        self._add(Segment("problem", message=message))
+
+    def file(self, path: Path, name: str) -> None:
+        if path.resolve() in self.options.exclude or any(p in self.skip_dirs for p in path.resolve().parents):
+            return
+        lowered = path.name.lower()
+        if lowered.endswith(JSONL_SUFFIXES):
+            starts = _jsonl_starts(path)
+            if starts is None:  # the local walker turns such a file into exactly one problem unit
+                (_, problem), = self.walker._jsonl_file(path, name)
+                self._problem(problem.message)
+                return
+            starts = list(starts)
+            self._add(Segment("jsonl", str(path), name, len(starts)), iter(starts))
+        elif lowered.endswith(PARQUET_SUFFIXES):
+            try:
+                import pyarrow.parquet as pq
+
+                rows = pq.ParquetFile(path).metadata.num_rows
+            except Exception as exc:  # noqa: BLE001 (any unreadable Parquet file is one problem unit)
+                self._problem(f"{path}: cannot read as Parquet ({type(exc).__name__})")
+                return
+            if rows == 0:
+                self._problem(f"{path}: empty file")
+                return
+            self._add(Segment("parquet", str(path), name, rows))
+        else:
+            self._add(Segment("txt", str(path), Path(name).with_suffix("").as_posix()))
+
+    def walk(self, inputs: Sequence[str | Path]) -> Plan:
+        stats = WalkStats()
+        for given in inputs:
+            if str(given) == STDIN:
+                raise WartaError("--engine ray reads files and folders, not stdin (-)")
+            path = Path(given)
+            if path.is_dir():
+                for found in _walk_folder(path, stats, self.skip_dirs):
+                    if isinstance(found, Problem):
+                        self._problem(found.message)
+                    else:
+                        self.file(found, found.relative_to(path).as_posix())
+            elif path.exists():
+                self.file(path, path.name)
+            else:
+                self._problem(f"{path}: not found")
+        if self.current:
+            self.plan.shards.append(self.current)
+        self.plan.ignored_files = stats.ignored_files
+        return self.plan
+
+
+def plan_shards(
+    inputs: Sequence[str | Path], options: InputOptions, shard_units: int = DEFAULT_SHARD_UNITS,
+    skip_dirs: Sequence[Path] = (),
+) -> Plan:
+    """Cut the input stream into shards of `shard_units` units; nothing under `skip_dirs` is read."""
+    if shard_units < 1:
+        raise WartaError(f"--shard-units {shard_units}: must be at least 1")
+    return _Planner(options, shard_units, {Path(p).resolve() for p in skip_dirs}).walk(inputs)
+
+
+def read_segment(segment: Segment, walker: _Walker) -> Iterator[Item]:
+    """The units of one segment, made by the local engine's walker."""
+    if segment.kind == "problem":
+        yield Problem(segment.message, segment.message.split(": ", 1)[0])
+        return
+    path = Path(segment.path)
+    source = str(path)
+    if segment.kind == "txt":
+        yield walker._text_article(path, segment.name)
+        return
+    outlet, _ = walker._defaults(path)
+    if segment.kind == "jsonl":
+        with path.open("rb") as handle:
+            handle.seek(segment.offset)
+            lineno, done = segment.lineno, 0
+            for raw in handle:
+                lineno += 1
+                if not raw.strip():
+                    continue
+                yield walker._record(raw, lineno, source, segment.name, outlet)
+                done += 1
+                if done == segment.units:
+                    return
+        return
+    yield from _parquet_units(segment, walker, source, outlet)
+
+
+def _parquet_units(segment: Segment, walker: _Walker, source: str, outlet: str) -> Iterator[Item]:
+    """Rows offset .. offset+units of a Parquet file, read by row group, each handled like a JSONL record."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(segment.path)
+    start, end = segment.offset, segment.offset + segment.units
+    first = 0
+    for group in range(parquet.num_row_groups):
+        count = parquet.metadata.row_group(group).num_rows
+        if first + count > start and first < end:
+            rows = parquet.read_row_group(group).to_pylist()
+            for i in range(max(start, first), min(end, first + count)):
+                raw = json.dumps(rows[i - first], ensure_ascii=False, default=str).encode("utf-8")
+                yield walker._record(raw, i + 1, source, segment.name, outlet)
+        first += count
+        if first >= end:
+            return
+
+
+def shard_items(segments: Sequence[Segment], options: InputOptions) -> Iterator[Item]:
+    """Every unit of a shard, in input order."""
+    walker = _Walker(options, 0, WalkStats(), None)
+    for segment in segments:
+        yield from read_segment(segment, walker)
