@@ -77,6 +77,7 @@ class HybridClassifier:
         embed_batch_size: int = 32,
         cpu_threads: int | None = None,
         device: str = "cpu",
+        selection: Mapping[str, Mapping[str, float]] | None = None,
     ):
         self.encoder = str(encoder)
         self.layers = list(layers)
@@ -93,6 +94,8 @@ class HybridClassifier:
         self.embedder = SentenceEmbedder(self.encoder, text_prefix, pooling, max_length, embed_batch_size,
                                          cache_dir, cache, cpu_threads, device)
         self.tfidf_ = TfidfClassifier(layers=self.layers, **self.tfidf_params)
+        # fixed hyperparameters (`selected()` of a fitted model): fit without dev, e.g. `--refit all`
+        self.selection = None if selection is None else {k: dict(v) for k, v in selection.items()}
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -122,9 +125,14 @@ class HybridClassifier:
         from threadpoolctl import threadpool_limits
 
         texts = list(texts)
-        self.tfidf_.fit(texts, targets, dev=dev, progress=progress)
+        if self.selection is not None:
+            dev = None  # hyperparameters are given: nothing to select
+            self._fit_tfidf_fixed(texts, targets, self.selection["tfidf_c"])
+        else:
+            self.tfidf_.fit(texts, targets, dev=dev, progress=progress)
         emb = self.embedder.embed(texts)
-        dev_emb = self.embedder.embed(list(dev.texts)) if dev is not None else None
+        dev_emb = self.embedder.embed(list(dev.texts)) if dev is not None and len(dev.texts) else None
+        dev = dev if dev_emb is not None else None
         with threadpool_limits(limits=1, user_api="blas"):
             self._fit_embedding_heads(emb, targets, dev_emb, dev)
             self._choose_fusion(dev_emb, dev)
@@ -132,6 +140,25 @@ class HybridClassifier:
         # a model fitted here predicts the labelled corpus next (dev, test, folds): cache those too
         self.store_predictions = True
         return self
+
+    def selected(self) -> dict[str, dict[str, float]]:
+        """The hyperparameters dev selection chose; `HybridClassifier(selection=...)` refits with them."""
+        return {"tfidf_c": {k: float(v) for k, v in self.tfidf_.best_c_.items()},
+                "embedding_c": {k: float(v) for k, v in self.best_c_.items()},
+                "fusion_weight": {k: float(v) for k, v in self.weights_.items()}}
+
+    def _fit_tfidf_fixed(self, texts: list[str], targets: Mapping[str, Sequence[str | None]],
+                         best_c: Mapping[str, float]) -> None:
+        """The TF-IDF head with a given C per layer: without dev the model takes `_default_c()` per
+        layer (in layer order), so that hook hands out each layer's C; checked after fitting."""
+        per_layer = iter([float(best_c[layer]) for layer in self.layers])
+        self.tfidf_._default_c = lambda: next(per_layer)
+        try:
+            self.tfidf_.fit(texts, targets, dev=None)
+        finally:
+            del self.tfidf_._default_c
+        if {k: float(v) for k, v in self.tfidf_.best_c_.items()} != {k: float(best_c[k]) for k in self.layers}:
+            raise RuntimeError(f"TF-IDF C per layer is {self.tfidf_.best_c_}, expected {dict(best_c)}")
 
     def _fit_head(self, X: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, Any, Any]:
         from sklearn.linear_model import LogisticRegression
@@ -163,14 +190,17 @@ class HybridClassifier:
                 raise ValueError(f"layer {layer!r}: unknown label(s) {unknown}")
             scores: dict[float, float] = {}
             dev_rows = _labelled_rows(dev.targets.get(layer, [])) if dev is not None else np.zeros(0, int)
-            if X_dev is not None and len(dev_rows) and len(self.embedding_c_values) > 1:
+            if self.selection is not None:
+                best = float(self.selection["embedding_c"][layer])
+            elif X_dev is not None and len(dev_rows) and len(self.embedding_c_values) > 1:
                 gold = [dev.targets[layer][i] for i in dev_rows]
                 for c in sorted(self.embedding_c_values):
                     head = self._fit_head(X[rows], y, c)
                     pred = self._head_predict(layer, head, X_dev[dev_rows])
                     scores[c] = _macro_f1(gold, pred, self.labels[layer])
+            if scores:
                 best = max(sorted(scores), key=lambda c: scores[c])  # ties: the smaller C
-            else:
+            elif self.selection is None:
                 best = min(self.embedding_c_values, key=lambda c: abs(np.log(c) - np.log(0.01)))
             self.best_c_[layer] = best
             self.tuning_[layer] = {str(c): f for c, f in scores.items()}
@@ -189,6 +219,9 @@ class HybridClassifier:
 
     def _choose_fusion(self, dev_emb: np.ndarray | None, dev: Labelled | None) -> None:
         self.fusion_tuning_: dict[str, dict[str, float]] = {}
+        if self.selection is not None:
+            self.weights_ = {layer: float(self.selection["fusion_weight"][layer]) for layer in self.layers}
+            return
         if self.fusion_weight is not None or dev is None:
             self.weights_ = {layer: 0.5 if self.fusion_weight is None else self.fusion_weight for layer in self.layers}
             return
@@ -210,7 +243,7 @@ class HybridClassifier:
             self.fusion_tuning_[layer] = {str(w): f for w, f in scores.items()}
 
     def selection_summary(self) -> dict[str, Any]:
-        return {"tfidf": self.tfidf_.selection_summary(), "embedding_best_c": self.best_c_,
+        return {"selected": self.selected(), "tfidf": self.tfidf_.selection_summary(), "embedding_best_c": self.best_c_,
                 "embedding_dev_macro_f1_by_c": self.tuning_, "fusion_weight": self.weights_,
                 "fusion_dev_macro_f1_by_weight": self.fusion_tuning_}
 

@@ -174,6 +174,21 @@ def test_fusion_weight_chosen_on_dev(tiny_bert, synthetic_data, fitted):
         np.testing.assert_allclose(model.predict_proba(dev_texts)[layer], model.tfidf_.predict_proba(dev_texts)[layer])
 
 
+def test_refit_with_the_selected_hyperparameters_needs_no_dev(tiny_bert, synthetic_data, fitted):
+    model, cache = fitted
+    (train_texts, train_targets), (dev_texts, dev_targets), _ = split_data(synthetic_data)
+    chosen = model.selected()
+    assert set(chosen) == {"tfidf_c", "embedding_c", "fusion_weight"}
+    # same sentences, given hyperparameters: the same model as dev selection produced
+    again = make_hybrid(tiny_bert, cache, selection=chosen).fit(train_texts, train_targets)
+    assert again.selected() == chosen
+    np.testing.assert_allclose(again.predict_proba(dev_texts)["type"], model.predict_proba(dev_texts)["type"])
+    everything = {layer: list(train_targets[layer]) + list(dev_targets[layer]) for layer in LAYER_NAMES}
+    refit = make_hybrid(tiny_bert, cache, selection=chosen).fit(train_texts + dev_texts, everything,
+                                                                  dev=Labelled(dev_texts, dev_targets))
+    assert refit.selected() == chosen and refit.tuning_ == {layer: {} for layer in LAYER_NAMES}
+
+
 def test_config_schema_and_registry():
     from warta.config import load_config
     from warta.models import config_class, model_class
