@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import DATA
 from warta.annotate.imports import read_csv, read_labelstudio
 from warta.annotate.labelstudio import write_csv
-from warta.text.corpus import sentence_id
 from warta.schema import GUIDELINE_VERSION
+from warta.text.corpus import sentence_id
 
 # exported by Label Studio 1.23.2 in the round trip of docs/annotation-round-trip.md: three annotated tasks,
 # task 1 labelled identically by users 1 and 2, task 2 with a stance conflict, task 3 by user 1 only

@@ -14,9 +14,9 @@ import pytest
 from tests.conftest import SEEDS
 from warta.annotate.labelstudio import guideline_definitions, labelling_config, tasks
 from warta.annotate.select import select, uncertainty, with_context
-from warta.text.corpus import sentence_id
 from warta.errors import InputError
 from warta.schema import LAYER_NAMES, LAYERS
+from warta.text.corpus import sentence_id
 
 GUIDELINES = SEEDS / "GUIDELINES.md"
 

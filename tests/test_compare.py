@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 import warta.eval.compare as compare_module
 from warta.errors import InputError
@@ -187,7 +186,7 @@ def two_runs(tmp_path_factory):
 
 
 def run_warta(*args):
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_compare_two_runs(two_runs, tmp_path):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 import warta.eval.evaluate as evaluate_module
 from warta.errors import InputError
@@ -198,7 +197,7 @@ def test_render_report_shows_every_figure():
 
 
 def run_warta(*args):
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 @pytest.fixture(scope="module")

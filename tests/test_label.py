@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 from warta.errors import InputError, WartaError
 from warta.labelling.engine import LabelSummary, label_articles, partial_paths
@@ -423,6 +424,9 @@ def test_cli_labels_stdin_and_reports_skips_with_exit_1(tfidf_run, tmp_path):
 
 
 def test_cli_exit_codes_0_and_2_without_traceback(tfidf_run, tmp_path):
+    def run_warta(*args):  # in this process: the CLI's import cost is paid once per session
+        return run_in_process(*args, text=False)
+
     ok = run_warta("label", str(tfidf_run), str(SEEDS / "000_f1aba28e426cfe17.txt"), "--out", str(tmp_path / "a.csv"))
     assert ok.returncode == 0, ok.stderr
     assert "labelled 1 articles" in ok.stdout.decode() and "[csv," in ok.stdout.decode()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
+from cli_runner import run_in_process
 
 from warta.errors import InputError
 from warta.gold.labels import (
@@ -202,7 +201,7 @@ def test_load_labels_names_file_and_line_of_malformed_json(tmp_path):
 
 
 def run_warta(*args):
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_validate_ok_and_defects(tmp_path, labels):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import numpy as np
 import pytest
+from cli_runner import run_in_process
 
 from warta.errors import InputError
 from warta.gold.labels import load_gold
@@ -206,7 +205,7 @@ def test_groups_cover_only_labelled_sentences(stored, gold):
 
 
 def run_warta(*args):
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300)
+    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_split_check_write_and_refuse(tmp_path):

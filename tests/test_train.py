@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import yaml
+from cli_runner import run_in_process, run_subprocess
 
 from warta.config import load_config
 from warta.errors import InputError
@@ -151,8 +151,9 @@ def test_folds_keep_groups_together(synthetic_data):
 
 
 def run_warta(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warta", *args], capture_output=True, text=True, timeout=300,
-                          env=env, cwd=cwd)
+    if env is not None:  # HF_HUB_OFFLINE is read when huggingface_hub is imported: a real process
+        return run_subprocess(*args, env=env, cwd=cwd)
+    return run_in_process(*args, cwd=cwd)
 
 
 def test_cli_trains_the_baseline_on_the_real_seeds_with_cv(tmp_path):

@@ -130,7 +130,7 @@ def agreement(annotations: Mapping[str, Mapping[str, Mapping[str, Any]]],
             "pairs": pairs,
         }
     disagreements = []
-    for u, ident in enumerate(overlap):
+    for ident in overlap:
         given = {name: {layer: annotations[name][ident].get(layer) for layer in layers}
                  for name in names if ident in annotations[name]}
         differs = [layer for layer in layers if len({g[layer] for g in given.values() if g[layer] is not None}) > 1]
