@@ -168,6 +168,15 @@ def load_run_model(folder: RunFolder) -> Any:
     return load_model(folder.model_dir)
 
 
+def load_eval_model(folder: RunFolder) -> Any:
+    """The model the run's test/dev figures came from: model-eval/ after `--refit all`, else model/."""
+    if folder.eval_model_dir == folder.model_dir:
+        return load_run_model(folder)
+    from warta.models import load_model
+
+    return load_model(folder.eval_model_dir)
+
+
 def evaluate_run(
     run_dir: str | Path,
     split: str = "test",
@@ -194,7 +203,7 @@ def evaluate_run(
         gold = [record for record in run_gold(folder) if record["id"] in predicted_ids]
     else:
         gold = _split_gold(folder, split)
-        predictions = _fresh_predictions(folder, gold, batch_size)
+        predictions = _fresh_predictions(folder, gold, batch_size, held_out=True)
         stored_path = folder.predictions_path(split)
         stored = read_jsonl(stored_path) if stored_path.is_file() else None
     metrics = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
@@ -206,8 +215,10 @@ def evaluate_run(
     return metrics
 
 
-def _fresh_predictions(folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int) -> list[Prediction]:
-    model = load_run_model(folder)
+def _fresh_predictions(
+    folder: RunFolder, records: Sequence[Mapping[str, Any]], batch_size: int, held_out: bool = False
+) -> list[Prediction]:
+    model = load_eval_model(folder) if held_out else load_run_model(folder)
     ident = make_model_id(folder.name, getattr(model, "kind", "model"))
     return predict_records(model, records, batch_size=batch_size, model_id=ident)
 

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from transformers import TrainerCallback
 
+from warta import distributed
 from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
@@ -42,8 +43,10 @@ from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer 
 )
 from warta.models.transformer_training import (  # noqa: F401
     _LogCallback,
+    _RankSeed,
     _StderrProgress,
     balanced_class_weights,
+    ddp_arguments,
     use_bf16,
 )
 from warta.schema import LAYER_NAMES, LAYERS
@@ -227,10 +230,18 @@ class TransformerClassifier:
             raise ValueError("the transformer needs a dev set (early stopping on dev macro-F1)")
         if self.model is None:
             self.initialize()
+        if distributed.is_distributed() and work_dir is None:
+            # Every rank loads the best checkpoint that rank 0 saved: they need one shared folder.
+            raise ValueError("multi-process training needs a work_dir shared by all ranks")
         scratch = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="warta-checkpoints-"))
         try:
             self._train(texts, targets, dev, scratch, progress)
-        finally:
+        except BaseException:
+            if distributed.is_main():
+                shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        distributed.barrier()  # every rank has loaded the best checkpoint before rank 0 removes it
+        if distributed.is_main():
             shutil.rmtree(scratch, ignore_errors=True)
         return self
 
@@ -257,7 +268,7 @@ class TransformerClassifier:
             output_dir=str(work_dir),
             num_train_epochs=self.epochs,
             max_steps=self.max_steps if self.max_steps else -1,
-            per_device_train_batch_size=self.batch_size,
+            per_device_train_batch_size=self.batch_size,  # under torchrun: split over the ranks
             per_device_eval_batch_size=self.eval_batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
@@ -281,6 +292,7 @@ class TransformerClassifier:
             dataloader_num_workers=self.dataloader_workers,
             dataloader_pin_memory=torch.cuda.is_available(),
             disable_tqdm=not progress,
+            **ddp_arguments({"train.batch_size": self.batch_size, "train.eval_batch_size": self.eval_batch_size}),
         )
         collator = DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if bf16_on else None)
         trainer = Trainer(
@@ -292,7 +304,7 @@ class TransformerClassifier:
             processing_class=self.tokenizer,
             compute_metrics=self._compute_metrics,
             callbacks=[EarlyStoppingCallback(early_stopping_patience=self.early_stopping_patience),
-                       _LogCallback(self.history_), *self.callbacks],
+                       _LogCallback(self.history_), _RankSeed(), *self.callbacks],
         )
         # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
         trainer.remove_callback(ProgressCallback)
@@ -300,8 +312,8 @@ class TransformerClassifier:
         if progress:
             trainer.add_callback(_StderrProgress())
         log.info(
-            "transformer: %d train / %d dev sentences, bf16=%s, device=%s",
-            len(train_set), len(dev_set), bf16_on, args.device,
+            "transformer: %d train / %d dev sentences, bf16=%s, device=%s, processes=%d (%s)",
+            len(train_set), len(dev_set), bf16_on, args.device, args.world_size, args.parallel_mode.value,
         )
         trainer.train()
         best = trainer.state.best_metric

@@ -12,6 +12,9 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
+from warta import distributed
+from warta.errors import InputError
+
 log = logging.getLogger("warta.train")
 
 
@@ -31,6 +34,54 @@ def use_bf16(setting: bool | str) -> bool:
     if setting == "auto":
         return available
     return bool(setting) and available
+
+
+# --- multi-process training (torchrun; see warta.distributed) ------------------------
+
+
+def ddp_arguments(batch_sizes: dict[str, int]) -> dict[str, Any]:
+    """TrainingArguments that make the Trainer run DDP when launched multi-process ({} in one process).
+
+    transformers 5 decides parallel_mode from accelerate's PartialState: with
+    LOCAL_RANK set it picks nccl on a GPU, but on a CPU-only machine it stays
+    "not distributed" (each rank would train the whole model alone) unless
+    `use_cpu` is set; then it runs MULTI_CPU over gloo. `split_batches` makes
+    each optimisation step take the batch a single process would take
+    (train.batch_size sentences from the same sampler) and give each rank an
+    equal slice of it, the last short batch included, so the effective batch
+    and the steps per epoch match a one-process run. The BERT pooler gets no
+    gradient (the heads read the hidden states): DDP must allow unused parameters.
+    """
+    n = distributed.world_size()
+    if n <= 1:
+        return {}
+    for key, size in batch_sizes.items():
+        if size % n:
+            raise InputError(f"{key} {size}: not divisible by the {n} training processes; choose a multiple of {n}")
+    args: dict[str, Any] = {
+        "ddp_backend": distributed.backend(),
+        "ddp_find_unused_parameters": True,
+        "accelerator_config": {"split_batches": True},
+    }
+    if not torch.cuda.is_available():
+        args["use_cpu"] = True
+    return args
+
+
+class _RankSeed(TrainerCallback):
+    """Under DDP, reseed each rank with seed + rank once training starts.
+
+    Every rank builds the model under the same seed (and DDP copies rank 0's
+    weights anyway); the samplers are synchronised by accelerate. What is left
+    to the global RNG is dropout: without this, every rank would draw the same
+    masks for its rows, so the ranks' slices would share their noise.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from transformers import set_seed
+
+        if distributed.is_distributed():
+            set_seed(args.seed + distributed.rank())
 
 
 # --- Trainer callbacks ----------------------------------------------------------------

@@ -290,3 +290,23 @@ def test_transformer_config_takes_the_new_options(tiny_bert):
     config = load_config(REPO / "configs" / "smoke-transformer.yaml", [
         f"model.name_or_path={tiny_bert}", "model.text_prefix='query: '", "model.freeze_embeddings=true"])
     assert config.model.text_prefix == "query: " and config.model.freeze_embeddings is True
+
+
+def test_refit_all_and_outlet_cv_with_a_hybrid_run(synthetic_data, tiny_bert, tmp_path, one_torch_thread_module):
+    from warta.config import load_config
+    from warta.train.experiment import train_experiment
+
+    config = load_config(REPO / "configs" / "hybrid-e5.yaml", [
+        f"model.encoder={tiny_bert}", f"model.cache_dir={tmp_path / 'cache'}", "model.embedding_c_values=[0.1, 1.0]",
+        "model.tfidf.c_values=[0.3, 3.0]", "model.tfidf.char_ngrams=[2, 4]"])
+    result = train_experiment(config, out=tmp_path / "run", data=synthetic_data, cv="outlet", refit="all",
+                              progress=False, n_boot=0)
+    run = tmp_path / "run"
+    chosen = result.metrics["refit"]["hyperparameters"]["selection"]
+    shipped, evaluated = load_model(run / "model"), load_model(run / "model-eval")
+    assert shipped.selected() == evaluated.selected() == chosen
+    assert shipped.tuning_ == {layer: {} for layer in LAYER_NAMES}  # nothing re-tuned
+    cv = json.loads((run / "cv" / "metrics.json").read_text())
+    assert cv["scheme"] == "outlet" and "outlet_error" in cv
+    # the CV folds, the run and the refit embedded every sentence once: the rest were cache hits
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1

@@ -1,6 +1,9 @@
-"""`warta train --cv K`: grouped, stratified K-fold cross-validation on train+dev.
+"""`warta train --cv K|outlet`: grouped, stratified K-fold CV on train+dev, or leave-one-outlet-out.
 
-Folds: the stored assignment (``splits.folds``) when K equals its ``k``;
+Leave-one-outlet-out (``--cv outlet``) is described in `warta.train.folds`;
+it also writes ``cv/outlet_error.json`` (`warta.train.profile_error`).
+
+K-fold: the stored assignment (``splits.folds``) when K equals its ``k``;
 otherwise scikit-learn's StratifiedGroupKFold over ``splits.groups``,
 stratified on the first configured layer (``type`` by default), shuffled
 with the config's seed. Near-duplicate groups never straddle folds.
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
 from warta.jsonl import write_json, write_jsonl
@@ -31,32 +35,11 @@ from warta.records import model_id
 from warta.runfolder import RunFolder
 from warta.train.data import LabelledData
 from warta.train.fit import build_model, fit_model, predict_batch_size, prediction_records, score
+from warta.train.folds import OUTLET_SCHEMES, Fold, fold_assignment, kfold_plan, outlet_plan  # noqa: F401  (fold_assignment: public here too)
+from warta.train.profile_error import outlet_profile_error
+from warta.train.sources import with_supplement
 
 log = logging.getLogger("warta.train")
-
-
-def fold_assignment(data: LabelledData, k: int, seed: int, stratify_layer: str) -> tuple[dict[str, int], str]:
-    """(fold number for every train+dev id, where the folds came from); see module docstring."""
-    splits = data.splits
-    pool = list(splits.train) + list(splits.dev)
-    stored = getattr(splits, "folds", None) or {}
-    if k == getattr(splits, "k", None) and all(i in stored for i in pool):
-        return {i: int(stored[i]) for i in pool}, "splits.folds"
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    by_id = data.by_id()
-    groups = getattr(splits, "groups", None) or {}
-    group_of = [groups.get(i, i) for i in pool]
-    n_groups = len(set(group_of))
-    if k > n_groups:
-        raise InputError(f"--cv {k}: train+dev hold only {n_groups} sentence groups; choose K <= {n_groups}")
-    y = [str(by_id[i].get(stratify_layer)) for i in pool]
-    folds: dict[str, int] = {}
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    for fold, (_, held) in enumerate(splitter.split(np.zeros(len(pool)), y, group_of)):
-        for index in held:
-            folds[pool[index]] = fold
-    return folds, f"StratifiedGroupKFold(shuffle, seed={seed}) on splits.groups"
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:
@@ -70,44 +53,62 @@ def cross_validate(
     config: RunConfig,
     data: LabelledData,
     run_dir: RunFolder | Path,
-    k: int,
+    k: int | str,
     progress: bool = True,
     n_boot: int = 1000,
 ) -> dict[str, Any]:
-    """Fit K fold models, write cv/metrics.json and cv/oof.jsonl, return the metrics dict."""
-    if k < 2:
-        raise InputError(f"--cv {k}: K must be at least 2")
+    """K-fold (`k` an int) or leave-one-outlet-out (`k` "outlet", or "outlet-purged": near-duplicates of the
+    held-out outlet's sentences removed from fit and dev) CV; writes cv/, returns cv/metrics.json."""
+    if k in OUTLET_SCHEMES:
+        plan, scheme = outlet_plan(data, config.seed, purge=k == "outlet-purged")
+    else:
+        if not isinstance(k, int) or k < 2:
+            raise InputError(f"--cv {k}: K must be at least 2")
+        plan, scheme = kfold_plan(data, k, config.seed, list(config.layers)[0])
+    return run_folds(config, data, run_dir, plan, scheme, progress=progress, n_boot=n_boot)
+
+
+def run_folds(
+    config: RunConfig,
+    data: LabelledData,
+    run_dir: RunFolder | Path,
+    plan: list[Fold],
+    scheme: dict[str, Any],
+    progress: bool = True,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
+    """Fit one model per fold of `plan` (warta.train.folds.Fold), write cv/metrics.json and cv/oof.jsonl."""
     layers = list(config.layers)
-    folds, fold_source = fold_assignment(data, k, config.seed, layers[0])
-    present = sorted(set(folds.values()))
-    if len(present) != k:
-        raise InputError(f"--cv {k}: only {len(present)} non-empty folds could be formed")
     by_id = data.by_id()
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
     cv_dir = folder.cv_dir
-    cv_dir.mkdir(parents=True, exist_ok=True)
+    main = distributed.is_main()  # in a multi-process run the other ranks only help to fit
+    if main:
+        cv_dir.mkdir(parents=True, exist_ok=True)
     oof: list[dict[str, Any]] = []
     per_fold: list[dict[str, Any]] = []
     labels = None
-    for fold in present:
-        dev_fold = present[(present.index(fold) + 1) % len(present)]
-        held = [by_id[i] for i, f in folds.items() if f == fold]
-        inner_dev = [by_id[i] for i, f in folds.items() if f == dev_fold]
-        fit = [by_id[i] for i, f in folds.items() if f not in (fold, dev_fold)]
-        log.info("cv fold %d (%d of %d): fit %d, dev %d (fold %d), held out %d",
-                 fold, present.index(fold) + 1, k, len(fit), len(inner_dev), dev_fold, len(held))
+    for position, fold in enumerate(plan):
+        held = [by_id[i] for i in fold.held]
+        inner_dev = [by_id[i] for i in fold.dev]
+        fit = with_supplement(data, [by_id[i] for i in fold.fit])
+        log.info("cv fold %s (%d of %d): fit %d, dev %d, held out %d",
+                 fold.name, position + 1, len(plan), len(fit), len(inner_dev), len(held))
         started = time.perf_counter()
-        model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{fold}", progress=progress)
+        model = fit_model(config, build_model(config), fit, inner_dev, cv_dir / f"checkpoints-{position}",
+                          progress=progress)
+        if not main:
+            continue
         labels = {layer: list(model.labels[layer]) for layer in layers}
-        fold_model = model_id(folder.name, config.model.kind, f"cv-fold-{fold}")
+        fold_model = model_id(folder.name, config.model.kind, f"cv-fold-{fold.name}")
         predictions = prediction_records(model, held, fold_model, predict_batch_size(config))
         for record in predictions:
-            record["fold"] = fold
+            record["fold"] = fold.name
         oof.extend(predictions)
         figures = score(held, predictions, config, labels, n_boot=0)
         per_fold.append({
-            "fold": fold,
-            "dev_fold": dev_fold,
+            "fold": fold.name,
+            **fold.info,
             "n_fit": len(fit),
             "n_dev": len(inner_dev),
             "n_held_out": len(held),
@@ -115,8 +116,10 @@ def cross_validate(
             "layers": {layer: {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"], "n": m["n"]}
                        for layer, m in figures.items()},
         })
-        log.info("cv fold %d macro-F1: %s", fold, ", ".join(
+        log.info("cv fold %s macro-F1: %s", fold.name, ", ".join(
             f"{layer} {m['macro_f1']:.3f}" for layer, m in figures.items()))
+    if not main:
+        return {}
     summary = {
         layer: {
             "macro_f1": _summary([f["layers"].get(layer, {}).get("macro_f1") for f in per_fold]),
@@ -127,14 +130,15 @@ def cross_validate(
     gold = [by_id[record["id"]] for record in oof]
     pooled = score(gold, oof, config, labels, n_boot=n_boot)
     result = {
-        "k": k,
-        "fold_source": fold_source,
-        "stratify_layer": layers[0],
-        "procedure": "fold i held out; fold (i+1) mod K is the dev set for tuning/early stopping; the rest fit",
+        **scheme,
+        "n_supplement": len(getattr(data, "supplement", []) or []),
         "summary": summary,
         "folds": per_fold,
         "pooled_oof": pooled,
     }
+    if scheme.get("scheme") == "outlet":
+        result["outlet_error"] = outlet_profile_error(gold, oof, layers, seed=config.seed)
+        write_json(cv_dir / "outlet_error.json", result["outlet_error"])
     write_json(cv_dir / "metrics.json", result)
     write_jsonl(folder.predictions_path("cv"), sorted(oof, key=lambda r: r["id"]))
     log.info("cv macro-F1 mean ± std: %s", ", ".join(

@@ -25,7 +25,9 @@ class LabelledData:
 
     records: list[dict[str, Any]]
     splits: Any
-    sources: dict[str, str | None] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
+    # written supplement (warta.train.sources): fitted on, never split, never scored
+    supplement: list[dict[str, Any]] = field(default_factory=list)
 
     def by_id(self) -> dict[str, dict[str, Any]]:
         return {record["id"]: record for record in self.records}
@@ -104,6 +106,18 @@ def fingerprint(data: LabelledData, layers: list[str]) -> dict[str, Any]:
             "splits_sha256": file_sha256(data.sources.get("splits")),
             "records_sha256": text_digest,
         },
+        "supplement": supplement_fingerprint(data, layers),
         "splits_seed": getattr(data.splits, "seed", None),
         "folds_k": getattr(data.splits, "k", None),
+    }
+
+
+def supplement_fingerprint(data: LabelledData, layers: list[str]) -> dict[str, Any]:
+    """Size, label counts and file hashes of the written supplement (training folds only)."""
+    files = list(data.sources.get("supplement") or [])
+    return {
+        "n": len(data.supplement),
+        "files": {path: file_sha256(path) for path in files},
+        "label_counts": {layer: dict(Counter(r.get(layer) for r in data.supplement)) for layer in layers},
+        "use": "added to the fitted sentences of every model (train, CV fit folds, refit); never dev/test/held out",
     }

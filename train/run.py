@@ -21,12 +21,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from warta import distributed
 from warta.config import RunConfig, dump_config
 from warta.errors import InputError
 from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder
 from warta.train.cv import cross_validate
-from warta.train.data import LabelledData, fingerprint, load_data
+from warta.train.data import LabelledData, fingerprint
 from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction_records: public here too)
     build_model,
     fit_model,
@@ -35,6 +36,7 @@ from warta.train.fit import (  # noqa: F401  (build_model, fit_model, prediction
     score,
     training_summary,
 )
+from warta.train.sources import load_run_data, with_supplement
 
 log = logging.getLogger("warta.train")
 
@@ -159,29 +161,38 @@ def train(
     *,
     out: str | Path | None = None,
     data: LabelledData | None = None,
-    cv: int | None = None,
+    cv: int | str | None = None,
     force: bool = False,
     progress: bool = True,
     n_boot: int = 1000,
 ) -> RunResult:
-    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold cross-validation.
+    """Fit, save, predict dev/test, score, and write the run folder; `cv` adds K-fold (int) or
+    leave-one-outlet-out ("outlet") cross-validation. The written supplement, if any, joins the fitted sentences.
 
     `data` replaces the config's labelled corpus (tests use it); `progress`
     echoes the log to stderr and shows progress bars.
     """
-    if cv is not None and cv < 2:
-        raise InputError(f"--cv {cv}: K must be at least 2")
-    data = data or load_data(config.data.labels, config.data.splits, config.data.seeds)
+    if cv is not None and cv not in ("outlet", "outlet-purged") and (not isinstance(cv, int) or cv < 2):
+        raise InputError(f"--cv {cv}: expected K >= 2, 'outlet' or 'outlet-purged'")
+    if distributed.is_distributed() and config.model.kind == "tfidf":  # nothing to share out: refuse
+        raise InputError(f"model.kind tfidf: multi-process training (WORLD_SIZE={distributed.world_size()}) "
+                         "is for the transformer kinds; run `warta train` without torchrun")
+    if data is None:
+        data = load_run_data(config.data)
     train_records = data.split_records("train")
     dev_records = data.split_records("dev")
     test_records = data.split_records("test")
     if not train_records or not dev_records:
         raise InputError("splits: train and dev must both hold sentences")
-    target = run_dir_for(config, out)
-    if target.is_dir() and any(target.iterdir()) and not force:  # fail before any slow work
-        raise InputError(f"{target}: folder exists and is not empty (use --force to overwrite its run files)")
+    distributed.init()
+    target, problem = distributed.broadcast(_target(config, out, force) if distributed.is_main() else None)
+    if problem:  # rank 0 decided the folder (timestamps differ between ranks) and whether it may be used
+        raise InputError(problem)
     model = build_model(config)  # a missing pretrained model fails here, before the run folder exists
+    if not distributed.is_main():
+        return _train_other_rank(config, model, data, target, cv, n_boot)
     folder = RunFolder(target).prepare(force=force)
+    distributed.barrier()  # the other ranks wait until the folder is ready (their Trainers look into it)
     run_dir = folder.path
     model_id = make_model_id(run_dir.name, config.model.kind)
     labels_all = None
@@ -195,7 +206,8 @@ def train(
         )
         timing: dict[str, float] = {}
         started = time.perf_counter()
-        model = fit_model(config, model, train_records, dev_records, run_dir / "checkpoints", progress=progress)
+        model = fit_model(config, model, with_supplement(data, train_records), dev_records, run_dir / "checkpoints",
+                          progress=progress)
         timing["fit_s"] = round(time.perf_counter() - started, 3)
         log.info("fitted in %.2f s", timing["fit_s"])
         model.save(folder.model_dir)
@@ -223,3 +235,23 @@ def train(
             cv_result = cross_validate(config, data, folder, k=cv, progress=progress, n_boot=n_boot)
         log.info("run folder: %s", run_dir)
     return RunResult(run_dir=run_dir, model=model, metrics=metrics, cv=cv_result, timing=timing)
+
+
+def _target(config: RunConfig, out: str | Path | None, force: bool) -> tuple[Path, str | None]:
+    """(run folder, why it cannot be used or None); checked before any slow work."""
+    target = run_dir_for(config, out)
+    if target.is_dir() and any(target.iterdir()) and not force:
+        return target, f"{target}: folder exists and is not empty (use --force to overwrite its run files)"
+    return target, None
+
+
+def _train_other_rank(config: RunConfig, model: Any, data: LabelledData, target: Path, cv: int | str | None,
+                      n_boot: int) -> RunResult:
+    """A rank > 0 of a multi-process run: train alongside rank 0 and write nothing (rank 0 writes the folder)."""
+    distributed.barrier()  # rank 0 has prepared (or --force cleared) the folder
+    checkpoints = RunFolder(target).path / "checkpoints"  # rank 0's Trainer saves there; all ranks load the best
+    model = fit_model(config, model, with_supplement(data, data.split_records("train")), data.split_records("dev"),
+                      checkpoints, progress=False)
+    if cv is not None:
+        cross_validate(config, data, RunFolder(target), k=cv, progress=False, n_boot=n_boot)
+    return RunResult(run_dir=target, model=model, metrics={})

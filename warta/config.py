@@ -21,6 +21,7 @@ from warta.schema import LAYER_NAMES
 
 LayerName = Literal["type", "stance", "frame"]
 DATA_PATH_KEYS = ("labels", "splits", "seeds")
+DATA_PATH_LIST_KEYS = ("extra", "supplement")
 
 
 class _Strict(BaseModel):
@@ -33,6 +34,19 @@ class DataConfig(_Strict):
     labels: Path | None = None
     splits: Path | None = None
     seeds: Path | None = None
+    # JSONL files of labelled sentence records with their own text/article_id/outlet/role/index
+    # (as `warta annotate import` writes them): they join the corpus, and the splits are regenerated.
+    extra: list[Path] = []
+    # Written supplement (records with `source: written`): added to training folds only, never to
+    # dev, test or any held-out fold (see warta.gold.sources).
+    supplement: list[Path] = []
+
+    @field_validator("extra", "supplement", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, (str, Path)) else value
 
 
 class OutputConfig(_Strict):
@@ -268,6 +282,15 @@ def _resolve_file_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         value = raw["data"].get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             raw["data"][key] = str((base / value).resolve())
+    for key in DATA_PATH_LIST_KEYS:
+        values = raw["data"].get(key)
+        if isinstance(values, str):
+            values = raw["data"][key] = [values]
+        if isinstance(values, list):
+            raw["data"][key] = [
+                str((base / v).resolve()) if isinstance(v, str) and v and not Path(v).expanduser().is_absolute() else v
+                for v in values
+            ]
     return raw
 
 

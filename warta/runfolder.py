@@ -8,7 +8,9 @@
     metrics.json             {"dev": {LAYER: ...}, "test": {LAYER: ...}, "training": ..., "timing": ...}
     predictions/<split>.jsonl prediction records (warta.records.Prediction), splits dev and test
     train.log, env.json      what happened; versions, device, threads
-    cv/metrics.json, cv/oof.jsonl   with cross-validation
+    cv/metrics.json, cv/oof.jsonl   with cross-validation (+ cv/outlet_error.json with --cv outlet)
+    model-eval/              with --refit all: the model the held-out figures came from (model/ is the refit)
+    seeds/seed-<S>/          with --seeds N: the further seeds' run files (no model)
     eval-<split>.json, eval-data-<name>.json   written by `warta evaluate`
 
 Readers parse data.json once per RunFolder and take the gold records from the
@@ -44,9 +46,11 @@ class RunFolder:
     LOG = "train.log"
     ENV = "env.json"
     CV = "cv"
+    EVAL_MODEL = "model-eval"  # --refit all (warta.train.experiment)
+    SEEDS = "seeds"  # --seeds N (warta.train.experiment)
     MODEL_CARD = "model.json"  # inside model/ (warta.models.base.MODEL_CARD)
     # What `warta train` writes; --force replaces only these (evaluation outputs stay).
-    FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV)
+    FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV, EVAL_MODEL, SEEDS)
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -69,6 +73,12 @@ class RunFolder:
     @property
     def model_dir(self) -> Path:
         return self.path / self.MODEL
+
+    @property
+    def eval_model_dir(self) -> Path:
+        """The model the test/dev figures came from: model-eval/ after --refit all, else model/."""
+        refit = self.path / self.EVAL_MODEL
+        return refit if refit.is_dir() else self.model_dir
 
     @property
     def cv_dir(self) -> Path:
@@ -213,9 +223,16 @@ class RunFolder:
     def gold(self) -> list[dict[str, Any]]:
         """Gold records of the labelled corpus the run was trained from (current labels, cached sentences)."""
         from warta.gold.labels import load_gold
+        from warta.gold.sources import read_sources
 
         seeds, labels = self.data_sources()
-        return load_gold(seeds_dir=seeds, labels_path=labels, sentences=self.sentences())
+        sources = self.data.get("sources") if self.has_data() else None
+        extra, _ = read_sources((sources or {}).get("extra") or [])  # data.extra: labelled sentences with text
+        sentences = self.sentences()
+        if extra and sentences is not None:
+            extra_ids = {record["id"] for record in extra}
+            sentences = [s for s in sentences if s["id"] not in extra_ids]
+        return load_gold(seeds_dir=seeds, labels_path=labels, sentences=sentences) + extra
 
 
 def check_split(split: str) -> str:

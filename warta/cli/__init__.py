@@ -26,5 +26,8 @@ def main() -> None:
     try:
         app()  # standalone: click reports usage errors and exits with the command's code
     except WartaError as exc:
-        echo_err(f"error: {exc}")
+        from warta import distributed
+
+        # under torchrun every rank reports; rank 0's line reads as in one process
+        echo_err(f"{'' if distributed.is_main() else f'rank {distributed.rank()}: '}error: {exc}")
         sys.exit(exc.exit_code)

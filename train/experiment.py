@@ -1,0 +1,229 @@
+"""`warta train` with `--seeds N` and `--refit all`: several seeds of one run, then the shipped model.
+
+Multi-seed: seed s, s+1, ..., s+N-1 (s = the config's seed). The first seed is
+the run (its model, predictions and cv/oof.jsonl are the run's); each further
+seed is a full run in ``seeds/seed-<S>/`` (metrics, predictions, cv; no model,
+to save space). metrics.json gets ``"seeds"`` (figures per seed and mean ± sd
+per split and layer), cv/metrics.json likewise for the pooled out-of-fold
+figures. For TF-IDF only what depends on the seed varies (fold assignment,
+the outlet-CV dev sets); the test figures do not.
+
+Refit (`--refit all`): after evaluation, the shipped model is trained on
+every labelled sentence (train+dev+test, plus the written supplement) with
+the hyperparameters the first seed selected on dev (TF-IDF: C per layer;
+hybrid: C per head and layer and the fusion weights; transformer: the best
+epoch count, no early stopping), and saved as
+``model/`` -- what `warta label` loads. The model that produced the held-out
+figures moves to ``model-eval/`` (`warta evaluate --split test|dev` reloads
+it). Evaluation figures stay the held-out ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warta import distributed
+from warta.config import RunConfig
+from warta.errors import InputError
+from warta.jsonl import read_json, write_json
+from warta.runfolder import RunFolder
+from warta.train.data import LabelledData
+from warta.train.run import RunResult, build_model, fit_model, train
+
+log = logging.getLogger("warta.train")
+
+EVAL_MODEL_DIR = RunFolder.EVAL_MODEL
+REFIT_CHOICES = ("all",)
+
+
+def train_experiment(
+    config: RunConfig,
+    *,
+    out: str | Path | None = None,
+    data: LabelledData | None = None,
+    cv: int | str | None = None,
+    seeds: int = 1,
+    refit: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    n_boot: int = 1000,
+) -> RunResult:
+    """`train` for the first seed, the other seeds in seeds/seed-<S>/, then the refit (see module docstring)."""
+    if seeds < 1:
+        raise InputError(f"--seeds {seeds}: expected at least 1")
+    if refit is not None and refit not in REFIT_CHOICES:
+        raise InputError(f"--refit {refit}: expected one of {', '.join(REFIT_CHOICES)}")
+    if data is None:
+        from warta.train.sources import load_run_data
+
+        data = load_run_data(config.data)
+    result = train(config, out=out, data=data, cv=cv, force=force, progress=progress, n_boot=n_boot)
+    if seeds > 1:
+        others = []
+        for offset in range(1, seeds):
+            seed = config.seed + offset
+            log.info("seed %d (%d of %d)", seed, offset + 1, seeds)
+            other = train(config.model_copy(update={"seed": seed}), out=result.run_dir / RunFolder.SEEDS / f"seed-{seed}",
+                          data=data, cv=cv, force=True, progress=False, n_boot=0)
+            if distributed.is_main():  # the other ranks of a torchrun only helped to fit
+                shutil.rmtree(RunFolder(other.run_dir).model_dir, ignore_errors=True)
+            others.append((seed, other))
+        if distributed.is_main():
+            record_seeds(result, [(config.seed, result), *others])
+    if refit == "all":
+        result.metrics["refit"] = refit_all(config, data, result, progress=progress)
+    return result
+
+
+# --- multi-seed ----------------------------------------------------------------------
+
+
+def _figures(metrics: dict[str, Any], keys: tuple[str, ...] = ("macro_f1", "accuracy")) -> dict[str, Any]:
+    return {layer: {key: m.get(key) for key in keys} for layer, m in metrics.items()}
+
+
+def _mean_sd(values: list[float | None]) -> dict[str, float | None]:
+    kept = np.asarray([v for v in values if v is not None], float)
+    if not len(kept):
+        return {"mean": None, "sd": None}
+    return {"mean": float(kept.mean()), "sd": float(kept.std(ddof=1)) if len(kept) > 1 else 0.0}
+
+
+def _summarise(per_seed: list[dict[str, Any]], part: str) -> dict[str, Any]:
+    layers = per_seed[0].get(part, {})
+    return {
+        layer: {key: _mean_sd([s[part][layer][key] for s in per_seed]) for key in layers[layer]}
+        for layer in layers
+    }
+
+
+def record_seeds(result: RunResult, runs: list[tuple[int, RunResult]]) -> None:
+    """Add per-seed figures and mean ± sd to metrics.json (dev, test) and cv/metrics.json (pooled OOF)."""
+    per_seed = []
+    for seed, run in runs:
+        row: dict[str, Any] = {"seed": seed, "folder": None if run is result else str(run.run_dir)}
+        for split in ("dev", "test"):
+            if split in run.metrics:
+                row[split] = _figures(run.metrics[split])
+        if run.cv is not None:
+            row["cv"] = _figures(run.cv["pooled_oof"])
+            error = run.cv.get("outlet_error", {}).get("mean_over_outlets")
+            if error:
+                row["cv_outlet_error"] = error
+        per_seed.append(row)
+    block = {
+        "n": len(runs),
+        "seeds": [seed for seed, _ in runs],
+        "run_model": f"seed {runs[0][0]}: model/, predictions/ and cv/oof.jsonl come from the first seed",
+        "summary": {split: _summarise(per_seed, split) for split in ("dev", "test") if split in per_seed[0]},
+        "per_seed": per_seed,
+    }
+    result.metrics["seeds"] = block
+    write_json(result.run_dir / "metrics.json", result.metrics)
+    if result.cv is not None:
+        cv_block = {"n": len(runs), "seeds": block["seeds"], "summary": _summarise(per_seed, "cv"),
+                    "per_seed": [{"seed": r["seed"], "cv": r["cv"], **({"cv_outlet_error": r["cv_outlet_error"]}
+                                                                         if "cv_outlet_error" in r else {})}
+                                 for r in per_seed]}
+        if any("cv_outlet_error" in r for r in per_seed):
+            cv_block["outlet_error_summary"] = _outlet_error_summary(per_seed)
+        result.cv["seeds"] = cv_block
+        write_json(result.run_dir / "cv" / "metrics.json", result.cv)
+
+
+def _outlet_error_summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = [r["cv_outlet_error"] for r in per_seed if "cv_outlet_error" in r]
+    layers = rows[0]["share_error_points"]
+    return {
+        "share_error_points": {layer: _mean_sd([r["share_error_points"][layer] for r in rows]) for layer in layers},
+        "stance_index_abs_error": _mean_sd([r["stance_index_abs_error"] for r in rows]),
+    }
+
+
+# --- refit on everything -------------------------------------------------------------
+
+
+def selected_hyperparameters(config: RunConfig, model: Any) -> dict[str, Any]:
+    """What dev selection chose: TF-IDF C per layer; transformer the best epoch count."""
+    if config.model.kind == "tfidf":
+        return {"best_c": {layer: float(c) for layer, c in model.best_c_.items()}}
+    if config.model.kind == "hybrid":  # C per head and layer, fusion weight per layer
+        return {"selection": model.selected()}
+    history = [h for h in getattr(model, "history_", []) if "eval_macro_f1" in h and h.get("epoch") is not None]
+    if not history:
+        return {"epochs": config.train.epochs, "note": "no dev history; the configured epochs"}
+    best = max(history, key=lambda h: h["eval_macro_f1"])  # first maximum
+    return {"epochs": max(1, round(best["epoch"])), "best_dev_macro_f1": best["eval_macro_f1"]}
+
+
+def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress: bool = True) -> dict[str, Any]:
+    """Train the shipped model on every labelled sentence; model/ -> model-eval/, the refit -> model/."""
+    from warta.train.sources import with_supplement
+
+    run_dir = result.run_dir
+    by_id = data.by_id()
+    ids = [i for name in ("train", "dev", "test") for i in getattr(data.splits, name)]
+    records = with_supplement(data, [by_id[i] for i in ids])
+    chosen = distributed.broadcast(selected_hyperparameters(config, result.model))  # rank 0's choice for all
+    log.info("refit on all %d labelled sentences (+%d supplement) with %s", len(ids), len(data.supplement), chosen)
+    if config.model.kind == "tfidf":
+        model = _fit_tfidf_fixed_c(config, chosen["best_c"], records, run_dir)
+    elif config.model.kind == "hybrid":  # the chosen C and fusion weights, no dev
+        model = build_model(config)
+        model.selection = chosen["selection"]
+        model = fit_model(config, model, records, [], run_dir / "checkpoints-refit", progress=False)
+    else:
+        refit_config = config.model_copy(deep=True)
+        refit_config.train.epochs = chosen["epochs"]
+        refit_config.train.early_stopping_patience = chosen["epochs"] + 1  # no early stopping: fixed epochs
+        # The Trainer needs an eval set; the training sentences stand in (nothing is held out any more).
+        model = fit_model(refit_config, build_model(refit_config), records, records, run_dir / "checkpoints-refit",
+                          progress=progress)
+    if not distributed.is_main():  # under torchrun rank 0 alone saves and records the refit
+        result.model = model
+        return {}
+    folder = RunFolder(run_dir)
+    eval_dir = run_dir / EVAL_MODEL_DIR
+    shutil.rmtree(eval_dir, ignore_errors=True)
+    shutil.move(str(folder.model_dir), str(eval_dir))
+    model.save(folder.model_dir)
+    block = {
+        "n_sentences": len(ids),
+        "n_supplement": len(data.supplement),
+        "hyperparameters": chosen,
+        "shipped_model": "model/ (refit on train+dev+test" + (" + supplement)" if data.supplement else ")"),
+        "evaluation_model": f"{EVAL_MODEL_DIR}/ (fitted on train, selected on dev; produced every figure here)",
+        "figures": "all evaluation figures are the held-out ones; the refit model has no held-out score",
+    }
+    result.metrics["refit"] = block
+    write_json(run_dir / "metrics.json", result.metrics)
+    fingerprint = read_json(run_dir / "data.json")
+    fingerprint["refit"] = {**block, "ids": ids}
+    write_json(run_dir / "data.json", fingerprint)
+    result.model = model
+    return block
+
+
+def _fit_tfidf_fixed_c(config: RunConfig, best_c: dict[str, float], records: list[dict[str, Any]],
+                       run_dir: Path) -> Any:
+    """TF-IDF fitted with a fixed C per layer, no tuning.
+
+    The model API has one C grid for all layers; with a one-value grid the
+    model takes `_default_c()` per layer (in layer order), so that hook hands
+    out each layer's chosen C. Checked after fitting: a change in the model
+    code fails loudly here instead of shipping the wrong C.
+    """
+    refit_config = config.model_copy(deep=True)
+    refit_config.model.c_values = [next(iter(best_c.values()))]
+    model = build_model(refit_config)
+    per_layer = iter([best_c[layer] for layer in model.layers])
+    model._default_c = lambda: next(per_layer)
+    model = fit_model(refit_config, model, records, [], run_dir / "checkpoints-refit", progress=False)
+    if {layer: float(c) for layer, c in model.best_c_.items()} != best_c:
+        raise RuntimeError(f"refit: TF-IDF C per layer is {model.best_c_}, expected {best_c}")
+    return model

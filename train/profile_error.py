@@ -1,0 +1,120 @@
+"""Per-outlet profile error of out-of-fold predictions: what a user gets wrong about an unseen outlet.
+
+For each held-out outlet (leave-one-outlet-out CV), over its title/body
+sentences: the mean over a layer's labels of |predicted share - gold share|,
+in percentage points, and the stance-index error, (pro - against)/n predicted
+minus gold, with a 95% paired sentence-bootstrap interval (gold and
+prediction resampled together). The same quantities as `warta outlets
+--gold/--pred` (which adds article-cluster intervals, and sits above
+warta.train in the import layers, so it is not imported here); run that on
+``cv/oof.jsonl`` for the full per-outlet report. Means over outlets are
+unweighted and leave out the ALL row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from warta.schema import LAYERS
+
+POINTS = 100.0
+ALL = "ALL"
+
+
+def _onehot(records: Sequence[dict[str, Any]], layer: str) -> np.ndarray:
+    labels = LAYERS[layer]
+    return np.eye(len(labels))[[labels.index(r[layer]) for r in records]]
+
+
+def _index(sums: np.ndarray) -> np.ndarray:
+    """(pro - against) / n over the last axis of stance counts."""
+    pro, against = LAYERS["stance"].index("pro"), LAYERS["stance"].index("against")
+    return (sums[..., pro] - sums[..., against]) / sums.sum(axis=-1)
+
+
+def _outlet(gold: list[dict[str, Any]], pred: list[dict[str, Any]], layers: Sequence[str], rng: np.random.Generator,
+            n_boot: int) -> dict[str, Any]:
+    n = len(gold)
+    row: dict[str, Any] = {"sentences": n, "share_error": {}, "gold_share": {}, "pred_share": {}}
+    for layer in layers:
+        g, p = _onehot(gold, layer).mean(axis=0), _onehot(pred, layer).mean(axis=0)
+        row["share_error"][layer] = {"points": round(float(np.abs(p - g).mean() * POINTS), 2)}
+        row["gold_share"][layer] = dict(zip(LAYERS[layer], np.round(g, 4).tolist()))
+        row["pred_share"][layer] = dict(zip(LAYERS[layer], np.round(p, 4).tolist()))
+    g_stance, p_stance = _onehot(gold, "stance"), _onehot(pred, "stance")
+    gold_index, pred_index = float(_index(g_stance.sum(0))), float(_index(p_stance.sum(0)))
+    ci = None
+    if n_boot:
+        picks = rng.integers(0, n, size=(n_boot, n))
+        diff = _index(p_stance[picks].sum(1)) - _index(g_stance[picks].sum(1))
+        ci = [round(float(v), 4) for v in np.percentile(diff, [2.5, 97.5])]
+    row["stance_index"] = {"gold": round(gold_index, 4), "pred": round(pred_index, 4),
+                           "error": round(pred_index - gold_index, 4), "ci": ci}
+    return row
+
+
+def outlet_profile_error(
+    gold: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]], layers: Sequence[str],
+    seed: int = 0, n_boot: int = 1000,
+) -> dict[str, Any]:
+    """{"outlets": {outlet: {...}, "ALL": {...}}, "mean_over_outlets": {...}, "method": ...}; joined by id."""
+    if "stance" not in layers:
+        return {"skipped": "profile error needs the stance layer"}
+    pred_by_id = {p["id"]: p for p in predictions}
+    pairs = [(g, pred_by_id[g["id"]]) for g in gold if g["id"] in pred_by_id and g.get("role") != "heading"]
+    rng = np.random.default_rng(seed)
+    by_outlet: dict[str, list[tuple[dict, dict]]] = {}
+    for g, p in pairs:
+        by_outlet.setdefault(str(g.get("outlet") or "unknown"), []).append((g, p))
+    names = sorted(by_outlet)
+    outlets = {
+        name: _outlet([g for g, _ in rows], [p for _, p in rows], layers, rng, n_boot)
+        for name, rows in [*((n, by_outlet[n]) for n in names), (ALL, pairs)]
+    }
+    mean = {
+        "share_error_points": {
+            layer: round(float(np.mean([outlets[n]["share_error"][layer]["points"] for n in names])), 2)
+            for layer in layers
+        },
+        "stance_index_abs_error": round(float(np.mean([abs(outlets[n]["stance_index"]["error"]) for n in names])), 4),
+        "stance_index_error": round(float(np.mean([outlets[n]["stance_index"]["error"] for n in names])), 4),
+        "outlets": len(names),
+    }
+    return {
+        "outlets": outlets,
+        "mean_over_outlets": mean,
+        "method": "share_error = mean over a layer's labels of |pred share - gold share| x 100 (points); "
+                  "stance_index.error = (pro - against)/n predicted - gold, 95% paired sentence-bootstrap interval "
+                  f"({n_boot} resamples); means unweighted over held-out outlets (ALL excluded). "
+                  "`warta outlets --gold RUN/sentences.jsonl --labels LABELS --pred RUN/cv/oof.jsonl` gives the "
+                  "full report with article-cluster intervals",
+    }
+
+
+def render_outlet_error(error: dict[str, Any]) -> list[str]:
+    """Table lines for the train summary: one row per held-out outlet, then the mean."""
+    if "outlets" not in error:
+        return [f"profile error: {error.get('skipped', 'not computed')}"]
+    layers = list(next(iter(error["outlets"].values()))["share_error"])
+    head = f"{'held-out outlet':<22}{'n':>4}" + "".join(f"{layer + ' pts':>12}" for layer in layers)
+    lines = [head + f"{'stance idx gold':>17}{'pred':>7}{'error':>8}  95% CI"]
+    for name, row in error["outlets"].items():
+        if name == ALL:
+            continue
+        idx = row["stance_index"]
+        ci = f"  [{idx['ci'][0]:+.2f}, {idx['ci'][1]:+.2f}]" if idx.get("ci") else ""
+        lines.append(
+            f"{name:<22}{row['sentences']:>4}"
+            + "".join(f"{row['share_error'][layer]['points']:>12.1f}" for layer in layers)
+            + f"{idx['gold']:>17.3f}{idx['pred']:>7.3f}{idx['error']:>+8.3f}{ci}"
+        )
+    mean = error["mean_over_outlets"]
+    lines.append(
+        f"{'mean over outlets':<22}{'':>4}"
+        + "".join(f"{mean['share_error_points'][layer]:>12.1f}" for layer in layers)
+        + f"{'|error| ' + format(mean['stance_index_abs_error'], '.3f'):>32}"
+    )
+    return lines
