@@ -162,10 +162,14 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 def load_run_model(folder: RunFolder) -> Any:
     from warta.models import load_model
+    from warta.models.safety import check_labels_agree
 
     if not folder.model_dir.is_dir():
         raise InputError(f"{folder.path}: no {RunFolder.MODEL}/ folder (not a complete run)")
-    return load_model(folder.model_dir)
+    model = load_model(folder.model_dir)
+    # A labels.json altered after training would silently mislabel every column of the metrics.
+    check_labels_agree(folder.path, {layer: list(values) for layer, values in model.labels.items()})
+    return model
 
 
 def load_eval_model(folder: RunFolder) -> Any:

@@ -68,7 +68,12 @@ def load_model(folder: str | Path, **options: Any) -> SentenceClassifier:
     `options` go to the kind's `load` (transformer: ``device``, ``quantize``); options a
     kind does not take are dropped (a TF-IDF model always runs on the CPU).
     """
+    from warta.models.safety import check_model_folder
+
     card = read_model_card(folder)
+    if not isinstance(card, dict):
+        raise InputError(f"{Path(folder) / 'model.json'}: expected a JSON object")
+    check_model_folder(folder, card)  # before anything in the folder is opened by a loader
     kind = card.get("kind")
     if kind not in KINDS:
         raise InputError(f"{Path(folder) / 'model.json'}: unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")

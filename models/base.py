@@ -79,4 +79,7 @@ def read_model_card(folder: str | Path) -> dict:
     path = Path(folder) / MODEL_CARD
     if not path.is_file():
         raise InputError(f"{folder}: not a warta model folder (no {MODEL_CARD})")
-    return read_json(path)
+    card = read_json(path)
+    if not isinstance(card, dict):
+        raise InputError(f"{path}: expected a JSON object (kind, layers, labels)")
+    return card

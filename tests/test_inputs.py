@@ -130,7 +130,7 @@ def test_every_bad_input_is_one_problem_and_the_walk_goes_on(tmp_path):
     assert messages(items) == [
         f"{tmp_path / 'binary.jsonl'}: binary file (contains NUL bytes), not JSON Lines",
         f"{tmp_path / 'binary.txt'}: binary file (contains NUL bytes), not text",
-        f"{tmp_path / 'controls.txt'}: cannot decode as UTF-8, cp1252 or latin-1 text (binary?)",
+        f"{tmp_path / 'controls.txt'}: valid UTF-8 but 87% control characters (binary?), not text",
         f"{tmp_path / 'empty.jsonl'}: empty file",
         f"{tmp_path / 'empty.txt'}: empty file",
         f"{bad}:2: malformed JSON (Unterminated string starting at column 10)",

@@ -213,10 +213,10 @@ def test_an_article_the_text_pipeline_fails_on_is_skipped_not_fatal(tfidf_run, t
 
     original = label_workers.article_sentences
 
-    def fragile(article):
+    def fragile(article, *rest):
         if "MELEDAK" in article.text:
             raise ValueError("pathological text")
-        return original(article)
+        return original(article, *rest)
 
     monkeypatch.setattr(label_workers, "article_sentences", fragile)
     (tmp_path / "a.txt").write_text("Judul\nKlarna kembali merekrut karyawan manusia.\n", encoding="utf-8")

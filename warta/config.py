@@ -22,10 +22,11 @@ from warta.schema import LAYER_NAMES
 LayerName = Literal["type", "stance", "frame"]
 DATA_PATH_KEYS = ("labels", "splits", "seeds")
 DATA_PATH_LIST_KEYS = ("extra", "supplement")
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)  # no NaN/inf anywhere
 
 
 class DataConfig(_Strict):
@@ -62,16 +63,16 @@ class TfidfModelConfig(_Strict):
     kind: Literal["tfidf"]
     word_ngrams: tuple[Annotated[int, Field(ge=1, le=3)], Annotated[int, Field(ge=1, le=3)]] = (1, 2)
     char_ngrams: tuple[Annotated[int, Field(ge=1, le=8)], Annotated[int, Field(ge=1, le=8)]] = (2, 5)
-    min_df: Annotated[int, Field(ge=1)] = 1
-    max_features: Annotated[int, Field(ge=1)] | None = None
+    min_df: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    max_features: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
     sublinear_tf: bool = True
     cue_features: bool = True
-    cue_weight: Annotated[float, Field(gt=0)] = 1.0
+    cue_weight: Annotated[float, Field(gt=0, le=1e6)] = 1.0
     cue_layers: list[LayerName] = ["type"]  # layers whose classifier sees the cue block (built for `type`)
     class_weight: Literal["balanced"] | None = "balanced"
     # C is tuned on dev over these values (per layer); one value fixes it.
-    c_values: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
-    max_iter: Annotated[int, Field(ge=10)] = 2000
+    c_values: Annotated[list[Annotated[float, Field(gt=0, le=1e9)]], Field(min_length=1, max_length=100)] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+    max_iter: Annotated[int, Field(ge=10, le=1_000_000)] = 2000
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -128,25 +129,25 @@ class HybridModelConfig(_Strict):
 class TfidfTrainConfig(_Strict):
     """TF-IDF training has nothing to tune beyond model.c_values; kept for a uniform layout."""
 
-    predict_batch_size: Annotated[int, Field(ge=1)] = 1024
+    predict_batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
 
 
 class TransformerTrainConfig(_Strict):
-    epochs: Annotated[float, Field(gt=0)] = 10
-    max_steps: Annotated[int, Field(ge=1)] | None = None  # caps training (smoke runs); None: epochs decide
-    batch_size: Annotated[int, Field(ge=1)] = 32
-    eval_batch_size: Annotated[int, Field(ge=1)] = 128
-    learning_rate: Annotated[float, Field(gt=0)] = 3e-5
-    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    epochs: Annotated[float, Field(gt=0, le=1000)] = 10
+    max_steps: Annotated[int, Field(ge=1, le=100_000_000)] | None = None  # caps training (smoke runs); None: epochs decide
+    batch_size: Annotated[int, Field(ge=1, le=65536)] = 32
+    eval_batch_size: Annotated[int, Field(ge=1, le=65536)] = 128
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 3e-5
+    weight_decay: Annotated[float, Field(ge=0, le=10)] = 0.01
     warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    early_stopping_patience: Annotated[int, Field(ge=1)] = 3
+    early_stopping_patience: Annotated[int, Field(ge=1, le=1000)] = 3
     class_weighted: bool = True
     group_by_length: bool = True
     bf16: Literal["auto"] | bool = "auto"  # auto: on when CUDA with bf16 support is present
-    logging_steps: Annotated[int, Field(ge=1)] = 10
-    dataloader_workers: Annotated[int, Field(ge=0)] = 0
+    logging_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    dataloader_workers: Annotated[int, Field(ge=0, le=64)] = 0
     # CPU threads for torch (null: torch's default). On a busy shared CPU, 1 can be much faster.
-    cpu_threads: Annotated[int, Field(ge=1)] | None = None
+    cpu_threads: Annotated[int, Field(ge=1, le=1024)] | None = None
 
 
 class HybridTrainConfig(_Strict):
@@ -157,8 +158,9 @@ class HybridTrainConfig(_Strict):
 
 
 class _RunBase(_Strict):
-    name: str | None = None  # default: the config file's stem
-    seed: int = 0
+    # default: the config file's stem; a plain name (it becomes part of the run folder's name, never a path)
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     layers: Annotated[list[LayerName], Field(min_length=1)] = list(LAYER_NAMES)
     data: DataConfig = DataConfig()
     output: OutputConfig = OutputConfig()
@@ -225,6 +227,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise InputError(f"--set {text}: value is not valid YAML ({_first_line(exc)})") from None
+    except (ValueError, RecursionError) as exc:  # 5000-digit integers, deep nesting
+        raise InputError(f"--set {key}=...: unusable value ({_first_line(exc)[:120] or 'nested too deeply'})") from None
     return key.split("."), value
 
 
@@ -255,16 +259,28 @@ def _first_line(exc: Exception) -> str:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The YAML mapping in `path`; InputError on a missing file or bad YAML."""
+    from warta.safe_io import read_small_file
+
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a config file")
     try:
-        text = path.read_text(encoding="utf-8")
+        # Capped and never from a FIFO or device: a config is a few hundred bytes.
+        text = read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot read config ({_first_line(exc)})") from None
     try:
+        # safe_load: tags such as !!python/object are refused, never constructed.
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML ({_first_line(exc)})") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid YAML (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{path}: invalid YAML value ({_first_line(exc)[:120]})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

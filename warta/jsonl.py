@@ -14,31 +14,73 @@ from typing import Any
 
 from warta.errors import InputError
 
+# Largest record line read from a JSONL file (sentence records are well under a kilobyte;
+# a labelled article line of `warta label` input has its own cap, --max-article-bytes).
+MAX_RECORD_BYTES = 16_000_000
+MAX_JSON_FILE_BYTES = 256_000_000
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+
+def parse_json_line(text: str | bytes, where: str) -> Any:
+    """json.loads with every failure as one InputError naming `where` (depth and digit limits included)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        reason = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+        raise InputError(f"{where}: malformed JSON ({reason} at column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not valid UTF-8") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{where}: unusable JSON value ({' '.join(str(exc).split())[:120]})") from None
+
+
+def _encoding_problem(head: bytes) -> str | None:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 encoded; JSON Lines must be UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)"
+    if b"\x00" in head:
+        return "binary file (contains NUL bytes), not JSON Lines"
+    return None
+
+
+def iter_jsonl(path: str | Path, max_line_bytes: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; bad lines raise InputError."""
+    import stat
+
+    from warta.safe_io import capped_lines
+
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
+        kind = os.fstat(handle.fileno()).st_mode
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a JSONL file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror})") from None
     with handle:
+        if stat.S_ISDIR(kind):
+            raise InputError(f"{path}: is a folder, not a JSONL file")
         lineno = 0
-        try:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
-                if not isinstance(obj, dict):
-                    raise InputError(f"{path}:{lineno}: expected a JSON object per line")
-                yield lineno, obj
-        except UnicodeDecodeError:
-            raise InputError(f"{path}:{lineno + 1}: not valid UTF-8") from None
+        for lineno, raw in enumerate(capped_lines(handle, max_line_bytes), start=1):
+            if raw is None:
+                raise InputError(f"{path}:{lineno}: line longer than {max_line_bytes:,} bytes")
+            if lineno == 1:
+                problem = _encoding_problem(raw[:4096])
+                if problem:
+                    raise InputError(f"{path}: {problem}")
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{path}:{lineno}: not valid UTF-8") from None
+            obj = parse_json_line(line, f"{path}:{lineno}")
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object per line")
+            yield lineno, obj
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -52,32 +94,28 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records to path atomically (parents created); return how many were written."""
-    lines = [dumps(record) + "\n" for record in records]
-    write_text_atomic(path, "".join(lines))
-    return len(lines)
+    """Write records to path atomically (parents created; streamed into an exclusively created
+    temporary file, then renamed); return how many were written."""
+    from warta.safe_io import atomic_writer
+
+    n = 0
+    with atomic_writer(path, fsync=False) as out:
+        for record in records:
+            out.write(dumps(record) + "\n")
+            n += 1
+    return n
 
 
 def write_text_atomic(path: str | Path, text: str, fsync: bool = False) -> Path:
-    """Write UTF-8 text via a temporary file beside `path` and a rename (parents created).
+    """Write UTF-8 text via a fresh, exclusively created temporary file beside `path` and a rename
+    (parents created): a link planted at `path` or at any temporary name is never written through.
 
     `fsync`: flush the file to disk before the rename (a checkpoint must survive a power cut).
-    InputError names the path when it cannot be written.
+    OutputError (an InputError) names the path when it cannot be written.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    return path
+    from warta.safe_io import atomic_write
+
+    return atomic_write(path, text, fsync=fsync)
 
 
 def _json_default(value: Any) -> Any:
@@ -91,13 +129,21 @@ def _json_default(value: Any) -> Any:
 
 def read_json(path: str | Path) -> Any:
     """One JSON document; InputError names the file when it is missing or unreadable."""
+    from warta.safe_io import read_small_file
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = read_small_file(path, MAX_JSON_FILE_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return parse_json_line(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: unreadable JSON ({exc})") from None
+    except InputError as exc:
+        raise InputError(str(exc).replace(f"{path}: malformed JSON", f"{path}: unreadable JSON", 1)) from None
 
 
 def json_text(obj: Any, indent: int | None = 2) -> str:

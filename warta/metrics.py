@@ -144,7 +144,16 @@ def _predicted_confidence(pred_records: Sequence[Mapping[str, Any]], layer: str,
         layer_probs = probs.get(layer) if isinstance(probs, Mapping) else None
         if not isinstance(layer_probs, Mapping):
             return None
-        confidence[i] = float(layer_probs.get(predicted[i], 0.0))
+        value = layer_probs.get(predicted[i], 0.0)
+        # NaN, negative, > 1 or non-numeric probabilities would turn ECE into NaN (invalid JSON) or crash.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            from warta.errors import InputError
+
+            raise InputError(
+                f"prediction {record.get('id', i)!s}: probability of {layer} {predicted[i]!r} is {value!r}, "
+                "not a number in [0, 1]"
+            )
+        confidence[i] = float(value)
     return confidence
 
 

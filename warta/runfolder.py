@@ -106,12 +106,15 @@ class RunFolder:
         if path.is_dir() and any(path.iterdir()):
             if not force:
                 raise InputError(f"{path}: folder exists and is not empty (use --force to overwrite its run files)")
-            for name in self.FILES:
+            for name in (*self.FILES, "checkpoints"):
                 target = path / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
+                try:
+                    if target.is_symlink() or not target.is_dir():
+                        target.unlink(missing_ok=True)  # a planted link is removed itself, never followed
+                    else:
+                        shutil.rmtree(target)
+                except OSError as exc:
+                    raise InputError(f"{target}: cannot replace ({exc.strerror})") from None
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

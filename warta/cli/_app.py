@@ -16,5 +16,10 @@ app.add_typer(corpus_app, name="corpus")
 
 
 def echo_err(message: str) -> None:
-    """Print one line to stderr."""
-    typer.echo(message, err=True)
+    """Print one line to stderr (control, bidi and line-break characters shown escaped)."""
+    from warta.text.sanitise import terminal_safe
+
+    try:
+        typer.echo(terminal_safe(str(message)), err=True)
+    except (OSError, ValueError):  # stderr closed or full: nowhere left to report
+        pass

@@ -17,6 +17,7 @@ from warta.gold.labels import (
     seed_sentences,
     validate_labels,
 )
+from warta.gold.sources import is_source, validate_source
 from warta.gold.splits import (
     DEFAULT_K,
     DEFAULT_SEED,
@@ -28,7 +29,8 @@ from warta.gold.splits import (
 )
 from warta.jsonl import read_jsonl
 from warta.schema import LABELLED_ROLES, LAYERS
-from warta.text.corpus import build_corpus, corpus_stats, default_seeds_dir
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES, build_corpus, corpus_stats, default_seeds_dir
+from warta.text.sanitise import terminal_safe
 
 
 @corpus_app.command("build")
@@ -36,13 +38,18 @@ def build_cli(
     out: Path = typer.Option(..., "--out", help="Output JSONL, one sentence per line."),
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of .txt articles (default: bundled seeds)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest CSV (default: SEEDS/manifest.csv)."),
+    max_article_bytes: int = typer.Option(
+        DEFAULT_MAX_ARTICLE_BYTES, "--max-article-bytes", min=1, help="Largest article file read; larger ones are skipped."
+    ),
 ) -> None:
     """Clean, de-duplicate and segment the seed articles into a sentence table."""
     seeds_dir = seeds or default_seeds_dir()
-    report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"))
+    report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"),
+                          max_bytes=max_article_bytes)
     for warning in report.warnings:
         echo_err(f"warning: {warning}")
-    typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}")
+    dropped = f" ({report.dropped_lines} line(s) dropped by cleaning: page furniture, duplicates)" if report.dropped_lines else ""
+    typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}{dropped}")
     if report.errors:
         echo_err(f"{len(report.errors)} input(s) skipped")
         raise typer.Exit(1)
@@ -67,7 +74,8 @@ def render_stats(stats: dict) -> str:
         lines.append(f"{layer:<24}" + "".join(f"{label[:14]:>15}" for label in labels))
         for outlet, counts in [*per_outlet.items(), ("ALL", totals)]:
             lines.append(f"{outlet:<24}" + "".join(f"{counts.get(label, 0):>15}" for label in labels))
-    return "\n".join(lines)
+    # Outlet and label names come from user files: shown with control/bidi characters escaped.
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 @corpus_app.command("stats")
@@ -95,11 +103,26 @@ def validate_cli(
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest CSV (default: SEEDS/manifest.csv)."),
 ) -> None:
-    """Check the gold labels against the sentence table; print each problem, exit 1 on any."""
+    """Check the gold labels against the sentence table (or a labelled source); print each problem, exit 1 on any."""
     seeds_dir = seeds or default_seeds_dir()
     labels_path = labels or default_labels_path(seeds_dir)
     sentences = seed_sentences(seeds_dir, manifest)
     label_lines = load_labels(labels_path)
+    default = default_labels_path(seeds_dir)
+    if is_source(label_lines) and labels_path.resolve() != default.resolve():
+        # a labelled source (`warta annotate import` output, data.extra): records carry their own
+        # text and need not cover the seeds; they must not re-label a sentence the seed gold labels
+        seed_labels = load_labels(default) if default.is_file() else []
+        problems = validate_source(label_lines, sentences, seed_labels)
+        for problem in problems:
+            typer.echo(f"{labels_path}: {problem}")
+        if problems:
+            echo_err(f"{len(problems)} problem(s) in {labels_path}")
+            raise typer.Exit(1)
+        articles = {r["article_id"] for r in label_lines}
+        typer.echo(f"ok: {len(label_lines)} labelled sentences from {len(articles)} articles, a labelled source "
+                   f"usable as data.extra ({labels_path})")
+        return
     problems = validate_labels(sentences, label_lines)
     for problem in problems:
         typer.echo(f"{labels_path}: {problem}")
@@ -127,8 +150,8 @@ def split_cli(
     out: Optional[Path] = typer.Option(None, "--out", help="Splits JSON to write (default: SEEDS/splits.json)."),
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Labels JSONL (default: SEEDS/labels.jsonl)."),
-    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the group assignment."),
-    k: int = typer.Option(DEFAULT_K, "--k", help="Cross-validation folds over train+dev."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, max=2**32 - 1, help="Seed of the group assignment."),
+    k: int = typer.Option(DEFAULT_K, "--k", min=2, max=100, help="Cross-validation folds over train+dev."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing splits file."),
     check: bool = typer.Option(False, "--check", help="Only check that OUT equals what would be written; exit 1 if not."),
 ) -> None:

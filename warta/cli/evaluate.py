@@ -21,8 +21,8 @@ def evaluate_cli(
         None, "--data", help="Score on this labelled JSONL instead (text + any of type/stance/frame)."
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics JSON here (default: in the run folder)."),
-    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Bootstrap resamples for the 95% CIs (0: none)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=0, max=1_000_000, help="Bootstrap resamples for the 95% CIs (0: none)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the bootstrap."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per prediction batch."),
 ) -> None:
     """Accuracy, macro-F1 with 95% bootstrap CIs, per-class scores, confusion matrix and ECE per layer."""
@@ -44,8 +44,8 @@ def compare_cli(
     run_b: Path = typer.Argument(..., help="Run folder B (differences are B - A)."),
     split: str = typer.Option("test", "--split", help="test, dev, or cv (out-of-fold predictions)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the full comparison JSON here."),
-    n_boot: int = typer.Option(2000, "--n-boot", min=1, help="Paired bootstrap resamples."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    n_boot: int = typer.Option(2000, "--n-boot", min=1, max=1_000_000, help="Paired bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the bootstrap."),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flipped sentences listed per layer (JSON has all)."),
 ) -> None:
     """Macro-F1 of B minus A per layer on the shared sentences: paired-bootstrap CI, p-value, flipped sentences."""

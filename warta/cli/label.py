@@ -10,6 +10,8 @@ import typer
 
 from warta.cli._app import app, echo_err
 from warta.errors import WartaError
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
+from warta.text.sanitise import terminal_safe
 
 # Per input file, this many problems are printed; the rest are counted.
 SHOWN_PROBLEMS_PER_SOURCE = 20
@@ -38,7 +40,7 @@ def _print_err(message: str) -> None:
     """One line on stderr above the progress bar (tqdm redraws the bar below it)."""
     from tqdm import tqdm
 
-    tqdm.write(message, file=sys.stderr)
+    tqdm.write(terminal_safe(message), file=sys.stderr)
 
 
 def render_summary(summary) -> str:
@@ -48,6 +50,9 @@ def render_summary(summary) -> str:
     ignored = (
         f"; {summary.ignored_files} file(s) in folders ignored (not .txt/.jsonl)" if summary.ignored_files else ""
     )
+    dropped = getattr(summary, "dropped_lines", 0)
+    if dropped:
+        ignored += f"; {dropped} line(s) dropped by cleaning (page furniture, duplicates)"
     return (
         f"labelled {summary.articles} articles, {summary.sentences} sentences "
         f"({summary.predicted} with predictions) into {summary.out} [{summary.format}, {summary.model_id}] "
@@ -71,13 +76,18 @@ def label_cli(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of the same command."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output (and discard an unfinished run)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sentences per model batch."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Sentences per model batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (transformer runs; TF-IDF runs on CPU)."),
     quantize: bool = typer.Option(
         False, "--quantize", help="Transformer on CPU: int8 dynamic quantization (faster, slightly different probs)."
     ),
     workers: Optional[int] = typer.Option(
-        None, "--workers", help="Processes cleaning and segmenting beside the model (0: in-process; default: by cores)."
+        None, "--workers", min=0, max=256,
+        help="Processes cleaning and segmenting beside the model (0: in-process; default: by cores).",
+    ),
+    max_article_bytes: int = typer.Option(
+        DEFAULT_MAX_ARTICLE_BYTES, "--max-article-bytes", min=1,
+        help="Largest article read (a .txt file, a JSONL line, stdin); larger ones are skipped and reported.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (a Ray cluster; --out DIR)."),
@@ -120,14 +130,18 @@ def label_cli(
             device=device,
             quantize=quantize,
             workers=workers,
+            max_article_bytes=max_article_bytes,
             progress=not quiet,
             on_problem=_ProblemPrinter(),
             on_note=lambda note: _print_err(f"note: {note}"),
-            stdin=sys.stdin.buffer,
+            stdin=getattr(sys.stdin, "buffer", None),  # None: started with stdin closed
         )
     except KeyboardInterrupt:
-        partial, _ = partial_paths(out)
-        echo_err(f"interrupted: finished articles are kept in {partial}; rerun with --resume to continue")
+        partial, ckpt = partial_paths(out)
+        if partial.is_file() and ckpt.is_file():
+            echo_err(f"interrupted: finished articles are kept in {partial}; rerun with --resume to continue")
+        else:
+            echo_err("interrupted before any article was written; nothing to resume (rerun the command)")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     typer.echo(render_summary(summary))
     raise typer.Exit(summary.exit_code)

@@ -56,6 +56,8 @@ def parse_cv(value: str | None) -> int | str | None:
         raise InputError(f"--cv {value}: expected an integer K >= 2, 'outlet' or 'outlet-purged'") from None
     if k < 2:
         raise InputError(f"--cv {value}: K must be at least 2")
+    if k > 100:  # refused before training, not after it
+        raise InputError(f"--cv {value}: K must be at most 100")
     return k
 
 

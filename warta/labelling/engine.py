@@ -48,6 +48,17 @@ from warta.labelling.workers import (
     prepared_units,
     start_pool,
 )
+from warta.safe_io import (
+    OutputError,
+    check_output_path,
+    open_private_file,
+    peek_lock_holder,
+    read_small_file,
+    temporary_file,
+)
+from warta.safe_io import describe as describe_os_error
+from warta.safe_io import fsync_dir as _fsync_dir
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
 
 CHECKPOINT_VERSION = 1
 # Problems are printed as they happen; the summary keeps only the first ones.
@@ -68,6 +79,7 @@ class LabelSummary:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored_files: int = 0
+    dropped_lines: int = 0
     resumed_units: int = 0
     units: int = 0
     seconds: float = 0.0
@@ -92,6 +104,7 @@ class _Progress:
     sentences: int = 0
     predicted: int = 0
     skipped: int = 0
+    dropped: int = 0  # lines removed by cleaning (furniture, duplicates), reported in the summary
 
 
 def partial_paths(out: Path) -> tuple[Path, Path]:
@@ -99,25 +112,11 @@ def partial_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.name + ".partial"), out.with_name(out.name + ".partial.ckpt")
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def check_output(out: Path, resume: bool, force: bool) -> None:
     """Refuse to clobber finished or unfinished output before any work (and before loading a model)."""
+    check_output_path(out)  # empty, a folder, under a file, on a read-only file system: one line, before any work
     partial, ckpt = partial_paths(out)
-    unfinished = partial.exists() or ckpt.exists()
-    if out.is_dir():
-        raise WartaError(f"{out}: is a folder; --out needs a file name")
+    unfinished = os.path.lexists(partial) or os.path.lexists(ckpt)
     if out.exists() and not force and not (resume and unfinished):
         if resume:
             raise WartaError(f"{out}: already complete, nothing to resume (use --force to label again)")
@@ -135,12 +134,18 @@ class PartialOutput:
         self.out = out
         self.partial, self.ckpt = partial_paths(out)
         self.fingerprint = fingerprint
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = -1
+        # FILE.partial is never opened through a link: a fresh run replaces whatever is
+        # there with a new, exclusively created file; a resumed run needs a plain file.
+        fresh = not (resume and os.path.lexists(self.ckpt))
+        if fresh:
+            self._check_not_busy()
+        self.fd = open_private_file(self.partial, fresh=fresh)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self.fd)
+            self.fd = -1
             raise WartaError(f"{self.partial}: another warta label run is writing this output") from None
         try:
             self._open(header, resume)
@@ -148,6 +153,18 @@ class PartialOutput:
             self.close()
             raise
         self.resumed_units = self.state.units
+
+    def _check_not_busy(self) -> None:
+        """Refuse to replace a partial file that a live run holds locked."""
+        fd = peek_lock_holder(self.partial)
+        if fd is None:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WartaError(f"{self.partial}: another warta label run is writing this output") from None
+        finally:
+            os.close(fd)
 
     def _open(self, header: bytes, resume: bool) -> None:
         self.state = self._resume_state() if resume else None
@@ -164,14 +181,15 @@ class PartialOutput:
 
     def _resume_state(self) -> _Progress | None:
         """The committed state of an interrupted run, or None to start from scratch."""
-        if not self.ckpt.exists():
+        if not os.path.lexists(self.ckpt):
             return None
         try:
-            saved = json.loads(self.ckpt.read_text(encoding="utf-8"))
+            saved = json.loads(read_small_file(self.ckpt, 1 << 20))  # no link followed, no FIFO waited on
             progress = _Progress(**saved["progress"])
             fingerprint = saved["run"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise WartaError(f"{self.ckpt}: unreadable checkpoint ({exc}); use --force to start over") from None
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            reason = describe_os_error(exc) if isinstance(exc, OSError) else " ".join(str(exc).split())[:200]
+            raise WartaError(f"{self.ckpt}: unreadable checkpoint ({reason}); use --force to start over") from None
         if saved.get("version") != CHECKPOINT_VERSION:
             raise WartaError(f"{self.ckpt}: checkpoint from another warta version; use --force to start over")
         for key in sorted(set(fingerprint) | set(self.fingerprint)):
@@ -206,11 +224,17 @@ class PartialOutput:
         """Put the finished output in place under its name; remove the partial file and checkpoint."""
         os.fsync(self.fd)
         if format == "parquet":
-            tmp = self.out.with_name(self.out.name + ".tmp")
-            jsonl_to_parquet(self.partial, tmp, labels)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.out)
+            fd, tmp = temporary_file(self.out)
+            try:
+                with open(fd, "wb") as handle:
+                    jsonl_to_parquet(self.partial, handle, labels)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, self.out)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             self.partial.unlink()
         else:
             os.replace(self.partial, self.out)
@@ -249,7 +273,9 @@ def _fingerprint(
     inputs: Sequence[str | Path], options: InputOptions, format: str, model_id: str, labeller, buffer_sentences: int,
     buffer_units: int,
 ) -> dict[str, Any]:
+    cap = {} if options.max_article_bytes == DEFAULT_MAX_ARTICLE_BYTES else {"max_article_bytes": options.max_article_bytes}
     return {
+        **cap,
         "model": model_id,
         "inputs": [STDIN if str(given) == STDIN else str(Path(given).resolve()) for given in inputs],
         "outlet": options.outlet,
@@ -278,6 +304,7 @@ def label_articles(
     buffer_sentences: int | None = None,
     buffer_units: int = 4096,
     checkpoint_seconds: float = 1.0,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     progress: bool = False,
     on_problem: Callable[[Problem], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -293,19 +320,30 @@ def label_articles(
 
     out = Path(out)
     fmt = format_for(out, format)
+    _check_numbers(workers=workers, batch_size=batch_size, max_article_bytes=max_article_bytes,
+                   buffer_sentences=buffer_sentences, buffer_units=buffer_units)
     check_output(out, resume, force)
     if not inputs:
         raise WartaError("no INPUT given (files, folders or - for stdin)")
+    own_files = frozenset(path.resolve() for path in (out, *partial_paths(out)))
+    for given in inputs:
+        if str(given) != STDIN and Path(given).resolve() in own_files:
+            raise WartaError(f"{given}: is this run's own output (--out {out}); write the output elsewhere")
     options = InputOptions(
         outlet=outlet or None,
         manifest=Path(manifest) if manifest else None,
-        exclude=frozenset(path.resolve() for path in (out, *partial_paths(out))),
+        exclude=own_files,
+        max_article_bytes=max_article_bytes,
     )
     if options.manifest is not None and not options.manifest.is_file():
         raise InputError(f"{options.manifest}: manifest not found")
 
     with ExitStack() as stack:
         labeller = load_labeller(model, device=device, batch_size=batch_size, quantize=quantize)
+        if isinstance(model, (str, Path)) and (Path(model) / "model" / "model.json").is_file():
+            from warta.models.safety import check_labels_agree
+
+            check_labels_agree(model, labeller.labels)  # a run folder whose labels.json was altered
         n_workers = default_workers(labeller.kind, labeller.device) if workers is None else workers
         # TF-IDF labels beside preparation (in each worker); a transformer labels buffers here.
         stage = Stage(fmt, labeller if labeller.in_preparation else None)
@@ -335,19 +373,40 @@ def label_articles(
             # Record what was fully written, so --resume loses nothing already done.
             partial.commit(writer.state)
             raise
+        except OSError as exc:  # a full disk, a quota, an I/O error while writing the output
+            try:
+                partial.commit(writer.state)
+                kept = f"{writer.state.articles} finished article(s) are kept in {partial.partial}"
+            except OSError:
+                kept = f"articles up to the last checkpoint are kept in {partial.partial}"
+            where = exc.filename or partial.partial
+            raise OutputError(
+                f"{where}: cannot write ({describe_os_error(exc)}); {kept}; fix the cause and rerun with --resume"
+            ) from None
 
         state = writer.state
         summary.units = state.units
         summary.articles, summary.sentences, summary.predicted = state.articles, state.sentences, state.predicted
         summary.skipped = state.skipped
         summary.ignored_files = stats.ignored_files
+        summary.dropped_lines = state.dropped
         if state.articles == 0:
             partial.abandon()
             ignored = f", {stats.ignored_files} file(s) in folders ignored: not .txt or .jsonl" if stats.ignored_files else ""
-            raise InputError(f"nothing could be labelled ({state.skipped} input(s) skipped{ignored})")
+            excluded = (f", {stats.excluded_files} file(s) not read because they are this run's own output"
+                        if stats.excluded_files else "")
+            raise InputError(f"nothing could be labelled ({state.skipped} input(s) skipped{ignored}{excluded})")
         partial.finish(fmt, labeller.labels)
         summary.seconds = time.perf_counter() - start
         return summary
+
+
+def _check_numbers(**values: int | None) -> None:
+    """Numeric options the library refuses (the CLI checks them too): one line each, before any work."""
+    minimum = {"workers": 0, "batch_size": 1, "max_article_bytes": 1, "buffer_sentences": 1, "buffer_units": 1}
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum[name]):
+            raise WartaError(f"--{name.replace('_', '-')} {value}: must be a whole number >= {minimum[name]}")
 
 
 class _BufferedWriter:
@@ -429,6 +488,7 @@ class _BufferedWriter:
             sentences=state.sentences + n_sentences,
             predicted=state.predicted + n_predicted,
             skipped=state.skipped + sum(1 for _, _, problem, _ in buffer if problem),
+            dropped=state.dropped + sum(getattr(payload, "dropped", 0) for _, payload, _, _ in buffer if payload),
         )
         self.bar.set_postfix(articles=self.state.articles, skipped=self.state.skipped, refresh=False)
         self.bar.update(n_sentences)

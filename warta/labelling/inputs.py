@@ -16,9 +16,11 @@ This module imports no model code: it runs in the preparation workers.
 
 from __future__ import annotations
 
+import errno
+import io
 import itertools
-import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,8 +28,20 @@ from pathlib import Path
 from typing import BinaryIO, Union
 
 from warta.errors import InputError
-from warta.text.corpus import UNKNOWN_OUTLET, Article, decoding_note, read_manifest
+from warta.jsonl import parse_json_line
+from warta.safe_io import capped_lines
+from warta.text.corpus import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    UNKNOWN_OUTLET,
+    Article,
+    UniqueIds,
+    decoding_note,
+    file_kind,
+    read_article_bytes,
+    read_manifest,
+)
 from warta.text.decode import decode_bytes
+from warta.text.sanitise import clean_field
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -36,6 +50,8 @@ TEXT_SUFFIXES = (".txt",)
 # Same sniff window as warta.text.decode_bytes uses for whole files.
 _BINARY_SNIFF_BYTES = 8192
 _RECORD_FIELDS = ("title", "url", "date")
+# Longest id/outlet/title/url/date kept: each is repeated on every sentence of the article.
+MAX_FIELD_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class WalkStats:
     """What the walk saw besides units: files in folders that are not articles."""
 
     ignored_files: int = 0
+    excluded_files: int = 0  # this run's own output files met in a walked folder
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,8 @@ class InputOptions:
     manifest: Path | None = None
     # Files never read as input (the run's own output, so a rerun into a folder it walks does not label itself).
     exclude: frozenset[Path] = frozenset()
+    # Largest article read: a .txt file, a JSONL line, a stdin article.
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
 
 
 class ManifestIndex:
@@ -104,7 +123,16 @@ def _walk_folder(folder: Path, stats: WalkStats) -> Iterator[Path | Problem]:
         if entry.is_dir(follow_symlinks=False):
             yield from _walk_folder(path, stats)
         elif entry.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES):
-            yield path
+            # Only regular files: a FIFO would block the walk forever, a device never ends.
+            try:
+                mode = entry.stat().st_mode
+            except OSError as exc:
+                yield Problem(f"{path}: cannot read ({exc.strerror})", str(path))
+                continue
+            if stat.S_ISREG(mode):
+                yield path
+            else:
+                yield Problem(f"{path}: {file_kind(mode)}, not a regular file; not read", str(path))
         else:
             stats.ignored_files += 1
 
@@ -113,8 +141,33 @@ def _text_field(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value).strip()
+        return clean_field(str(value))
     return ""
+
+
+def _utf8_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """Lines as UTF-8 bytes (None: over `limit`); a UTF-16 stream with a byte-order mark is transcoded."""
+    peek = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
+    if peek not in (b"\xff\xfe", b"\xfe\xff"):
+        yield from capped_lines(handle, limit)
+        return
+    text = io.TextIOWrapper(handle, encoding="utf-16", newline=None)
+    try:
+        while True:
+            line = text.readline(limit + 1)
+            if not line:
+                return
+            data = line.encode("utf-8", "surrogatepass")
+            if len(line) > limit and not line.endswith("\n"):
+                yield None
+                while line and not line.endswith("\n"):
+                    line = text.readline(1 << 20)
+                continue
+            yield data
+    except UnicodeDecodeError:
+        raise OSError(errno.EILSEQ, "not valid UTF-16") from None
+    finally:
+        text.detach()
 
 
 class _Walker:
@@ -125,6 +178,7 @@ class _Walker:
         self.stdin = stdin
         self.position = 0
         self.manifest = ManifestIndex(options.manifest) if options.manifest else None
+        self.ids = UniqueIds()
 
     # Each unit goes through _emit, which numbers it and drops it while skipping.
     def _due(self) -> bool:
@@ -134,6 +188,9 @@ class _Walker:
         for given in inputs:
             if str(given) == STDIN:
                 yield from self._stdin()
+                continue
+            if str(given) == "":  # an unset shell variable: never "the current folder"
+                yield from self._unit(lambda: Problem("'': empty input path", ""))
                 continue
             path = Path(given)
             if path.is_dir():
@@ -148,21 +205,42 @@ class _Walker:
             else:
                 yield from self._unit(lambda path=path: Problem(f"{path}: not found", str(path)))
 
-    def _unit(self, make) -> Iterator[tuple[int, Item]]:
+    def _unit(self, make, claim=None) -> Iterator[tuple[int, Item]]:
+        """Number a unit; build it (make) when due. `claim` runs for skipped units too: it
+        reserves the unit's article id, so ids are made unique the same way on --resume."""
         position = self.position
         self.position += 1
         if position >= self.skip:
             yield position, make()
+        elif claim is not None:
+            claim()
+
+    def _unique(self, article: Item, where: str) -> Item:
+        if isinstance(article, Article):
+            article.article_id, renamed = self.ids.claim(article.article_id)
+            if renamed:
+                base = article.article_id.rsplit("#", 1)[0]
+                article.notes.append(f"{where}: article id {base!r} already used; this article is {article.article_id!r}")
+        return article
 
     def _file(self, path: Path, relative: Path | None = None) -> Iterator[tuple[int, Item]]:
         """One input file; article ids derive from its path relative to the folder walked, if any."""
         if self.options.exclude and path.resolve() in self.options.exclude:
+            self.stats.excluded_files += 1
             return
         relative = relative or Path(path.name)
         if path.name.lower().endswith(JSONL_SUFFIXES):
             yield from self._jsonl_file(path, relative.as_posix())  # ids "batch.jsonl:<line>"
         else:
-            yield from self._unit(lambda: self._text_article(path, relative.with_suffix("").as_posix()))
+            stem = relative.with_suffix("").as_posix()
+            yield from self._unit(
+                lambda: self._unique(self._text_article(path, stem), str(path)),
+                claim=lambda: self.ids.claim(self._text_id(path, stem)),
+            )
+
+    def _text_id(self, path: Path, stem: str) -> str:
+        row = self.manifest.lookup(path) if self.manifest else None
+        return clean_field((row or {}).get("article_id") or "") or stem
 
     def _defaults(self, path: Path | None) -> tuple[str, dict[str, str] | None]:
         """(outlet, manifest row) for records of `path` that do not name their outlet."""
@@ -175,9 +253,10 @@ class _Walker:
 
     def _text_article(self, path: Path, name: str) -> Item:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return Problem(f"{path}: cannot read ({exc.strerror})", str(path))
+            # A FIFO or device named on the command line is read (process substitution), capped.
+            data = read_article_bytes(path, self.options.max_article_bytes, regular_only=False)
+        except InputError as exc:
+            return Problem(str(exc), str(path))
         return self._text_article_from(data, path, str(path), name)
 
     def _text_article_from(self, data: bytes, path: Path | None, source: str, stem: str) -> Item:
@@ -191,7 +270,7 @@ class _Walker:
         row = row or {}
         return Article(
             notes=[note] if note else [],
-            article_id=row.get("article_id") or stem,
+            article_id=clean_field(row.get("article_id") or "") or stem,
             text=text,
             outlet=outlet,
             title=row.get("title", ""),
@@ -208,29 +287,56 @@ class _Walker:
             yield from self._unit(lambda: problem)
             return
         with handle:
-            yield from self._jsonl_lines(iter(handle), path, str(path), name)
+            yield from self._jsonl_lines(_utf8_lines(handle, self.options.max_article_bytes), path, str(path), name)
 
     def _jsonl_lines(
         self, lines: Iterator[bytes], path: Path | None, source: str, id_prefix: str
     ) -> Iterator[tuple[int, Item]]:
         """One unit per non-blank line; an empty or binary stream is a single unit."""
-        head: list[bytes] = []
+        head: list[bytes | None] = []
         size = 0
-        for line in lines:
-            head.append(line)
-            size += len(line)
-            if size >= _BINARY_SNIFF_BYTES:
-                break
-        if any(b"\x00" in line for line in head):
+        try:
+            for line in lines:
+                head.append(line)
+                size += len(line) if line is not None else _BINARY_SNIFF_BYTES
+                if size >= _BINARY_SNIFF_BYTES:
+                    break
+        except OSError as exc:
+            problem = Problem(f"{source}: cannot read ({exc.strerror})", source)
+            yield from self._unit(lambda: problem)
+            return
+        if any(line is not None and b"\x00" in line for line in head):
             yield from self._unit(lambda: Problem(f"{source}: binary file (contains NUL bytes), not JSON Lines", source))
             return
         outlet, _ = self._defaults(path)
         seen_any = False
-        for lineno, raw in enumerate(itertools.chain(head, lines), start=1):
-            if not raw.strip():
-                continue
-            seen_any = True
-            yield from self._unit(lambda raw=raw, lineno=lineno: self._record(raw, lineno, source, id_prefix, outlet))
+        cap = self.options.max_article_bytes
+        lineno = 0
+        try:
+            for lineno, raw in enumerate(itertools.chain(head, lines), start=1):
+                if raw is None:
+                    seen_any = True
+                    problem = Problem(f"{source}:{lineno}: line over the article size cap of {cap:,} bytes "
+                                      "(--max-article-bytes); skipped", source)
+                    yield from self._unit(lambda problem=problem: problem)
+                    continue
+                if not raw.strip():
+                    continue
+                seen_any = True
+
+                def make(raw=raw, lineno=lineno):
+                    return self._unique(self._record(raw, lineno, source, id_prefix, outlet), f"{source}:{lineno}")
+
+                def claim(raw=raw, lineno=lineno):
+                    record = self._record(raw, lineno, source, id_prefix, outlet)
+                    if isinstance(record, Article):
+                        self.ids.claim(record.article_id)
+
+                yield from self._unit(make, claim)
+        except OSError as exc:
+            problem = Problem(f"{source}:{lineno + 1}: cannot read ({exc.strerror})", source)
+            yield from self._unit(lambda: problem)
+            return
         if not seen_any:
             yield from self._unit(lambda: Problem(f"{source}: empty file", source))
 
@@ -241,38 +347,64 @@ class _Walker:
         except UnicodeDecodeError:
             return Problem(f"{where}: not valid UTF-8", source)
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
-            return Problem(f"{where}: malformed JSON ({reason} at column {exc.colno})", source)
+            obj = parse_json_line(line, where)  # depth, digit-count and syntax errors: one line each
+        except InputError as exc:
+            return Problem(str(exc), source)
         if not isinstance(obj, dict):
             return Problem(f"{where}: expected a JSON object with a \"text\" field", source)
         text = obj.get("text")
         if not isinstance(text, str) or not text.strip():
             return Problem(f"{where}: record has no text", source)
+        fields = {name: _text_field(obj.get(name)) for name in ("id", "outlet", *_RECORD_FIELDS)}
+        for name, value in fields.items():
+            if len(value) > MAX_FIELD_CHARS:
+                return Problem(f"{where}: '{name}' is {len(value):,} characters long (at most {MAX_FIELD_CHARS:,})", source)
         return Article(
-            article_id=_text_field(obj.get("id")) or f"{id_prefix}:{lineno}",
+            article_id=fields.pop("id") or f"{id_prefix}:{lineno}",
             text=text,
-            outlet=_text_field(obj.get("outlet")) or outlet,
+            outlet=fields.pop("outlet") or outlet,
             source=where,
-            **{name: _text_field(obj.get(name)) for name in _RECORD_FIELDS},
+            **fields,
         )
 
     def _stdin(self) -> Iterator[tuple[int, Item]]:
         """stdin is JSON Lines when its first non-blank byte is '{', else one plain-text article."""
-        handle = self.stdin if self.stdin is not None else sys.stdin.buffer
-        lines = iter(handle)
-        head: list[bytes] = []
-        for line in lines:
-            head.append(line)
-            if line.strip():
-                break
-        if b"".join(head).lstrip().startswith(b"{"):
+        handle = self.stdin if self.stdin is not None else getattr(sys.stdin, "buffer", None)
+        if handle is None:  # started with stdin closed (`<&-`)
+            yield from self._unit(lambda: Problem(f"{STDIN_NAME}: standard input is closed; nothing to read", STDIN_NAME))
+            return
+        cap = self.options.max_article_bytes
+        try:
+            lines = _utf8_lines(handle, cap)
+            head: list[bytes | None] = []
+            for line in lines:
+                head.append(line)
+                if line is None or line.strip():
+                    break
+        except (OSError, ValueError) as exc:  # EBADF, or a closed file object
+            problem = Problem(f"{STDIN_NAME}: cannot read ({getattr(exc, 'strerror', None) or exc})", STDIN_NAME)
+            yield from self._unit(lambda: problem)
+            return
+        if all(line is not None for line in head) and b"".join(head).lstrip().startswith(b"{"):
             yield from self._jsonl_lines(itertools.chain(head, lines), None, STDIN_NAME, STDIN_NAME)
         else:
             yield from self._unit(
-                lambda: self._text_article_from(b"".join(head) + handle.read(), None, STDIN_NAME, "stdin")
+                lambda: self._unique(self._stdin_article(head, lines, cap), STDIN_NAME), claim=lambda: self.ids.claim("stdin")
             )
+
+    def _stdin_article(self, head: list[bytes | None], lines: Iterator[bytes | None], cap: int) -> Item:
+        """The rest of stdin as one plain-text article, at most `cap` bytes."""
+        size = 0
+        chunks: list[bytes] = []
+        try:
+            for line in itertools.chain(head, lines):
+                size += len(line) if line is not None else cap + 1
+                if size > cap:
+                    return Problem(f"{STDIN_NAME}: over the article size cap of {cap:,} bytes (--max-article-bytes)", STDIN_NAME)
+                chunks.append(line)
+        except OSError as exc:
+            return Problem(f"{STDIN_NAME}: cannot read ({exc.strerror})", STDIN_NAME)
+        return self._text_article_from(b"".join(chunks), None, STDIN_NAME, "stdin")
 
 
 def iter_items(

@@ -25,6 +25,7 @@ from typing import Any
 
 from warta.errors import WartaError
 from warta.records import SENTENCE_FIELDS, Prediction, make_prediction
+from warta.safe_io import csv_safe
 from warta.schema import LAYER_NAMES
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -81,8 +82,8 @@ def jsonl_prefix(sentence: dict[str, Any]) -> str:
 
 
 def csv_prefix(sentence: dict[str, Any]) -> str:
-    """The sentence fields of a CSV row, each quoted as needed, with the trailing comma."""
-    return _csv_row([sentence[name] for name in SENTENCE_FIELDS]) + ","
+    """The sentence fields of a CSV row, each quoted as needed and formula-escaped, with the trailing comma."""
+    return _csv_row([csv_safe(sentence[name]) for name in SENTENCE_FIELDS]) + ","
 
 
 def _csv_row(values: Sequence[Any]) -> str:
@@ -147,16 +148,16 @@ class CsvEncoder(_LineTemplateEncoder):
 
     def __init__(self, labels: dict[str, list[str]], model_id: str):
         self.layers = [layer for layer in LAYER_NAMES if layer in labels]
-        self.quoted = {layer: [_csv_row([label]) for label in labels[layer]] for layer in self.layers}
+        self.quoted = {layer: [_csv_row([csv_safe(label)]) for label in labels[layer]] for layer in self.layers}
         self.columns = [
             *SENTENCE_FIELDS,
             *LAYER_NAMES,
             *(f"probs.{layer}.{label}" for layer in self.layers for label in labels[layer]),
             "model",
         ]
-        model = _csv_row([model_id])
+        model = _csv_row([csv_safe(model_id)])
         n_probs = sum(len(labels[layer]) for layer in self.layers)
-        self.header = (_csv_row(self.columns) + "\n").encode("utf-8")
+        self.header = (_csv_row([csv_safe(column) for column in self.columns]) + "\n").encode("utf-8")
         # Label columns follow LAYER_NAMES; a layer the model lacks stays empty.
         slots = ",".join("%s" if layer in labels else "" for layer in LAYER_NAMES)
         self.labelled = slots + "," + ",".join(["%r"] * n_probs) + "," + model.replace("%", "%%") + "\n"
@@ -188,8 +189,8 @@ def parquet_schema(labels: dict[str, list[str]]):
     )
 
 
-def jsonl_to_parquet(source: Path, target: Path, labels: dict[str, list[str]]) -> int:
-    """Convert a prediction JSON Lines file to Parquet, streaming; returns rows written."""
+def jsonl_to_parquet(source: Path, target, labels: dict[str, list[str]]) -> int:
+    """Convert a prediction JSON Lines file to Parquet (a path or a binary file object), streaming; returns rows."""
     import pyarrow as pa
     import pyarrow.json as pa_json
     import pyarrow.parquet as pq

@@ -45,6 +45,7 @@ class Sentences(NamedTuple):
 
     prefixes: list[str]
     texts: list[Union[str, None]]
+    dropped: int = 0  # lines cleaning removed from the article
 
 
 class Encoded(NamedTuple):
@@ -53,6 +54,7 @@ class Encoded(NamedTuple):
     data: bytes
     sentences: int
     predicted: int
+    dropped: int = 0
 
 
 Prepared = tuple[int, Union[Sentences, Encoded, None], Union[Problem, None], list[str]]
@@ -96,8 +98,9 @@ def prepare_item(position: int, item: Item, format: str) -> Prepared:
         return position, None, item, []
     where = item.source or item.article_id
     file = re.sub(r":\d+$", "", where)  # a JSONL record's source is file:line
+    dropped: list = []
     try:
-        records = article_sentences(item)
+        records = article_sentences(item, dropped)
     except Exception as exc:  # one article the text pipeline cannot handle must not end the run
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         return position, None, Problem(f"{where}: could not be cleaned and segmented ({reason})", file), item.notes
@@ -106,7 +109,7 @@ def prepare_item(position: int, item: Item, format: str) -> Prepared:
     prefix = prefix_function(format)
     prefixes = [prefix(record) for record in records]
     texts = [None if record["role"] == "heading" else record["text"] for record in records]
-    return position, Sentences(prefixes, texts), None, item.notes
+    return position, Sentences(prefixes, texts, len(dropped)), None, item.notes
 
 
 def prepare_batch(batch: list[tuple[int, Item]], stage: Stage) -> list[Prepared]:
@@ -133,7 +136,7 @@ def prepare_batch(batch: list[tuple[int, Item]], stage: Stage) -> list[Prepared]
                 k += 1
         data = stage.encoder.encode(sentences.prefixes, unit_rows, unit_winners)
         predicted = sum(1 for text in sentences.texts if text is not None)
-        out.append((position, Encoded(data, len(sentences.texts), predicted), None, notes))
+        out.append((position, Encoded(data, len(sentences.texts), predicted, sentences.dropped), None, notes))
     return out
 
 

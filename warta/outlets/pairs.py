@@ -20,6 +20,7 @@ from warta.outlets.statistics import _index, _replicate_sums, _rng, _round
 # capped so all pairs together cost at most ~_NULL_BUDGET article draws; never below --n-boot.
 _NULL_DRAWS_PER_PAIR = 100
 _NULL_BUDGET = 400_000_000
+_MAX_PAIR_WARNINGS = 20
 # Above this many articles an outlet's resampled null sums come from their normal (CLT)
 # approximation: same mean and covariance as exact resampling, a cost independent of size.
 _EXACT_NULL_ARTICLES = 200
@@ -85,6 +86,25 @@ def _pair_test(
     return tests, spreads
 
 
+class _NullTail:
+    """The top of a sorted null spread: enough for any quantile >= 0.95 (the noise level is at
+    1 - 0.05/pairs), 1/20 of the memory. Keeping every pair's whole null (n_boot floats x 5
+    statistics) grew to ~40 GB for 1,000 outlets (499,500 pairs)."""
+
+    def __init__(self, spread: np.ndarray):
+        self.size = spread.size
+        self.start = int(np.floor((spread.size - 1) * (1.0 - ALPHA)))
+        self.tail = np.sort(spread)[self.start:]
+
+    def quantile(self, q: float) -> float:
+        """np.quantile(spread, q) for q >= 1 - ALPHA, exactly: the order statistics below the tail are
+        replaced by the tail's minimum, which leaves those at and above position `start` unchanged."""
+        if q < 1.0 - ALPHA:
+            raise ValueError(f"quantile {q} below the kept tail")
+        full = np.concatenate([np.full(self.start, self.tail[0]), self.tail])
+        return float(np.quantile(full, q))
+
+
 def _pair_note(pair: dict) -> str:
     a, b = pair["a"], pair["b"]
     if pair.get("skipped"):
@@ -130,7 +150,7 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
         1 for i, a in enumerate(names) for b in names[i + 1:]
         if not (profiles[a]["below_min_sentences"] or profiles[b]["below_min_sentences"])
     )
-    spreads: dict[int, dict[str, np.ndarray]] = {}
+    spreads: dict[int, dict[str, _NullTail]] = {}
     warnings = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
@@ -146,7 +166,8 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
                         f"{a} vs {b}: {n_null} null draws cannot resolve p < 0.05/{candidates} pairs; "
                         "this pair can never be called different (raise --n-boot)"
                     )
-                pair["tests"], spreads[len(pairs)] = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
+                pair["tests"], spread = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
+                spreads[len(pairs)] = {key: _NullTail(values) for key, values in spread.items()}
             pairs.append(pair)
     # Bonferroni within each measure over the pairs compared on it, so more outlets
     # do not mean more false alarms; "noise" is the matching tail quantile of the null.
@@ -157,11 +178,17 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
         for i in made:
             test = pairs[i]["tests"][key]
             adjusted = min(1.0, len(made) * test["p"])
-            test["noise"] = _round(float(np.quantile(spreads[i][key], 1.0 - ALPHA / len(made))))
+            test["noise"] = _round(spreads[i][key].quantile(1.0 - ALPHA / len(made)))
             test["p_adj"] = _round(adjusted)
             test["differs"] = adjusted < ALPHA
     for pair in pairs:
         pair["note"] = _pair_note(pair)
+    if len(warnings) > _MAX_PAIR_WARNINGS:
+        # Thousands of outlets: one line per pair would bury the report (and the terminal).
+        warnings = warnings[:_MAX_PAIR_WARNINGS] + [
+            f"... and {len(warnings) - _MAX_PAIR_WARNINGS} more pairs whose null draws cannot resolve the "
+            "Bonferroni threshold (raise --n-boot, or compare fewer outlets)"
+        ]
     return {
         "metric": "Jensen-Shannon distance (base 2, in [0, 1]) of the sentence-weighted label distributions",
         "type": distance["type"],

@@ -13,6 +13,7 @@ from warta.errors import InputError
 from warta.jsonl import iter_records
 from warta.outlets.constants import _PARTS, _QUOTE, ALL, USES
 from warta.schema import LABELLED_ROLES, LAYERS
+from warta.text.sanitise import clean_field
 
 # --- reading and validating records ------------------------------------------------
 
@@ -88,9 +89,13 @@ def _sentence(record: dict[str, Any], by: str, use: str, where: str) -> _Sentenc
         if record.get(name) in (None, ""):
             raise InputError(f"{where}: record has no '{name}' field")
     group = record.get(by)
-    if group is None or group == "":
+    # Bidi overrides, invisible and control characters in a name would reorder or hide
+    # text in the report, the CSV and the terminal table: they are removed here.
+    group = clean_field(str(group)) if group is not None else ""
+    if group == "":
         raise InputError(f"{where}: record has no '{by}' field (--by {by})")
-    group = str(group)
+    if len(group) > 200:
+        raise InputError(f"{where}: '{by}' is {len(group):,} characters long (at most 200)")
     if group == ALL:
         raise InputError(f"{where}: '{ALL}' is reserved for the all-outlets row; rename that {by}")
     return _Sentence(str(record["id"]), group, str(record["article_id"]), _voice_vectors(record, use, where))

@@ -1,6 +1,7 @@
 """Flat tables (outlets.csv, distances.csv, compare.csv) and safe file writing."""
 
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from warta import jsonl
 from warta.errors import InputError
 from warta.jsonl import write_text_atomic
 from warta.outlets.constants import PAIR_STATS
+from warta.safe_io import csv_safe
 
 
 def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
@@ -30,6 +32,18 @@ def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
             lo, hi = figure["ci"] if figure["ci"] else (None, None)
             row[f"stance_index.{subset}.ci_lo"], row[f"stance_index.{subset}.ci_hi"] = lo, hi
             row[f"stance_index.{subset}.n"] = figure["n"]
+        adjusted = profile.get("adjusted", {}).get("outlets", {}).get(name)
+        if adjusted:
+            row["adjust_method"] = profile["adjusted"]["method"]
+            for layer, block in adjusted["layers"].items():
+                row[f"{layer}_share.corrected_unstable"] = block.get("unstable")
+                for label, fig in block.get("shares", {}).items():
+                    row[f"{layer}_share.{label}.corrected"] = fig["value"]
+                    row[f"{layer}_share.{label}.corrected_ci_lo"], row[f"{layer}_share.{label}.corrected_ci_hi"] = fig["ci"]
+            for subset, fig in adjusted["stance_index"].items():
+                row[f"stance_index.{subset}.corrected"] = fig.get("value")
+                lo, hi = fig.get("ci") or (None, None)
+                row[f"stance_index.{subset}.corrected_ci_lo"], row[f"stance_index.{subset}.corrected_ci_hi"] = lo, hi
         row["dominant_frame"] = outlet["dominant_frame"]
         row["notes"] = "; ".join(outlet["notes"])
         rows.append(row)
@@ -82,14 +96,19 @@ COMPARE_FILES = ("compare.json", "compare.csv")
 
 def check_outputs(out_dir: str | Path, names: Iterable[str], force: bool) -> list[Path]:
     """The output paths; InputError if one exists and force is off (checked before any work)."""
+    from warta.safe_io import check_output_path
+
     out_dir = Path(out_dir)
+    if str(out_dir) == "":
+        raise InputError("--out: empty path; give a folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     paths = [out_dir / name for name in names]
     if not force:
         for path in paths:
-            if path.exists():
+            if os.path.lexists(path):
                 raise InputError(f"{path}: already exists (use --force to overwrite)")
+    check_output_path(paths[0])  # the folder can be created and written, before the work
     return paths
 
 
@@ -111,8 +130,9 @@ def csv_text(rows: list[dict[str, Any]], columns: Iterable[str] = ()) -> str:
     for row in rows:
         columns.extend(key for key in row if key not in columns)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=[csv_safe(column) for column in columns], lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
+        # Text cells that a spreadsheet would run as a formula are escaped (OWASP); numbers pass.
+        writer.writerow({csv_safe(key): ("" if value is None else csv_safe(value)) for key, value in row.items()})
     return buffer.getvalue()

@@ -24,8 +24,10 @@ _MONTHS = (
 _DATE_WORD = re.compile(rf"\b(?:{_WEEKDAYS}|{_MONTHS})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?:\s*(?:WIB|WITA|WIT|GMT|UTC))?")
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b")
-_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|co\.id|id|net|org)/", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+# The lookbehinds start a match only at the start of a run of name characters (same matches as a
+# leading \b here): a bare \b retries from every position of a long run, quadratic on "a.a.a...".
+_URL = re.compile(r"https?://|www\.|(?<![\w-])[\w-]+\.(?:com|co\.id|id|net|org)/", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+\b")
 # Credit and byline prefixes: "Sumber: ...", "Penulis | ...", "Editor - ...".
 _CREDIT = re.compile(
     r"^(?:sumber|source|penulis|editor|penyunting|reporter|wartawan|kontributor|foto|"
@@ -141,6 +143,7 @@ def boilerplate_reason(line: str) -> str | None:
         return "link or address"
     if (
         words <= 8
+        and len(line) <= 200  # a date line is short; bounds the date-word search on hostile lines
         and not ends_like_sentence(line)
         and re.search(r"\d", line)
         and (_DATE_WORD.search(line) or _CLOCK.search(line) or _NUMERIC_DATE.search(line))
@@ -244,8 +247,11 @@ def _drop_boilerplate(lines: list[str], dropped: list[Dropped]) -> list[str]:
         else:
             kept.append(line)
     # Footer: author boxes, site names and slogans trail the last real sentence.
-    while len(kept) > 1 and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
-        dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
+    # Without any line closed like a sentence there is no "last sentence" to
+    # trail (a text written without final punctuation): nothing is a footer then.
+    if any(ends_like_sentence(line) for line in kept[1:]):
+        while len(kept) > 1 and not ends_like_sentence(kept[-1]) and word_count(kept[-1]) < ZONE_MIN_WORDS:
+            dropped.append(Dropped(kept.pop(), "footer after the last sentence"))
     return kept
 
 
@@ -271,10 +277,13 @@ def _assign_roles(lines: list[str], title: str | None) -> list[Paragraph]:
     """First line headline-like (or the known title) → title; short unclosed lines → heading; else body."""
     paragraphs: list[Paragraph] = []
     title_key = normalised_key(title) if title else None
+    # A text with no line closed like a sentence (notes, a chat, a feed without
+    # punctuation) has no headings to tell apart: its lines after the first are body.
+    unpunctuated = not any(ends_like_sentence(line) for line in lines[1:])
     for i, line in enumerate(lines):
         if i == 0 and (title_key is not None and normalised_key(line) == title_key or _is_heading_like(line)):
             paragraphs.append(Paragraph(line, "title"))
-        elif _is_heading_like(line):
+        elif _is_heading_like(line) and not unpunctuated:
             paragraphs.append(Paragraph(line, "heading"))
         else:
             # Datelines ("JAKARTA, KOMPAS.com - ") open the lead, right after the title if any.

@@ -13,13 +13,20 @@ from typing import Any
 
 from warta.errors import InputError
 from warta.records import Sentence, make_sentence
+from warta.safe_io import TooLarge, read_capped
 from warta.text.clean import Dropped, structure_article
 from warta.text.decode import DecodedText, clean_lines, decode_bytes, normalised_key
+from warta.text.sanitise import html_to_text, looks_like_html
 from warta.text.segment import split_paragraphs
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 MANIFEST_FIELDS = ("article_id", "file", "outlet", "url", "title", "date")
 UNKNOWN_OUTLET = "unknown"
+# Largest article read (a .txt file, a JSONL line, stdin): news articles are
+# tens of kilobytes; this stops /dev/zero or a mislabelled dump. --max-article-bytes.
+DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+# An article losing more than this share of its characters to cleaning gets a note.
+DROPPED_NOTE_SHARE = 0.5
 
 
 @dataclass
@@ -48,10 +55,18 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
     Titles and headings are one unit each; body paragraphs are split into
     sentences. Dropped lines are appended to `dropped` when given.
     """
-    lines = clean_lines(article.text)
+    where = article.source or article.article_id
+    text = article.text
+    if looks_like_html(text):
+        text = html_to_text(text)
+        article.notes.append(f"{where}: HTML page, its text extracted (tags, scripts and styles removed)")
+    lines = clean_lines(text)
     paragraphs, removed = structure_article(lines, title=article.title or None)
     if dropped is not None:
         dropped.extend(removed)
+    note = dropped_note(where, lines, removed)
+    if note:
+        article.notes.append(note)
     body_sentences = iter(split_paragraphs([p.text for p in paragraphs if p.role == "body"]))
     records: list[Sentence] = []
     for paragraph in paragraphs:
@@ -73,6 +88,42 @@ def article_sentences(article: Article, dropped: list[Dropped] | None = None) ->
     return records
 
 
+def dropped_note(where: str, lines: list[str], removed: list[Dropped]) -> str | None:
+    """A note when cleaning removed most of an article (so a loss is never silent), else None."""
+    if not removed:
+        return None
+    lost = sum(len(d.text) for d in removed)
+    total = sum(len(line) for line in lines) or 1
+    if lost / total <= DROPPED_NOTE_SHARE:
+        return None
+    reasons = Counter(d.reason for d in removed)
+    detail = ", ".join(f"{reason}: {n}" for reason, n in reasons.most_common(3))
+    return (f"{where}: cleaning dropped {len(removed)} of {len(lines)} lines ({lost / total:.0%} of the text; "
+            f"{detail}); check that this is page furniture")
+
+
+class UniqueIds:
+    """Article ids made unique at input time: a repeated id becomes ID#2, ID#3, ... with a note."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def claim(self, article_id: str) -> tuple[str, bool]:
+        """(the id to use, whether it was renamed)."""
+        if article_id not in self.seen:
+            self.seen[article_id] = 1
+            return article_id, False
+        n = self.seen[article_id]
+        while True:
+            n += 1
+            candidate = f"{article_id}#{n}"
+            if candidate not in self.seen:
+                break
+        self.seen[article_id] = n
+        self.seen[candidate] = 1
+        return candidate, True
+
+
 # --- reading articles --------------------------------------------------------
 
 
@@ -88,17 +139,45 @@ def decoding_note(path: Path | str, decoded: DecodedText) -> str | None:
     return f"{path}: not valid UTF-8, decoded as {decoded.encoding}"
 
 
-def read_decoded(path: Path) -> DecodedText:
-    """Read and decode a text file, keeping which encoding worked."""
+def read_article_bytes(path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, regular_only: bool = True) -> bytes:
+    """A file's bytes, at most `max_bytes`; InputError names the file (missing, not a file, too large)."""
+    import os
+    import stat
+
     try:
-        data = path.read_bytes()
+        st = os.stat(path)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_bytes(data, str(path))
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory")
+    if regular_only and not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file ({file_kind(st.st_mode)}), not read")
+    if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+        raise InputError(f"{path}: {st.st_size:,} bytes, over the article size cap of {max_bytes:,} (--max-article-bytes)")
+    try:
+        with path.open("rb") as handle:
+            return read_capped(handle, max_bytes)
+    except TooLarge:
+        raise InputError(f"{path}: over the article size cap of {max_bytes:,} bytes (--max-article-bytes)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def file_kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_decoded(path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> DecodedText:
+    """Read and decode a text file, keeping which encoding worked."""
+    return decode_bytes(read_article_bytes(path, max_bytes), str(path))
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
@@ -125,13 +204,19 @@ def default_seeds_dir() -> Path:
 
 
 def iter_seed_articles(
-    seeds_dir: Path, manifest: Path | None = None, on_error: Callable[[InputError], None] | None = None
+    seeds_dir: Path,
+    manifest: Path | None = None,
+    on_error: Callable[[InputError], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> Iterator[Article]:
     """Articles listed in the manifest (or every .txt in the folder, outlet unknown).
 
-    A file that cannot be read is passed to `on_error` (or raised without one)
-    and the rest go on.
+    A file that cannot be read (missing, not a regular file, over `max_bytes`,
+    undecodable) is passed to `on_error` (or raised without one) and the rest
+    go on. A repeated article id is made unique (ID#2) with a note.
     """
+    from warta.text.sanitise import clean_field
+
     manifest = manifest or seeds_dir / "manifest.csv"
     if manifest.exists():
         rows = read_manifest(manifest)
@@ -139,21 +224,26 @@ def iter_seed_articles(
         if not seeds_dir.is_dir():
             raise InputError(f"{seeds_dir}: seeds folder not found")
         rows = [{"article_id": p.stem, "file": p.name} for p in sorted(seeds_dir.glob("*.txt"))]
+    ids = UniqueIds()
     for row in rows:
         path = (manifest.parent if manifest.exists() else seeds_dir) / row["file"]
         try:
-            decoded = read_decoded(path)
+            decoded = read_decoded(path, max_bytes)
         except InputError as exc:
             if on_error is None:
                 raise
             on_error(exc)
             continue
         note = decoding_note(path, decoded)
+        notes = [note] if note else []
+        article_id, renamed = ids.claim(clean_field(row["article_id"]) or path.stem)
+        if renamed:
+            notes.append(f"{path}: article id {row['article_id']!r} already used; this article is {article_id!r}")
         yield Article(
-            article_id=row["article_id"],
+            article_id=article_id,
             text=decoded.text,
-            notes=[note] if note else [],
-            outlet=row.get("outlet") or UNKNOWN_OUTLET,
+            notes=notes,
+            outlet=clean_field(row.get("outlet") or "") or UNKNOWN_OUTLET,
             title=row.get("title", ""),
             url=row.get("url", ""),
             date=row.get("date", ""),
@@ -169,6 +259,7 @@ class BuildReport:
     sentences: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    dropped_lines: int = 0
 
 
 def iter_corpus(
@@ -176,8 +267,10 @@ def iter_corpus(
 ) -> Iterator[Sentence]:
     """Sentence records of each article; an article with no sentences is an error, not a crash."""
     for article in articles:
+        dropped: list[Dropped] = []
+        records = article_sentences(article, dropped)
         report.warnings.extend(article.notes)
-        records = article_sentences(article)
+        report.dropped_lines += len(dropped)
         if not any(r["role"] != "heading" for r in records):
             exc = InputError(f"{article.source or article.article_id}: no sentences found after cleaning")
             report.errors.append(str(exc))
@@ -194,10 +287,15 @@ def build_corpus(
     out: Path,
     manifest: Path | None = None,
     on_error: Callable[[InputError], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> BuildReport:
     """Write the sentence table of every seed article to `out` (JSONL)."""
     from warta.jsonl import write_jsonl
+    from warta.safe_io import check_output_path
 
+    check_output_path(out)
+    if max_bytes < 1:
+        raise InputError(f"--max-article-bytes {max_bytes}: must be at least 1")
     report = BuildReport()
 
     def record_error(exc: InputError) -> None:
@@ -205,7 +303,7 @@ def build_corpus(
         if on_error:
             on_error(exc)
 
-    articles = iter_seed_articles(seeds_dir, manifest, on_error=record_error)
+    articles = iter_seed_articles(seeds_dir, manifest, on_error=record_error, max_bytes=max_bytes)
     records = list(iter_corpus(articles, report, on_error=on_error))
     if not records:
         problems = "; ".join(report.errors) or "no articles found"
@@ -223,14 +321,16 @@ def corpus_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     labels: dict[str, dict[str, Counter]] = {layer: {} for layer in LAYERS}
     total = Counter()
     for record in records:
-        outlet = record.get("outlet", UNKNOWN_OUTLET)
-        by_outlet.setdefault(outlet, Counter())[record.get("role", "body")] += 1
-        articles.setdefault(outlet, set()).add(record.get("article_id"))
-        total[record.get("role", "body")] += 1
+        # Values from user files may be any JSON (a list as outlet, a number as label): counted by their text.
+        outlet = str(record.get("outlet", UNKNOWN_OUTLET))
+        role = str(record.get("role", "body"))
+        by_outlet.setdefault(outlet, Counter())[role] += 1
+        articles.setdefault(outlet, set()).add(str(record.get("article_id")))
+        total[role] += 1
         for layer in LAYERS:
             value = record.get(layer)
             if value is not None:
-                labels[layer].setdefault(outlet, Counter())[value] += 1
+                labels[layer].setdefault(outlet, Counter())[str(value)] += 1
     return {
         "outlets": {
             outlet: {"articles": len(articles[outlet]), "roles": dict(counts), "sentences": sum(counts.values())}

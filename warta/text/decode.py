@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import ftfy
 
 from warta.errors import InputError
+from warta.text.sanitise import strip_invisible
 
 # Files are expected in UTF-8; old CMS exports and Windows editors give cp1252.
 # latin-1 decodes any byte string, so it is only a last resort and its result
@@ -22,13 +23,36 @@ class DecodedText:
     encoding: str
 
 
+def _control_share(text: str) -> float:
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    return controls / len(text) if text else 0.0
+
+
 def _looks_like_text(text: str) -> bool:
     if not text:
         return True
     if "\x00" in text:
         return False
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    return controls / len(text) < 0.01
+    return _control_share(text) < 0.01
+
+
+# Valid UTF-8 is text even with a few stray control codes (ESC, BEL from a terminal
+# capture): they are removed by cleaning. Only a text that is mostly control codes is refused.
+UTF8_MAX_CONTROL_SHARE = 0.3
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """NUL in every other byte of mostly-ASCII text: UTF-16 LE or BE saved without a BOM."""
+    if len(head) < 4:
+        return False
+    even, odd = head[0::2], head[1::2]
+
+    def printable(half: bytes) -> float:
+        return sum(1 for b in half if 32 <= b < 127 or b in (9, 10, 13)) / len(half)
+
+    return (even.count(0) / len(even) > 0.9 and printable(odd) > 0.9) or (
+        odd.count(0) / len(odd) > 0.9 and printable(even) > 0.9
+    )
 
 
 def decode_bytes(data: bytes, source: str) -> DecodedText:
@@ -36,6 +60,8 @@ def decode_bytes(data: bytes, source: str) -> DecodedText:
     if not data.strip():
         raise InputError(f"{source}: empty file")
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _utf16_without_bom(data[:8192]):
+            raise InputError(f"{source}: looks like UTF-16 without a byte-order mark; save it as UTF-8 (or UTF-16 with BOM)")
         raise InputError(f"{source}: binary file (contains NUL bytes), not text")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         candidates: tuple[str, ...] = ("utf-16",)
@@ -46,6 +72,11 @@ def decode_bytes(data: bytes, source: str) -> DecodedText:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig" and "\x00" not in text:
+            share = _control_share(text)
+            if share >= UTF8_MAX_CONTROL_SHARE:
+                raise InputError(f"{source}: valid UTF-8 but {share:.0%} control characters (binary?), not text")
+            return DecodedText(text, "utf-8")
         if _looks_like_text(text):
             return DecodedText(text, "utf-8" if encoding == "utf-8-sig" else encoding)
     raise InputError(f"{source}: cannot decode as UTF-8, cp1252 or latin-1 text (binary?)")
@@ -76,7 +107,8 @@ def repair_mojibake(text: str) -> str:
 
 
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
+# Line and page breaks other than \n become \n before invisible/control characters are stripped.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Every double-quote look-alike becomes a curly quote; its direction is decided
 # by what stands beside it, so straight quotes come out paired as “…”.
 _DOUBLE_QUOTES = re.compile('["\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02\u201c\u201d]')
@@ -97,7 +129,7 @@ def _curl(match: re.Match[str]) -> str:
 def normalise_line(line: str) -> str:
     """One line: NFC, invisible characters out, spaces collapsed, quotes unified."""
     line = unicodedata.normalize("NFC", line)
-    line = _INVISIBLE.sub("", line)
+    line = strip_invisible(_LINE_BREAKS.sub(" ", line))
     line = _SPACES.sub(" ", line).strip()
     if _DOUBLE_QUOTES.search(line):
         line = _DOUBLE_QUOTES.sub(_curl, line)
@@ -112,7 +144,8 @@ def clean_lines(text: str) -> list[str]:
     # spaces for the quote rule, as they do at a line's ends), which is the
     # same as running them line by line, only cheaper.
     text = unicodedata.normalize("NFC", repair_mojibake(text))
-    text = _INVISIBLE.sub("", text)
+    # Bidi overrides, zero-width and control characters out (warta.text.sanitise).
+    text = strip_invisible(_LINE_BREAKS.sub("\n", text))
     text = _SPACES.sub(" ", text)
     if _DOUBLE_QUOTES.search(text):
         text = _DOUBLE_QUOTES.sub(_curl, text)

@@ -1,0 +1,252 @@
+"""Files written and read defensively: never through a link warta did not make, never unbounded.
+
+- `atomic_writer` / `atomic_write`: the final file appears by rename from a
+  fresh temporary file created exclusively (O_EXCL, random name) in the same
+  folder. A symlink or hard link planted at the final name is replaced, its
+  target never written; a crash leaves the old file or the new one, never half.
+- `open_private_file`: a long-lived file at a fixed name (`warta label`'s
+  FILE.partial) opened without following links; a link or non-regular file
+  found there is refused (resume) or removed (fresh start), never written.
+- `read_capped` / `capped_lines`: reads that stop at a size limit, so
+  /dev/zero or a 50 GB file named `.txt` cannot exhaust memory.
+- `check_output_path`: an --out that cannot be created fails at once, in one line.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from warta.errors import InputError
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class OutputError(InputError):
+    """An output path cannot be created or written (exit 2, one line naming it)."""
+
+
+def describe(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def check_output_path(path: str | Path, what: str = "--out") -> Path:
+    """Refuse an output path that can never be written, before any work: empty, a folder, under a file."""
+    if str(path) in ("", "."):
+        raise OutputError(f"{what}: empty path; give a file name")
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; {what} needs a file name")
+    ensure_folder(path.parent)
+    # A file can be created there (read-only file system, permissions, /proc): found now, not after the work.
+    fd, probe = temporary_file(path)
+    os.close(fd)
+    probe.unlink(missing_ok=True)
+    return path
+
+
+def ensure_folder(folder: str | Path) -> Path:
+    """Create `folder` (and parents); OutputError names it when that is impossible."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{folder}: exists and is not a folder") from None
+    except NotADirectoryError:
+        raise OutputError(f"{folder}: cannot create folder (a parent is a file, not a folder)") from None
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create folder ({describe(exc)})") from None
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder")
+    return folder
+
+
+def temporary_file(path: Path) -> tuple[int, Path]:
+    """(fd, name) of a new, exclusively created file beside `path` (mkstemp: O_EXCL, random name)."""
+    ensure_folder(path.parent)
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create a file in {path.parent} ({describe(exc)})") from None
+    return fd, Path(name)
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", fsync: bool = True) -> Iterator[IO]:
+    """A handle on a fresh temporary file that replaces `path` on success; removed on failure."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        raise OutputError(f"{path}: is a folder, not a file")
+    fd, tmp = temporary_file(path)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would surprise whoever reads the output
+        with open(fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "") as handle:
+            yield handle
+            handle.flush()
+            if fsync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)  # replaces a link at `path` itself, never its target
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({describe(exc)})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, data: str | bytes, fsync: bool = True) -> Path:
+    """Write `data` to `path` by exclusive temporary file and rename."""
+    binary = isinstance(data, bytes)
+    with atomic_writer(path, "wb" if binary else "w", fsync=fsync) as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def _is_plain_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
+def open_private_file(path: Path, fresh: bool) -> int:
+    """An O_RDWR fd on `path`, never through a link.
+
+    fresh: whatever is at `path` (a link, a FIFO, a hard-linked file, an old
+    partial file) is unlinked and a new file created exclusively; the caller
+    must have checked that no live run holds it. Not fresh (resume): the
+    file must be a regular, singly linked file; anything else is refused.
+    """
+    flags = os.O_RDWR | NOFOLLOW | CLOEXEC
+    if fresh:
+        try:
+            os.unlink(path)  # removes a planted link itself, never its target
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            raise OutputError(f"{path}: is a folder; remove it first") from None
+        except OSError as exc:
+            if exc.errno in (errno.EISDIR, errno.EPERM) and path.is_dir():
+                raise OutputError(f"{path}: is a folder; remove it first") from None
+            raise OutputError(f"{path}: cannot replace ({describe(exc)})") from None
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot create ({describe(exc)})") from None
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path}: is a symbolic link, not warta's file; refusing to follow it "
+                              "(remove it, or use --force to start over)") from None
+        raise OutputError(f"{path}: cannot open ({describe(exc)})") from None
+    if not _is_plain_file(os.fstat(fd)):
+        os.close(fd)
+        raise OutputError(f"{path}: not a plain file (a FIFO, device or hard link); refusing to write it "
+                          "(remove it, or use --force to start over)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def peek_lock_holder(path: Path) -> int | None:
+    """An fd on an existing regular file at `path` (no link followed, no FIFO blocked on), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | os.O_NONBLOCK | CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def read_small_file(path: Path, limit: int) -> bytes:
+    """A small regular file's bytes (a checkpoint, a config), no link followed; OSError-like problems raise."""
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW | os.O_NONBLOCK | CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+    return data
+
+
+class TooLarge(Exception):
+    """Input over a size cap; `read` bytes were consumed."""
+
+
+def read_capped(handle: BinaryIO, limit: int) -> bytes:
+    """All of `handle` if it holds at most `limit` bytes, else TooLarge (after reading limit + 1 bytes only)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = handle.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge()
+
+
+def capped_lines(handle: BinaryIO, limit: int, skip_limit: int | None = None) -> Iterator[bytes | None]:
+    """The lines of `handle` (with their newline); None in place of a line longer than `limit` bytes.
+
+    A too-long line is reported (None) at once, then skipped to its end without
+    being kept in memory; if that end is more than `skip_limit` bytes away (a
+    stream without newlines, /dev/zero), iteration stops.
+    """
+    skip_limit = skip_limit if skip_limit is not None else max(limit, 1) * 64
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) <= limit:  # at most `limit` bytes before the newline
+            yield line
+            continue
+        yield None
+        skipped = len(line)
+        while True:
+            rest = handle.readline(1 << 20)
+            if not rest:
+                return
+            skipped += len(rest)
+            if rest.endswith(b"\n"):
+                break
+            if skipped > skip_limit:
+                return
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+# OWASP "CSV injection": a cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_safe(value):
+    """A CSV cell that no spreadsheet runs: text starting with = + - @ tab or CR gets a leading
+    apostrophe (OWASP); numbers and other values pass unchanged. CSV output only (JSON keeps the text)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
