@@ -21,12 +21,6 @@ from pathlib import Path
 LAYERS = ("type", "stance", "frame")
 
 
-def seeds_block(run: Path) -> dict | None:
-    """mean ± sd over seeds of the pooled out-of-fold figures (`--seeds N` runs), if any."""
-    metrics = json.loads((run / "cv" / "metrics.json").read_text())
-    return metrics.get("seeds")
-
-
 def compare(base: Path, run: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "c.json"
@@ -49,10 +43,12 @@ def main() -> None:
         for layer in LAYERS:
             lo, hi = pooled[layer]["macro_f1_ci"]
             over = ""
-            layer_seeds = (seeds.get("pooled_oof") or seeds).get(layer) if seeds else None
-            if isinstance(layer_seeds, dict) and "macro_f1" in layer_seeds:
-                s = layer_seeds["macro_f1"]
-                over = f"{s['mean']:.3f} ± {s['std']:.3f} (n={s.get('n', '?')})"
+            if seeds:
+                s = seeds["summary"][layer]["macro_f1"]
+                over = f"{s['mean']:.3f} ± {s['sd']:.3f} ({seeds['n']} seeds)"
+                if layer == "stance":
+                    e = seeds["outlet_error_summary"]["stance_index_abs_error"]
+                    over += f"; idx err {e['mean']:.3f} ± {e['sd']:.3f}"
             diff = ""
             if layer in diffs:
                 d = diffs[layer]
