@@ -29,6 +29,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "tfidf": Kind("warta.models.tfidf:TfidfClassifier", "warta.config:TfidfRunConfig"),
     "transformer": Kind("warta.models.transformer:TransformerClassifier", "warta.config:TransformerRunConfig"),
+    "hybrid": Kind("warta.models.hybrid:HybridClassifier", "warta.config:HybridRunConfig"),
 }
 
 __all__ = ["KINDS", "Kind", "Labelled", "SentenceClassifier", "build_model", "config_class", "load_model",

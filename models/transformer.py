@@ -87,6 +87,8 @@ class TransformerClassifier:
         pooling: str = "cls",
         dropout: float = 0.1,
         lowercase: bool | str = "auto",
+        text_prefix: str = "",
+        freeze_embeddings: bool = False,
         seed: int = 0,
         epochs: float = 10,
         max_steps: int | None = None,
@@ -110,6 +112,8 @@ class TransformerClassifier:
         self.pooling = pooling
         self.dropout = dropout
         self.lowercase = lowercase  # "auto" becomes a bool in initialize() (from the tokenizer)
+        self.text_prefix = text_prefix  # e.g. e5's "query: ", put before every text (training and prediction)
+        self.freeze_embeddings = freeze_embeddings
         self.seed = seed
         self.epochs = epochs
         self.max_steps = max_steps
@@ -162,16 +166,23 @@ class TransformerClassifier:
         self.model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in self.labels.items()}, self.pooling,
                                       self.dropout)
         self._inference_module = None
+        if self.freeze_embeddings:
+            # The word-embedding table is most of a multilingual encoder (e5-small: 96M of 118M
+            # parameters); freezing it makes an AdamW step ~20x cheaper and keeps rare-word vectors
+            # from drifting on 100 sentences. The Trainer's optimizer skips frozen parameters.
+            encoder.get_input_embeddings().weight.requires_grad_(False)
         if self.lowercase == "auto":
             self.lowercase = tokenizer_is_uncased(self.tokenizer)
         self.lowercase = bool(self.lowercase)
-        log.info("transformer %s: lowercase=%s, pooling=%s", self.name_or_path, self.lowercase, self.pooling)
+        log.info("transformer %s: lowercase=%s, pooling=%s, text_prefix=%r, freeze_embeddings=%s", self.name_or_path,
+                 self.lowercase, self.pooling, self.text_prefix, self.freeze_embeddings)
         return self
 
     # -- encoding --
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
-        return [text.lower() for text in texts] if self.lowercase is True else list(texts)
+        texts = [self.text_prefix + text for text in texts] if self.text_prefix else list(texts)
+        return [text.lower() for text in texts] if self.lowercase is True else texts
 
     def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
         return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_length, padding=False)
@@ -443,6 +454,8 @@ class TransformerClassifier:
             "pooling": self.model.pooling,
             "max_length": self.max_length,
             "lowercase": self.lowercase,
+            "text_prefix": self.text_prefix,
+            "freeze_embeddings": self.freeze_embeddings,
             "base_model": self.base_model,
             "heads": HEADS_FILE,
             "versions": {"torch": torch.__version__, "transformers": _transformers_version()},
@@ -483,6 +496,8 @@ class TransformerClassifier:
             pooling=card.get("pooling", "cls"),
             dropout=0.0,
             lowercase=bool(card.get("lowercase", False)),
+            text_prefix=str(card.get("text_prefix", "")),
+            freeze_embeddings=bool(card.get("freeze_embeddings", False)),
         )
         classifier._labels = labels
         classifier.tokenizer, classifier.model = tokenizer, model

@@ -1,4 +1,5 @@
-"""Shared pieces of the hostile-input tests (tests/test_hostile_*.py): a real TF-IDF run, CLI runners."""
+"""Shared pieces of the hostile-input tests (tests/test_hostile_*.py): a real TF-IDF run (also for test_label,
+test_models, test_ray_engine), CLI runners."""
 
 from __future__ import annotations
 

@@ -104,3 +104,20 @@ def test_cli(tmp_path):
     bare, _ = make_run(tmp_path / "bare", with_oof=False)
     refused = CliRunner().invoke(app, ["corpus", "audit", str(bare)])
     assert isinstance(refused.exception, InputError) and "warta train CONFIG --cv K" in str(refused.exception)
+
+
+def test_outlet_cv_folds_are_named_by_outlet(tmp_path):
+    """`--cv outlet` writes fold = the held-out outlet; those records are out-of-fold too."""
+    run, _ = make_run(tmp_path)
+    oof_path = run / "cv" / "oof.jsonl"
+    records = [json.loads(line) for line in oof_path.read_text(encoding="utf-8").splitlines()]
+    for n, record in enumerate(records):
+        if "fold" in record:
+            outlet = ["kompas.com", "telset.id", "unknown"][n % 3]
+            record.update(fold=outlet, model=f"run/tfidf/cv-fold-{outlet}")
+    records[2]["model"] = "run/tfidf/cv-fold-elsewhere"  # fold and model disagree: refused
+    oof_path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = audit(run)
+    assert result["layers"]["type"]["issues"][0]["id"] == PLANTED
+    assert len(result["refused"]) == 3
+    assert sum("not an out-of-fold prediction" in line for line in result["refused"]) == 2

@@ -93,8 +93,8 @@ def test_several_errors_are_one_line(tmp_path):
     "text, expected",
     [
         ("{}\n", "model: required section is missing"),
-        ("model:\n  kind: bert\n", "model.kind: expected one of 'tfidf', 'transformer' (got 'bert')"),
-        ("model:\n  name_or_path: x\n", "model.kind: expected one of 'tfidf', 'transformer' (got missing)"),
+        ("model:\n  kind: bert\n", "model.kind: expected one of 'tfidf', 'transformer', 'hybrid' (got 'bert')"),
+        ("model:\n  name_or_path: x\n", "model.kind: expected one of 'tfidf', 'transformer', 'hybrid' (got missing)"),
         ("model: tfidf\n", "model: expected a section with a `kind` key"),
     ],
 )

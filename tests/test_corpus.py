@@ -95,7 +95,10 @@ def test_folder_with_one_bad_file_processes_the_good_ones(tmp_path):
     ]
     texts = [r["text"] for r in read_jsonl(out)]
     assert "Harga naik – kata “ekonom”." in texts
-    assert report.warnings == [f"{tmp_path / 'latin.txt'}: not valid UTF-8, decoded as cp1252"]
+    assert report.warnings[0] == f"{tmp_path / 'latin.txt'}: not valid UTF-8, decoded as cp1252"
+    # the skipped navigation-only file also says what cleaning removed (never a silent loss)
+    assert report.warnings[1].startswith(f"{tmp_path / 'nav.txt'}: cleaning dropped 2 of 2 lines (100% of the text")
+    assert len(report.warnings) == 2
 
 
 def test_nothing_processable_is_an_error(tmp_path):

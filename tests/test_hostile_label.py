@@ -16,8 +16,10 @@ import pytest
 from hostile_common import BODY, SEED_TXT, cli, make_tfidf_run, one_line, snapshot, warta_process
 
 from warta.errors import WartaError
-from warta.labelling.engine import label_articles, partial_paths
-from warta.labelling.inputs import InputOptions, iter_items
+from warta.labelling.checkpoint import partial_paths
+from warta.labelling.engine import label_articles
+from warta.labelling.inputs import iter_items
+from warta.labelling.items import InputOptions
 
 
 @pytest.fixture(scope="module")

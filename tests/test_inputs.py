@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from warta.errors import InputError
-from warta.labelling.inputs import InputOptions, Problem, WalkStats, iter_items
+from warta.labelling.inputs import iter_items
+from warta.labelling.items import InputOptions, Problem, WalkStats
 from warta.text.corpus import Article
 
 ARTICLE = "Judul Berita\nKlarna kembali merekrut karyawan manusia. Perusahaan itu menyesal.\n"

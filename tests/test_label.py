@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run_in_process
+from hostile_common import make_tfidf_run
 
 from warta.errors import InputError, WartaError
-from warta.labelling.engine import LabelSummary, label_articles, partial_paths
+from warta.labelling.checkpoint import partial_paths
+from warta.labelling.engine import LabelSummary, label_articles
 from warta.labelling.output import JsonlEncoder, jsonl_prefix, prediction_record
 from warta.models import load_model
 from warta.records import SENTENCE_FIELDS
@@ -42,11 +44,7 @@ def read_jsonl(path: Path) -> list[dict]:
 @pytest.fixture(scope="session")
 def tfidf_run(tmp_path_factory) -> Path:
     """A real TF-IDF run folder trained on the labelled seeds through `warta train`'s library (C fixed: seconds)."""
-    from warta.config import load_config
-    from warta.train.run import train
-
-    config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
-    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -282,10 +280,10 @@ class Crash(Exception):
 
 def crash_after(monkeypatch, buffers: int) -> None:
     """Make the run die while writing its `buffers`+1-th buffer (half of it written), like a killed process."""
-    from warta.labelling import engine as label
+    from warta.labelling.checkpoint import PartialOutput
 
     count = {"n": 0}
-    original = label.PartialOutput.append
+    original = PartialOutput.append
 
     def append(self, data):
         count["n"] += 1
@@ -294,7 +292,7 @@ def crash_after(monkeypatch, buffers: int) -> None:
             raise Crash()
         return original(self, data)
 
-    monkeypatch.setattr(label.PartialOutput, "append", append)
+    monkeypatch.setattr(PartialOutput, "append", append)
 
 
 @pytest.mark.parametrize("format", ["jsonl", "csv", "parquet"])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile_common import make_tfidf_run
 
 from warta.config import CONFIG_CLASSES, load_config
 from warta.errors import InputError
@@ -97,6 +98,12 @@ def test_save_load_round_trip_through_the_registry(kind, synthetic_data, tiny_be
     texts = [text for units in frozen_segmentation.values() for _, text in units][:25]
     if kind == "tfidf":
         model = _fit_tfidf(synthetic_data)
+    elif kind == "hybrid":  # TF-IDF head + frozen tiny-BERT embeddings
+        train, dev = synthetic_data.split_records("train"), synthetic_data.split_records("dev")
+        model = model_class(kind)(encoder=str(tiny_bert), max_length=32, cache_dir=tmp_path / "cache",
+                                  embedding_c_values=[0.1], tfidf={"c_values": [1.0]})
+        model.fit([r["text"] for r in train], targets(train, list(LAYERS)),
+                  dev=Labelled([r["text"] for r in dev], targets(dev, list(LAYERS))))
     else:  # random heads are enough for a round trip
         model = model_class(kind).from_pretrained(str(tiny_bert), max_length=32)
     assert isinstance(model, SentenceClassifier)
@@ -139,10 +146,7 @@ print(json.dumps({"torch": "torch" in sys.modules, "rc": code}))
 
 @pytest.fixture(scope="module")
 def tfidf_run(tmp_path_factory):
-    from warta.train.run import train
-
-    config = load_config(CONFIGS / "tfidf.yaml", ["model.c_values=[1.0]"])
-    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+    return make_tfidf_run(tmp_path_factory)
 
 
 def _child(code: str, *args: str) -> dict:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_common import make_tfidf_run
 
 ray = pytest.importorskip("ray")
 
@@ -50,11 +51,7 @@ def ray_address():
 @pytest.fixture(scope="module")
 def tfidf_run(tmp_path_factory) -> Path:
     """A real TF-IDF run trained through `warta train`'s library (C fixed: seconds)."""
-    from warta.config import load_config
-    from warta.train.run import train
-
-    config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[1.0]"])
-    return train(config, out=tmp_path_factory.mktemp("runs") / "tfidf", progress=False, n_boot=0).run_dir
+    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +96,8 @@ def rows_pair(generated, tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("rows")
     rows = [json.loads(line) for line in (generated / "batch.jsonl").read_text("utf-8").splitlines()
             if line.startswith('{"text"') and '"id"' in line][:30]
+    # Own ids: the ray engine does not rename article ids repeated across inputs (the local engine does).
+    rows = [{**row, "id": f"row-{row['id']}"} for row in rows]
     (folder / "rows.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     keys = sorted({key for row in rows for key in row})  # from_pylist takes its columns from the first row only
     table = pa.Table.from_pylist([{key: row.get(key) for key in keys} for row in rows])

@@ -11,17 +11,15 @@ import pytest
 from cli_runner import run_in_process
 
 from warta.errors import InputError
+from warta.gold.groups import NEAR_DUPLICATE, near_duplicate_groups, similarity_matrix
 from warta.gold.labels import load_gold
 from warta.gold.splits import (
-    NEAR_DUPLICATE,
     SPLIT_NAMES,
     default_splits_path,
     dumps_splits,
     load_splits,
     make_splits,
-    near_duplicate_groups,
     seed_splits,
-    similarity_matrix,
     split_problems,
     write_splits,
 )

@@ -11,7 +11,8 @@ the outlet-CV dev sets); the test figures do not.
 Refit (`--refit all`): after evaluation, the shipped model is trained on
 every labelled sentence (train+dev+test, plus the written supplement) with
 the hyperparameters the first seed selected on dev (TF-IDF: C per layer;
-transformer: the best epoch count, no early stopping), and saved as
+hybrid: C per head and layer and the fusion weights; transformer: the best
+epoch count, no early stopping), and saved as
 ``model/`` -- what `warta label` loads. The model that produced the held-out
 figures moves to ``model-eval/`` (`warta evaluate --split test|dev` reloads
 it). Evaluation figures stay the held-out ones.
@@ -151,6 +152,8 @@ def selected_hyperparameters(config: RunConfig, model: Any) -> dict[str, Any]:
     """What dev selection chose: TF-IDF C per layer; transformer the best epoch count."""
     if config.model.kind == "tfidf":
         return {"best_c": {layer: float(c) for layer, c in model.best_c_.items()}}
+    if config.model.kind == "hybrid":  # C per head and layer, fusion weight per layer
+        return {"selection": model.selected()}
     history = [h for h in getattr(model, "history_", []) if "eval_macro_f1" in h and h.get("epoch") is not None]
     if not history:
         return {"epochs": config.train.epochs, "note": "no dev history; the configured epochs"}
@@ -170,6 +173,10 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
     log.info("refit on all %d labelled sentences (+%d supplement) with %s", len(ids), len(data.supplement), chosen)
     if config.model.kind == "tfidf":
         model = _fit_tfidf_fixed_c(config, chosen["best_c"], records, run_dir)
+    elif config.model.kind == "hybrid":  # the chosen C and fusion weights, no dev
+        model = build_model(config)
+        model.selection = chosen["selection"]
+        model = fit_model(config, model, records, [], run_dir / "checkpoints-refit", progress=False)
     else:
         refit_config = config.model_copy(deep=True)
         refit_config.train.epochs = chosen["epochs"]

@@ -6,7 +6,7 @@ process of rank 0. `init()` opens the process group (nccl on CUDA, gloo on the
 CPU) before the HF Trainer would, so the run folder can be agreed on and
 guarded first; accelerate then reuses the open group.
 
-Conventions (see docs/multi-process-training.md): every rank loads the data,
+Conventions (see README, "Multi-process training"): every rank loads the data,
 builds the same model (same seed) and trains; only rank 0 writes the run
 folder, predicts and scores.
 """

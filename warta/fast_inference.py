@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # torch only for transformer runs
 
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
+# Kinds that run a neural encoder: labelled in the main process over wide, length-sorted buffers.
+ENCODER_KINDS = ("transformer", "hybrid")
 
 
 def resolve_model_folder(path: Path) -> tuple[Path, str]:
@@ -124,19 +126,19 @@ def load_labeller(
         kind = read_model_card(folder).get("kind")
     else:
         folder, run_name, kind = None, None, getattr(model, "kind", None) or type(model).__name__
-    resolved = resolve_device(device) if kind == "transformer" else "cpu"
+    resolved = resolve_device(device) if kind in ENCODER_KINDS else "cpu"
     if quantize and (kind != "transformer" or resolved != "cpu"):
         raise WartaError("--quantize applies to a transformer model on CPU only")
     if folder is not None:
         loaded = _load_model(folder, resolved, quantize)
     else:
         loaded = model
-        if kind == "transformer":
+        if kind in ENCODER_KINDS:
             loaded.to(resolved)
             if quantize and not loaded.quantized:
                 loaded = copy.copy(loaded).quantize_int8()  # the caller's model stays float
     ident = model_id or f"{run_name or 'model'}/{kind}" + ("+int8" if quantize else "")
-    if kind == "transformer":
+    if kind in ENCODER_KINDS:
         return TransformerLabeller(loaded, ident, resolved, batch_size)
     return Labeller(loaded, ident, resolved, batch_size)
 

@@ -2,7 +2,8 @@
 
 Only out-of-fold predictions are used (`RUN/cv/oof.jsonl`, written by
 `warta train --cv K`): each sentence was scored by a fold model that never
-trained on it or on its near-duplicate group. A record without a fold, or a
+trained on it or on its near-duplicate group (`--cv outlet`: the fold is the
+held-out outlet's name). A record without a fold, or a
 sentence of the run's test split, is never audited. Per layer,
 `cleanlab.filter.find_label_issues` flags sentences whose given label the
 out-of-fold model finds implausible (confident learning), ranked by
@@ -42,8 +43,10 @@ def held_out_only(oof: Sequence[Mapping[str, Any]], test_ids: set[str]) -> tuple
     for record in oof:
         fold = record.get("fold")
         model = str(record.get("model") or "")
-        match = re.search(r"cv-fold-(\d+)$", model)
-        if not isinstance(fold, int) or (match and int(match.group(1)) != fold):
+        # K-fold runs number their folds; `--cv outlet` names them by the held-out outlet
+        match = re.search(r"cv-fold-(.+)$", model)
+        valid = (isinstance(fold, int) and not isinstance(fold, bool)) or (isinstance(fold, str) and fold != "")
+        if not valid or (match and match.group(1) != str(fold)):
             refused.append(f"{record.get('id')}: not an out-of-fold prediction (fold {fold!r}, model {model!r})")
         elif record.get("id") in test_ids:
             refused.append(f"{record.get('id')}: in the run's test split")
@@ -60,6 +63,8 @@ def find_issues(
     """(row, self-confidence, suggested label index) of flagged rows, most suspicious first."""
     from cleanlab.filter import find_label_issues
 
+    if not given:
+        return []
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[g] for g in given], dtype=int)
     p = np.array([[float(row.get(label, 0.0)) for label in labels] for row in probs], dtype=float)

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
+from warta.records import SENTENCE_FIELDS
 from warta.schema import GUIDELINE_VERSION, LABELLED_ROLES, LAYER_NAMES, LAYERS
 
-SENTENCE_FIELDS = ("text", "article_id", "outlet", "role", "index")
+# The sentence fields an imported record carries besides its id (one definition: warta.records).
+CARRIED_FIELDS = tuple(name for name in SENTENCE_FIELDS if name != "id")
 
 
 @dataclass
@@ -110,7 +112,7 @@ def _record(data: Mapping[str, Any], labels: Mapping[str, Any], annotator: str |
     if labels.get("note"):
         record["note"] = labels["note"]
     record.update(annotator=annotator, annotated_at=at, guideline_version=data.get("guideline_version") or GUIDELINE_VERSION)
-    for name in SENTENCE_FIELDS:
+    for name in CARRIED_FIELDS:
         value = data.get(name)
         if value not in (None, ""):
             record[name] = value
@@ -249,5 +251,5 @@ def read_annotations(path: str | Path, annotator: str | None = None) -> ImportRe
 
 def label_order(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Records with their fields in a fixed order (layers, note, provenance, sentence fields)."""
-    keys = ("id", *LAYER_NAMES, "note", "annotator", "annotated_at", "guideline_version", *SENTENCE_FIELDS)
+    keys = ("id", *LAYER_NAMES, "note", "annotator", "annotated_at", "guideline_version", *CARRIED_FIELDS)
     return [{k: r[k] for k in keys if k in r} for r in records]

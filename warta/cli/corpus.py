@@ -17,6 +17,7 @@ from warta.gold.labels import (
     seed_sentences,
     validate_labels,
 )
+from warta.gold.sources import is_source, validate_source
 from warta.gold.splits import (
     DEFAULT_K,
     DEFAULT_SEED,
@@ -102,11 +103,26 @@ def validate_cli(
     seeds: Optional[Path] = typer.Option(None, "--seeds", help="Folder of seed articles (default: bundled seeds)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest CSV (default: SEEDS/manifest.csv)."),
 ) -> None:
-    """Check the gold labels against the sentence table; print each problem, exit 1 on any."""
+    """Check the gold labels against the sentence table (or a labelled source); print each problem, exit 1 on any."""
     seeds_dir = seeds or default_seeds_dir()
     labels_path = labels or default_labels_path(seeds_dir)
     sentences = seed_sentences(seeds_dir, manifest)
     label_lines = load_labels(labels_path)
+    default = default_labels_path(seeds_dir)
+    if is_source(label_lines) and labels_path.resolve() != default.resolve():
+        # a labelled source (`warta annotate import` output, data.extra): records carry their own
+        # text and need not cover the seeds; they must not re-label a sentence the seed gold labels
+        seed_labels = load_labels(default) if default.is_file() else []
+        problems = validate_source(label_lines, sentences, seed_labels)
+        for problem in problems:
+            typer.echo(f"{labels_path}: {problem}")
+        if problems:
+            echo_err(f"{len(problems)} problem(s) in {labels_path}")
+            raise typer.Exit(1)
+        articles = {r["article_id"] for r in label_lines}
+        typer.echo(f"ok: {len(label_lines)} labelled sentences from {len(articles)} articles, a labelled source "
+                   f"usable as data.extra ({labels_path})")
+        return
     problems = validate_labels(sentences, label_lines)
     for problem in problems:
         typer.echo(f"{labels_path}: {problem}")

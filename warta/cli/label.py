@@ -114,7 +114,8 @@ def label_cli(
         run_ray(run, inputs, out, options, quiet)
     if engine != "local":
         raise WartaError(f"--engine {engine}: expected local or ray")
-    from warta.labelling.engine import label_articles, partial_paths
+    from warta.labelling.checkpoint import partial_paths
+    from warta.labelling.engine import label_articles
 
     try:
         summary = label_articles(

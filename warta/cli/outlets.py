@@ -96,6 +96,29 @@ def render_compare_summary(comparison: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_extras_summary(profile: dict[str, Any]) -> str:
+    """Terminal lines for --adjust (raw vs corrected stance index, instability) and syndication."""
+    from warta.outlets.adjust import instability_words
+
+    lines = []
+    syn = profile.get("syndication")
+    if syn:
+        lines.append(f"syndication: {syn['clusters']} near-verbatim sentence groups across outlets "
+                     f"({syn['sentences_flagged']} sentences); merged {syn['merged']} copies")
+    adjusted = profile.get("adjusted")
+    if adjusted:
+        lines.append(f"--adjust {adjusted['method']} with run {adjusted['run']} "
+                     f"({adjusted['calibration']['sentences']} held-out sentences): stance index raw -> corrected [95%]")
+        for name, entry in adjusted["outlets"].items():
+            raw = profile["outlets"][name]["stance_index"]["all"]["value"]
+            fig = entry["stance_index"]["all"]
+            if fig.get("value") is not None and raw is not None:
+                lines.append(f"  {name:<24}{raw:+.2f} -> {fig['value']:+.2f} [{fig['ci'][0]:+.2f},{fig['ci'][1]:+.2f}]")
+        lines.extend(f"  {w}" for w in instability_words(adjusted))
+        lines.extend(f"warning: {w}" for w in adjusted["warnings"])
+    return "\n".join(lines)
+
+
 @app.command("outlets")
 def outlets_cli(
     files: Optional[list[Path]] = typer.Argument(
@@ -115,6 +138,20 @@ def outlets_cli(
     gold: Optional[Path] = typer.Option(None, "--gold", help="Gold JSONL: compare its profile with --pred's."),
     pred: Optional[Path] = typer.Option(None, "--pred", help="Prediction JSONL to compare with --gold."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    adjust: str = typer.Option(
+        "none", "--adjust",
+        help="Correct shares for RUN's measured errors: none (default, by measurement: bench/quantify_*_results.md), "
+        "acc, pacc, em (experimental), cc-probs. Needs --run.",
+    ),
+    run: Optional[Path] = typer.Option(
+        None, "--run", help="Run folder whose held-out predictions (cv/oof.jsonl, predictions/test.jsonl) calibrate "
+        "--adjust; also feeds the report's methods section."
+    ),
+    evidence: int = typer.Option(3, "--evidence", min=0, help="Top-K supporting sentences per outlet and label."),
+    dedupe_syndicated: bool = typer.Option(
+        False, "--dedupe-syndicated", help="Count a sentence printed (near-)verbatim by several outlets once "
+        "(earliest article by date where known, else first in input order)."
+    ),
 ) -> None:
     """Profile outlets (type mix, stance index, frames, with 95% intervals) or, with --gold/--pred,
     measure per outlet how far the predicted profile is from the gold one."""
@@ -137,13 +174,22 @@ def outlets_cli(
         return
     if not files:
         raise InputError("no input: give FILE... (labelled JSONL) or --gold GOLD --pred PRED")
+    from warta.outlets.adjust import ADJUST_METHODS
     from warta.outlets.report import render_report
 
+    if adjust not in ADJUST_METHODS:
+        raise InputError(f"--adjust {adjust}: expected one of {', '.join(ADJUST_METHODS)}")
+    if adjust != "none" and run is None:
+        raise InputError(f"--adjust {adjust} needs --run RUN (the run whose held-out errors correct the shares)")
     json_path, csv_path, pairs_path, html_path = lib.check_outputs(out, lib.PROFILE_FILES, force)
-    profile = profile_files(files, labels=labels, progress=True, **options)
+    profile = profile_files(
+        files, labels=labels, progress=True, adjust=adjust, run=run, evidence=evidence,
+        dedupe_syndicated=dedupe_syndicated, **options,
+    )
     lib.write_text(json_path, lib.json_text(profile))
     lib.write_text(csv_path, lib.csv_text(lib.outlet_rows(profile)))
     lib.write_text(pairs_path, lib.csv_text(lib.pair_rows(profile), lib.PAIR_COLUMNS))
     lib.write_text(html_path, render_report(profile))
     typer.echo(render_profile_summary(profile))
+    typer.echo(render_extras_summary(profile))
     typer.echo(f"wrote {json_path}, {csv_path}, {pairs_path}, {html_path}")

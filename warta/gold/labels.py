@@ -58,6 +58,23 @@ def _label_name(label: dict[str, Any], position: int) -> str:
     return f"label for {ident}" if isinstance(ident, str) and ident else f"label #{position + 1} (no id)"
 
 
+def label_value_problems(name: str, record: dict[str, Any], missing: tuple[Any, ...] = (None,)) -> list[str]:
+    """Missing (a value in `missing`) or out-of-schema layer values; a missing or outdated guideline version."""
+    problems = []
+    for layer, allowed in LAYERS.items():
+        value = record.get(layer)
+        if value in missing:
+            problems.append(f"{name}: missing layer {layer!r}")
+        elif value not in allowed:
+            problems.append(f"{name}: {layer} {value!r} is not one of {', '.join(allowed)}")
+    version = record.get("guideline_version")
+    if version is None:
+        problems.append(f"{name}: missing guideline_version")
+    elif version != GUIDELINE_VERSION:
+        problems.append(f"{name}: labelled under guideline {version!r}, current is {GUIDELINE_VERSION!r} (re-check it)")
+    return problems
+
+
 def validate_labels(sentences: Iterable[dict[str, Any]], labels: Sequence[dict[str, Any]]) -> list[str]:
     """Everything wrong with `labels` as gold for `sentences`, one message per problem.
 
@@ -89,19 +106,7 @@ def validate_labels(sentences: Iterable[dict[str, Any]], labels: Sequence[dict[s
         if sentence.get("role") not in LABELLED_ROLES:
             problems.append(f"{name}: sentence is a {sentence.get('role')}; only title/body sentences carry labels")
             continue
-        for layer, allowed in LAYERS.items():
-            value = label.get(layer)
-            if value is None:
-                problems.append(f"{name}: missing layer {layer!r}")
-            elif value not in allowed:
-                problems.append(f"{name}: {layer} {value!r} is not one of {', '.join(allowed)}")
-        version = label.get("guideline_version")
-        if version is None:
-            problems.append(f"{name}: missing guideline_version")
-        elif version != GUIDELINE_VERSION:
-            problems.append(
-                f"{name}: labelled under guideline {version!r}, current is {GUIDELINE_VERSION!r} (re-check it)"
-            )
+        problems += label_value_problems(name, label)
         note = label.get("note")
         if note is not None and not isinstance(note, str):
             problems.append(f"{name}: note must be a string")

@@ -87,3 +87,76 @@ def check_unique_ids(named: Iterable[tuple[str, Sequence[dict[str, Any]]]]) -> N
                 where = "earlier in this file" if other == name else f"already in {other}"
                 raise InputError(f"{name}: sentence id {ident!r} is {where} (ids must be unique)")
             seen[ident] = name
+
+
+# Fields a labelled source record may carry: the sentence fields, the layers, and the provenance
+# `warta annotate import` writes (annotator, annotated_at, guideline_version, note); `source` marks
+# the written supplement.
+SOURCE_FIELDS = (*RECORD_FIELDS, "guideline_version", "note", "annotator", "annotated_at")
+
+
+def is_source(records: Sequence[dict[str, Any]]) -> bool:
+    """True when a labels file is a labelled source (records carry their own text), not seed gold."""
+    return any(isinstance(r, dict) and "text" in r for r in records)
+
+
+def validate_source(records: Sequence[dict[str, Any]], seed_sentences: Sequence[dict[str, Any]],
+                    seed_labels: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """Everything wrong with a labelled source (`warta annotate import` output), one message per problem.
+
+    Checked per record: id, sentence fields (text, article_id, outlet, a title/body role, an integer
+    index), the id is the pipeline's id for that text (`sentence_id`), layer values, current guideline
+    version, annotator/annotated_at/note are strings, no unknown fields; across records: duplicate ids;
+    against the seeds: an id the seed gold already labels (it would clash in `data.extra`; relabels of
+    seed sentences go into the seed labels file) or a seed id whose text differs. Unlike seed gold, a
+    source need not cover any sentence set.
+    """
+    from warta.gold.labels import label_value_problems
+    from warta.text.corpus import sentence_id
+
+    seed_text = {s["id"]: s.get("text") for s in seed_sentences}
+    labelled = {label.get("id") for label in seed_labels if isinstance(label, dict)}
+    seen: dict[str, int] = {}
+    problems: list[str] = []
+    for position, record in enumerate(records, start=1):
+        where = f"line {position}"
+        if not isinstance(record, dict):
+            problems.append(f"{where}: expected a JSON object")
+            continue
+        ident = record.get("id")
+        if not isinstance(ident, str) or not ident:
+            problems.append(f"{where}: missing sentence id")
+            continue
+        name = f"{where} ({ident})"
+        if ident in seen:
+            problems.append(f"{name}: duplicate id (first on line {seen[ident]})")
+            continue
+        seen[ident] = position
+        for key in ("text", "article_id", "outlet"):
+            if not isinstance(record.get(key), str) or not record[key].strip():
+                problems.append(f"{name}: missing {key!r} (a labelled source carries its own sentence fields)")
+        if record.get("role") not in LABELLED_ROLES:
+            problems.append(f"{name}: role {record.get('role')!r} is not one of {', '.join(LABELLED_ROLES)}")
+        index = record.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            problems.append(f"{name}: index {index!r} is not a sentence position")
+        elif isinstance(record.get("text"), str) and isinstance(record.get("article_id"), str) \
+                and record.get("source") != WRITTEN and sentence_id(record["article_id"], index, record["text"]) != ident:
+            # written records use short ids of their own; real sentences must keep the pipeline's id
+            problems.append(f"{name}: id does not match its text (was the text edited?)")
+        problems += label_value_problems(name, record, missing=(None, ""))
+        for key in ("annotator", "annotated_at", "note"):
+            if key in record and not isinstance(record[key], str):
+                problems.append(f"{name}: {key} must be a string")
+        if record.get("source") not in (None, WRITTEN):
+            problems.append(f"{name}: source {record.get('source')!r} is not {WRITTEN!r}")
+        unknown = sorted(set(record) - set(SOURCE_FIELDS))
+        if unknown:
+            problems.append(f"{name}: unknown field(s) {', '.join(unknown)}")
+        if ident in seed_text:
+            if isinstance(record.get("text"), str) and seed_text[ident] != record["text"]:
+                problems.append(f"{name}: a seed sentence has this id with a different text")
+            if ident in labelled:
+                problems.append(f"{name}: already labelled in the seed gold (as data.extra it would clash; "
+                                "correct seed labels in the seed labels file)")
+    return problems

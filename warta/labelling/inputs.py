@@ -11,166 +11,37 @@ or parsing them where it can (a skipped `.txt` file is not even opened).
 Outlet, in order of precedence: the JSONL record's `outlet`, `--outlet`, the
 manifest row of the file, the name of the file's parent folder.
 
-This module imports no model code: it runs in the preparation workers.
+Units and options: warta.labelling.items; folder walk, lines and JSONL records:
+warta.labelling.reading. This module imports no model code: it runs in the
+preparation workers.
 """
 
 from __future__ import annotations
 
-import errno
-import io
 import itertools
-import os
-import stat
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from warta.errors import InputError
-from warta.jsonl import parse_json_line
-from warta.safe_io import capped_lines
-from warta.text.corpus import (
-    DEFAULT_MAX_ARTICLE_BYTES,
-    UNKNOWN_OUTLET,
-    Article,
-    UniqueIds,
-    decoding_note,
-    file_kind,
-    read_article_bytes,
-    read_manifest,
+from warta.labelling.items import JSONL_SUFFIXES, STDIN, STDIN_NAME, InputOptions, Item, Problem, WalkStats
+from warta.labelling.reading import (
+    BINARY_SNIFF_BYTES,
+    ManifestIndex,
+    folder_outlet,
+    parse_record,
+    utf8_lines,
+    walk_folder,
 )
+from warta.text.corpus import UNKNOWN_OUTLET, Article, UniqueIds, decoding_note, read_article_bytes
 from warta.text.decode import decode_bytes
 from warta.text.sanitise import clean_field
 
-STDIN = "-"
-STDIN_NAME = "<stdin>"
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-TEXT_SUFFIXES = (".txt",)
-# Same sniff window as warta.text.decode_bytes uses for whole files.
-_BINARY_SNIFF_BYTES = 8192
-_RECORD_FIELDS = ("title", "url", "date")
-# Longest id/outlet/title/url/date kept: each is repeated on every sentence of the article.
-MAX_FIELD_CHARS = 1000
 
+class Walker:
+    """Numbers every input unit in one stream and builds the units from position `skip` on (also used by shards)."""
 
-@dataclass(frozen=True)
-class Problem:
-    """An input unit that was skipped; `message` names the input (file or file:line), `source` the file."""
-
-    message: str
-    source: str = ""
-
-
-Item = Union[Article, Problem]
-
-
-@dataclass
-class WalkStats:
-    """What the walk saw besides units: files in folders that are not articles."""
-
-    ignored_files: int = 0
-    excluded_files: int = 0  # this run's own output files met in a walked folder
-
-
-@dataclass(frozen=True)
-class InputOptions:
-    """Where articles get their outlet and metadata when the input does not say."""
-
-    outlet: str | None = None
-    manifest: Path | None = None
-    # Files never read as input (the run's own output, so a rerun into a folder it walks does not label itself).
-    exclude: frozenset[Path] = frozenset()
-    # Largest article read: a .txt file, a JSONL line, a stdin article.
-    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
-
-
-class ManifestIndex:
-    """Manifest rows looked up by a file's resolved path, else by its unique file name."""
-
-    def __init__(self, path: Path):
-        rows = read_manifest(path)
-        self.by_path: dict[Path, dict[str, str]] = {}
-        by_name: dict[str, list[dict[str, str]]] = {}
-        for row in rows:
-            file = row.get("file", "")
-            if not file:
-                continue
-            self.by_path[(path.parent / file).resolve()] = row
-            by_name.setdefault(Path(file).name, []).append(row)
-        # A bare file name only identifies a row when no other row shares it.
-        self.by_name = {name: found[0] for name, found in by_name.items() if len(found) == 1}
-
-    def lookup(self, path: Path) -> dict[str, str] | None:
-        return self.by_path.get(path.resolve()) or self.by_name.get(path.name)
-
-
-def _folder_outlet(path: Path) -> str:
-    return path.resolve().parent.name or UNKNOWN_OUTLET
-
-
-def _walk_folder(folder: Path, stats: WalkStats) -> Iterator[Path | Problem]:
-    """Article files under `folder`: recursive, sorted by name, hidden entries and symlinked folders skipped."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError as exc:
-        yield Problem(f"{folder}: cannot list folder ({exc.strerror})", str(folder))
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk_folder(path, stats)
-        elif entry.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES):
-            # Only regular files: a FIFO would block the walk forever, a device never ends.
-            try:
-                mode = entry.stat().st_mode
-            except OSError as exc:
-                yield Problem(f"{path}: cannot read ({exc.strerror})", str(path))
-                continue
-            if stat.S_ISREG(mode):
-                yield path
-            else:
-                yield Problem(f"{path}: {file_kind(mode)}, not a regular file; not read", str(path))
-        else:
-            stats.ignored_files += 1
-
-
-def _text_field(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return clean_field(str(value))
-    return ""
-
-
-def _utf8_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
-    """Lines as UTF-8 bytes (None: over `limit`); a UTF-16 stream with a byte-order mark is transcoded."""
-    peek = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
-    if peek not in (b"\xff\xfe", b"\xfe\xff"):
-        yield from capped_lines(handle, limit)
-        return
-    text = io.TextIOWrapper(handle, encoding="utf-16", newline=None)
-    try:
-        while True:
-            line = text.readline(limit + 1)
-            if not line:
-                return
-            data = line.encode("utf-8", "surrogatepass")
-            if len(line) > limit and not line.endswith("\n"):
-                yield None
-                while line and not line.endswith("\n"):
-                    line = text.readline(1 << 20)
-                continue
-            yield data
-    except UnicodeDecodeError:
-        raise OSError(errno.EILSEQ, "not valid UTF-16") from None
-    finally:
-        text.detach()
-
-
-class _Walker:
     def __init__(self, options: InputOptions, skip: int, stats: WalkStats, stdin: BinaryIO | None):
         self.options = options
         self.skip = skip
@@ -194,7 +65,7 @@ class _Walker:
                 continue
             path = Path(given)
             if path.is_dir():
-                for found in _walk_folder(path, self.stats):
+                for found in walk_folder(path, self.stats):
                     if isinstance(found, Problem):
                         yield from self._unit(lambda found=found: found)
                     else:
@@ -249,7 +120,7 @@ class _Walker:
             return self.options.outlet, row
         if row and row.get("outlet"):
             return row["outlet"], row
-        return (_folder_outlet(path) if path is not None else UNKNOWN_OUTLET), row
+        return (folder_outlet(path) if path is not None else UNKNOWN_OUTLET), row
 
     def _text_article(self, path: Path, name: str) -> Item:
         try:
@@ -287,7 +158,7 @@ class _Walker:
             yield from self._unit(lambda: problem)
             return
         with handle:
-            yield from self._jsonl_lines(_utf8_lines(handle, self.options.max_article_bytes), path, str(path), name)
+            yield from self._jsonl_lines(utf8_lines(handle, self.options.max_article_bytes), path, str(path), name)
 
     def _jsonl_lines(
         self, lines: Iterator[bytes], path: Path | None, source: str, id_prefix: str
@@ -298,8 +169,8 @@ class _Walker:
         try:
             for line in lines:
                 head.append(line)
-                size += len(line) if line is not None else _BINARY_SNIFF_BYTES
-                if size >= _BINARY_SNIFF_BYTES:
+                size += len(line) if line is not None else BINARY_SNIFF_BYTES
+                if size >= BINARY_SNIFF_BYTES:
                     break
         except OSError as exc:
             problem = Problem(f"{source}: cannot read ({exc.strerror})", source)
@@ -325,10 +196,10 @@ class _Walker:
                 seen_any = True
 
                 def make(raw=raw, lineno=lineno):
-                    return self._unique(self._record(raw, lineno, source, id_prefix, outlet), f"{source}:{lineno}")
+                    return self._unique(parse_record(raw, lineno, source, id_prefix, outlet), f"{source}:{lineno}")
 
                 def claim(raw=raw, lineno=lineno):
-                    record = self._record(raw, lineno, source, id_prefix, outlet)
+                    record = parse_record(raw, lineno, source, id_prefix, outlet)
                     if isinstance(record, Article):
                         self.ids.claim(record.article_id)
 
@@ -340,33 +211,6 @@ class _Walker:
         if not seen_any:
             yield from self._unit(lambda: Problem(f"{source}: empty file", source))
 
-    def _record(self, raw: bytes, lineno: int, source: str, id_prefix: str, outlet: str) -> Item:
-        where = f"{source}:{lineno}"
-        try:
-            line = raw.rstrip(b"\r\n").decode("utf-8-sig" if lineno == 1 else "utf-8")
-        except UnicodeDecodeError:
-            return Problem(f"{where}: not valid UTF-8", source)
-        try:
-            obj = parse_json_line(line, where)  # depth, digit-count and syntax errors: one line each
-        except InputError as exc:
-            return Problem(str(exc), source)
-        if not isinstance(obj, dict):
-            return Problem(f"{where}: expected a JSON object with a \"text\" field", source)
-        text = obj.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return Problem(f"{where}: record has no text", source)
-        fields = {name: _text_field(obj.get(name)) for name in ("id", "outlet", *_RECORD_FIELDS)}
-        for name, value in fields.items():
-            if len(value) > MAX_FIELD_CHARS:
-                return Problem(f"{where}: '{name}' is {len(value):,} characters long (at most {MAX_FIELD_CHARS:,})", source)
-        return Article(
-            article_id=fields.pop("id") or f"{id_prefix}:{lineno}",
-            text=text,
-            outlet=fields.pop("outlet") or outlet,
-            source=where,
-            **fields,
-        )
-
     def _stdin(self) -> Iterator[tuple[int, Item]]:
         """stdin is JSON Lines when its first non-blank byte is '{', else one plain-text article."""
         handle = self.stdin if self.stdin is not None else getattr(sys.stdin, "buffer", None)
@@ -375,7 +219,7 @@ class _Walker:
             return
         cap = self.options.max_article_bytes
         try:
-            lines = _utf8_lines(handle, cap)
+            lines = utf8_lines(handle, cap)
             head: list[bytes | None] = []
             for line in lines:
                 head.append(line)
@@ -419,5 +263,5 @@ def iter_items(
     A bad manifest is the one error raised (InputError) rather than reported:
     without it no outlet can be trusted.
     """
-    walker = _Walker(options or InputOptions(), skip, stats if stats is not None else WalkStats(), stdin)
+    walker = Walker(options or InputOptions(), skip, stats if stats is not None else WalkStats(), stdin)
     return walker.walk(inputs)

@@ -164,6 +164,19 @@ class CsvEncoder(_LineTemplateEncoder):
         self.unlabelled = "," * (len(LAYER_NAMES) + n_probs) + model + "\n"
 
 
+def label_present(texts: Sequence[str | None], label) -> tuple[list, list]:
+    """(probability rows, winners) per text: `label` is called once on the texts that are not None
+    (headings are None and get None rows), and its results are put back in text order."""
+    at = [i for i, text in enumerate(texts) if text is not None]
+    rows: list = [None] * len(texts)
+    winners: list = [None] * len(texts)
+    if at:
+        got_rows, got_winners = label([texts[i] for i in at])
+        for j, i in enumerate(at):
+            rows[i], winners[i] = got_rows[j], got_winners[j]
+    return rows, winners
+
+
 def encoder_for(format: str, labels: dict[str, list[str]], model_id: str):
     """The encoder writing the growing output file (Parquet runs grow a JSON Lines file first)."""
     return CsvEncoder(labels, model_id) if format == "csv" else JsonlEncoder(labels, model_id)

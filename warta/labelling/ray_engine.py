@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError, WartaError
-from warta.labelling.inputs import InputOptions, Problem
+from warta.labelling.items import InputOptions, Problem
 from warta.labelling.shard_folder import (
     MANIFEST,
     MANIFEST_VERSION,
@@ -197,19 +197,15 @@ class _LabelShards:
         return np.round(np.hstack(matrices), PROB_DECIMALS).tolist(), winners
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        from warta.labelling.output import label_present
+
         shards, datas, metas = [], [], []
         for shard, payload in zip(batch["shard"], batch["payload"]):
             prepared = json.loads(payload)
             texts = prepared.pop("texts")
-            at = [i for i, text in enumerate(texts) if text is not None]
-            rows: list = [None] * len(texts)
-            winners: list = [None] * len(texts)
-            if at:
-                got_rows, got_winners = self._rows([texts[i] for i in at])
-                for j, i in enumerate(at):
-                    rows[i], winners[i] = got_rows[j], got_winners[j]
+            rows, winners = label_present(texts, self._rows)
             data = self.encoder.encode(prepared.pop("prefixes"), rows, winners)
-            prepared.update(sentences=len(texts), predicted=len(at))
+            prepared.update(sentences=len(texts), predicted=sum(1 for text in texts if text is not None))
             shards.append(int(shard))
             datas.append(data)
             metas.append(json.dumps(prepared, ensure_ascii=False))

@@ -12,7 +12,7 @@ re-walking from the top). Shard boundaries depend on the inputs alone: a
 resumed run plans the same shards.
 
 A worker turns a segment back into units with the local engine's own walker
-(`_Walker`): same article ids, outlets, metadata and problem messages.
+(`Walker`): same article ids, outlets, metadata and problem messages.
 Parquet files (a row is a unit, like a JSONL line) are read here too; the
 local engine does not read Parquet.
 """
@@ -28,20 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import WartaError
-from warta.labelling.inputs import (
-    _BINARY_SNIFF_BYTES,
-    JSONL_SUFFIXES,
-    STDIN,
-    TEXT_SUFFIXES,
-    InputOptions,
-    Item,
-    Problem,
-    WalkStats,
-    _Walker,
-)
+from warta.labelling.inputs import Walker
+from warta.labelling.items import JSONL_SUFFIXES, STDIN, TEXT_SUFFIXES, InputOptions, Item, Problem, WalkStats
+from warta.labelling.reading import BINARY_SNIFF_BYTES, parse_record, walk_folder
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DEFAULT_SHARD_UNITS = 500
+# The local walker's folder order and suffixes, plus Parquet; any file kind (as before: not only regular files).
+_SHARD_SUFFIXES = TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES
 
 
 @dataclass
@@ -82,26 +76,6 @@ class Plan:
         return digest.hexdigest()[:32]
 
 
-def _walk_folder(folder: Path, stats: WalkStats, skip: set[Path]) -> Iterator[Path | Problem]:
-    """The local walker's folder order (sorted names, hidden entries and symlinked folders skipped), plus Parquet."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError as exc:
-        yield Problem(f"{folder}: cannot list folder ({exc.strerror})", str(folder))
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            if path.resolve() not in skip:
-                yield from _walk_folder(path, stats, skip)
-        elif entry.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES):
-            yield path
-        else:
-            stats.ignored_files += 1
-
-
 def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
     """(byte offset, line number before it) of every non-blank line; None when the file is one problem unit
     (unreadable, binary by the local walker's sniff, or without any non-blank line)."""
@@ -115,7 +89,7 @@ def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
             if b"\x00" in line:
                 return None
             size += len(line)
-            if size >= _BINARY_SNIFF_BYTES:
+            if size >= BINARY_SNIFF_BYTES:
                 break
         handle.seek(0)
         starts = []
@@ -129,7 +103,7 @@ def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
 
 class _Planner:
     def __init__(self, options: InputOptions, shard_units: int, skip_dirs: set[Path]):
-        self.walker = _Walker(options, 0, WalkStats(), None)
+        self.walker = Walker(options, 0, WalkStats(), None)
         self.options = options
         self.shard_units = shard_units
         self.skip_dirs = skip_dirs
@@ -196,7 +170,7 @@ class _Planner:
                 raise WartaError("--engine ray reads files and folders, not stdin (-)")
             path = Path(given)
             if path.is_dir():
-                for found in _walk_folder(path, stats, self.skip_dirs):
+                for found in walk_folder(path, stats, _SHARD_SUFFIXES, self.skip_dirs, regular_only=False):
                     if isinstance(found, Problem):
                         self._problem(found.message)
                     else:
@@ -221,7 +195,7 @@ def plan_shards(
     return _Planner(options, shard_units, {Path(p).resolve() for p in skip_dirs}).walk(inputs)
 
 
-def read_segment(segment: Segment, walker: _Walker) -> Iterator[Item]:
+def read_segment(segment: Segment, walker: Walker) -> Iterator[Item]:
     """The units of one segment, made by the local engine's walker."""
     if segment.kind == "problem":
         yield Problem(segment.message, segment.message.split(": ", 1)[0])
@@ -240,7 +214,7 @@ def read_segment(segment: Segment, walker: _Walker) -> Iterator[Item]:
                 lineno += 1
                 if not raw.strip():
                     continue
-                yield walker._record(raw, lineno, source, segment.name, outlet)
+                yield parse_record(raw, lineno, source, segment.name, outlet)
                 done += 1
                 if done == segment.units:
                     return
@@ -248,7 +222,7 @@ def read_segment(segment: Segment, walker: _Walker) -> Iterator[Item]:
     yield from _parquet_units(segment, walker, source, outlet)
 
 
-def _parquet_units(segment: Segment, walker: _Walker, source: str, outlet: str) -> Iterator[Item]:
+def _parquet_units(segment: Segment, walker: Walker, source: str, outlet: str) -> Iterator[Item]:
     """Rows offset .. offset+units of a Parquet file, read by row group, each handled like a JSONL record."""
     import pyarrow.parquet as pq
 
@@ -261,7 +235,7 @@ def _parquet_units(segment: Segment, walker: _Walker, source: str, outlet: str) 
             rows = parquet.read_row_group(group).to_pylist()
             for i in range(max(start, first), min(end, first + count)):
                 raw = json.dumps(rows[i - first], ensure_ascii=False, default=str).encode("utf-8")
-                yield walker._record(raw, i + 1, source, segment.name, outlet)
+                yield parse_record(raw, i + 1, source, segment.name, outlet)
         first += count
         if first >= end:
             return
@@ -269,6 +243,6 @@ def _parquet_units(segment: Segment, walker: _Walker, source: str, outlet: str) 
 
 def shard_items(segments: Sequence[Segment], options: InputOptions) -> Iterator[Item]:
     """Every unit of a shard, in input order."""
-    walker = _Walker(options, 0, WalkStats(), None)
+    walker = Walker(options, 0, WalkStats(), None)
     for segment in segments:
         yield from read_segment(segment, walker)

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from typing import NamedTuple, Union
 
 from warta.errors import WartaError
-from warta.labelling.inputs import Item, Problem
+from warta.labelling.items import Item, Problem
 from warta.labelling.output import encoder_for, prefix_function
 from warta.text.corpus import article_sentences
 

@@ -17,6 +17,7 @@ from warta.outlets.validation import (
     _with_labels,
 )
 from warta.schema import LABELLED_ROLES, LAYERS
+from warta.text.sanitise import clean_field
 
 
 def _settings(by: str, use: str, min_sentences: int, n_boot: int, seed: int, **extra: Any) -> dict[str, Any]:
@@ -78,6 +79,23 @@ def profile_files(
     located = _located_files(paths, progress)
     if labels is not None:
         located = _with_labels(located, labels)
+    # evidence, syndication flags and (with run) corrected shares need the records in memory
+    extras = {"adjust": "none", "run": None, "evidence": 3, "dedupe_syndicated": False}
+    extras.update({key: options.pop(key) for key in list(extras) if key in options})
+    from warta.outlets.syndication import syndication as find_syndication
+
+    located = list(located)
+    by = options.get("by", "outlet")
+    for _, record in located:
+        # names and texts reach the report, the JSON and the terminal (evidence, syndication):
+        # bidi overrides, invisible and control characters are removed once, here
+        for key in (by, "article_id", "text"):
+            if isinstance(record.get(key), str):
+                record[key] = clean_field(record[key])
+    kept, syndication = find_syndication([r for _, r in located], options.get("by", "outlet"),
+                                         dedupe=bool(extras["dedupe_syndicated"]))
+    kept_ids = {id(r) for r in kept}
+    located = [(w, r) for w, r in located if id(r) in kept_ids]
     profile = _profiles_from(
         located,
         options.get("by", "outlet"),
@@ -87,4 +105,7 @@ def profile_files(
         options.get("seed", 0),
     )
     profile["settings"]["files"] = [str(p) for p in paths] + ([f"labels: {labels}"] if labels is not None else [])
+    from warta.outlets.extras import add_extras
+
+    add_extras(profile, [r for _, r in located], syndication=syndication, **extras)
     return profile

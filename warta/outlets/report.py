@@ -13,6 +13,7 @@ from warta.outlets.plots import (
     plot_stance_index,
     plot_type_mix,
 )
+from warta.outlets.report_extra import EXTRA_CSS, extra_sections
 from warta.schema import LAYERS
 
 # --- plain-language reading ------------------------------------------------------------
@@ -267,7 +268,7 @@ def render_report(profile: dict[str, Any], title: str = "warta: how each outlet 
     sample_note = "Each row label gives the number of articles and labelled sentences behind it."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title><style>{CSS}</style></head>
+<title>{html.escape(title)}</title><style>{CSS}{EXTRA_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">Input: {html.escape(files)} · grouped by <code>{html.escape(settings['by'])}</code> ·
@@ -319,6 +320,8 @@ quantile), and a difference counts only if it is larger (adj. p = p × pairs &lt
 each can never pass: the outlet cannot be separated from the article.</p>
 <div class="scroll">{_pair_table(profile)}</div>
 <p class="meta">{html.escape(skipped_note)}</p>
+
+{extra_sections(profile)}
 
 <p class="meta">Method: {html.escape(settings['interval_method'])}. Between outlets: {html.escape(profile['distances']['method'])}.
 Report written by warta outlets.</p>

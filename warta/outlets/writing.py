@@ -32,6 +32,18 @@ def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
             lo, hi = figure["ci"] if figure["ci"] else (None, None)
             row[f"stance_index.{subset}.ci_lo"], row[f"stance_index.{subset}.ci_hi"] = lo, hi
             row[f"stance_index.{subset}.n"] = figure["n"]
+        adjusted = profile.get("adjusted", {}).get("outlets", {}).get(name)
+        if adjusted:
+            row["adjust_method"] = profile["adjusted"]["method"]
+            for layer, block in adjusted["layers"].items():
+                row[f"{layer}_share.corrected_unstable"] = block.get("unstable")
+                for label, fig in block.get("shares", {}).items():
+                    row[f"{layer}_share.{label}.corrected"] = fig["value"]
+                    row[f"{layer}_share.{label}.corrected_ci_lo"], row[f"{layer}_share.{label}.corrected_ci_hi"] = fig["ci"]
+            for subset, fig in adjusted["stance_index"].items():
+                row[f"stance_index.{subset}.corrected"] = fig.get("value")
+                lo, hi = fig.get("ci") or (None, None)
+                row[f"stance_index.{subset}.corrected_ci_lo"], row[f"stance_index.{subset}.corrected_ci_hi"] = lo, hi
         row["dominant_frame"] = outlet["dominant_frame"]
         row["notes"] = "; ".join(outlet["notes"])
         rows.append(row)

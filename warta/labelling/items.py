@@ -1,0 +1,47 @@
+"""The units of the `warta label` input walk and the options that shape it: Article or Problem, walk stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES, Article
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TEXT_SUFFIXES = (".txt",)
+# Longest id/outlet/title/url/date kept: each is repeated on every sentence of the article.
+MAX_FIELD_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An input unit that was skipped; `message` names the input (file or file:line), `source` the file."""
+
+    message: str
+    source: str = ""
+
+
+Item = Union[Article, Problem]
+
+
+@dataclass
+class WalkStats:
+    """What the walk saw besides units: files in folders that are not articles."""
+
+    ignored_files: int = 0
+    excluded_files: int = 0  # this run's own output files met in a walked folder
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Where articles get their outlet and metadata when the input does not say."""
+
+    outlet: str | None = None
+    manifest: Path | None = None
+    # Files never read as input (the run's own output, so a rerun into a folder it walks does not label itself).
+    exclude: frozenset[Path] = frozenset()
+    # Largest article read: a .txt file, a JSONL line, a stdin article.
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES

@@ -1,0 +1,75 @@
+"""What `warta outlets` adds on request: corrected shares (--adjust/--run), evidence sentences
+(--evidence), syndication flags (--dedupe-syndicated), and the run facts the methods section cites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from warta.errors import InputError
+
+
+def run_summary(run: str | Path) -> dict[str, Any]:
+    """Model kind and held-out scores (test split and pooled out-of-fold, with 95% CIs) of RUN."""
+    import yaml
+
+    from warta.jsonl import read_json
+    from warta.runfolder import RunFolder
+    from warta.schema import GUIDELINE_VERSION
+
+    folder = RunFolder.open(run)
+    summary: dict[str, Any] = {"name": folder.name, "path": str(folder.path), "guideline_version": GUIDELINE_VERSION}
+    config_path = folder.path / "config.yaml"
+    if config_path.is_file():
+        model = (yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}).get("model") or {}
+        summary["model"] = {"kind": model.get("kind"), "name_or_path": model.get("name_or_path")}
+    scores: dict[str, Any] = {}
+    metrics_path = folder.path / "metrics.json"
+    if metrics_path.is_file():
+        test = read_json(metrics_path).get("test") or {}
+        if test:
+            scores["test"] = test
+    cv_path = folder.cv_dir / "metrics.json"
+    if cv_path.is_file():
+        cv = read_json(cv_path)
+        if cv.get("pooled_oof"):
+            scheme = cv.get("scheme") or f"{cv.get('k')}-fold"
+            scores[f"cv ({scheme})"] = cv["pooled_oof"]
+    summary["scores"] = {
+        split: {layer: {key: m.get(key) for key in ("n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")}
+                for layer, m in layers.items() if isinstance(m, dict)}
+        for split, layers in scores.items()
+    }
+    return summary
+
+
+def add_extras(
+    profile: dict[str, Any], records: list[dict[str, Any]], *, syndication: dict | None = None,
+    adjust: str | None = None, run: str | Path | None = None, evidence: int = 3, dedupe_syndicated: bool | None = None,
+) -> dict[str, Any]:
+    """Add "evidence", "syndication", "run" and "adjusted" to a profile (in place; returned)."""
+    from warta.outlets.adjust import DEFAULT_ADJUST, adjust_groups, differences, load_calibration
+    from warta.outlets.evidence import evidence as find_evidence
+
+    settings = profile["settings"]
+    by = settings["by"]
+    adjust = adjust or DEFAULT_ADJUST
+    if adjust != "none" and run is None:
+        raise InputError(f"--adjust {adjust} needs --run RUN (the run whose held-out errors correct the shares)")
+    settings.update(adjust=adjust, run=None if run is None else str(run), evidence=evidence,
+                    dedupe_syndicated=bool(dedupe_syndicated))
+    settings["models"] = sorted({str(r["model"]) for r in records if r.get("model")})
+    profile["evidence"] = find_evidence(records, evidence, by)
+    if syndication is not None:
+        profile["syndication"] = syndication
+    if run is not None:
+        calibration = load_calibration(run)
+        profile["run"] = run_summary(run)
+        if adjust != "none":
+            adjusted = adjust_groups(records, calibration, adjust, by, settings["n_boot"], settings["seed"])
+            for name, entry in adjusted["outlets"].items():
+                entry["differs"] = differences(profile["outlets"][name], entry)
+            profile["adjusted"] = adjusted
+        else:
+            profile["run"]["calibration_sentences"] = len(calibration["records"])
+    return profile
