@@ -1,13 +1,20 @@
-"""Between-outlet tests: pooled-article bootstrap null, Jensen-Shannon and stance-index distances."""
+"""Between-outlet tests: pooled-article bootstrap null, Jensen-Shannon and stance-index distances.
+
+Pairs are tested in batches of pairs with the same article counts: each pair keeps its own random
+stream and its own pool (the null is that pair's pooled articles), only the arithmetic is shared."""
 
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
+from scipy.special import rel_entr
 
 from warta.outlets.constants import (
+    _AGAINST,
+    _CHUNK_CELLS,
     _PARTS,
+    _PRO,
     ALL,
     ALPHA,
     PAIR_METHOD,
@@ -24,6 +31,8 @@ _MAX_PAIR_WARNINGS = 20
 # Above this many articles an outlet's resampled null sums come from their normal (CLT)
 # approximation: same mean and covariance as exact resampling, a cost independent of size.
 _EXACT_NULL_ARTICLES = 200
+# Replicate x (articles + columns) cells of one batch of pairs (~8 bytes x 4 per cell held at once).
+_BATCH_CELLS = 4_000_000
 
 
 def _null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Generator, n_draw: int) -> dict[str, np.ndarray]:
@@ -48,13 +57,24 @@ def _null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Genera
 # --- between outlets ------------------------------------------------------------------
 
 
+def _js_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """scipy's jensenshannon(p, q, axis=1, base=2) row by row: the same operations in the same
+    order (so the same floats), without its per-call overhead (it was most of the time)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = p / np.sum(p, axis=1, keepdims=True)
+        q = q / np.sum(q, axis=1, keepdims=True)
+        m = (p + q) / 2.0
+        js = np.sum(rel_entr(p, m), axis=1) + np.sum(rel_entr(q, m), axis=1)
+        js /= np.log(2)
+        return np.sqrt(js / 2.0)
+
+
 def _pair_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The pairwise statistics for observed sums (1-d) or replicate sums (2-d)."""
     stats = {}
     for key, part, kind in PAIR_STATS:
         if kind == "js":
-            p, q = np.atleast_2d(sums[part]), np.atleast_2d(other[part])
-            stats[key] = jensenshannon(p, q, axis=1, base=2)
+            stats[key] = _js_rows(np.atleast_2d(sums[part]), np.atleast_2d(other[part]))
         else:
             name = {"all": "stance", "own_voice": "own", "quoted": "quoted"}[part]
             stats[key] = np.atleast_1d(_index(sums[name]) - _index(other[name]))
@@ -136,22 +156,169 @@ def _null_draws(articles: list[int], pairs: int, n_boot: int) -> int:
     return int(max(n_boot, min(_NULL_DRAWS_PER_PAIR * pairs, affordable)))
 
 
-def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int) -> dict[str, Any]:
+def _draw_counts(rng: np.random.Generator, m: int, n_draw: int, n_null: int, out: np.ndarray) -> None:
+    """How often each of the pool's m rows is drawn in each of n_null replicates of n_draw draws,
+    written to out (n_null x m). The same random numbers as statistics._replicate_sums (same chunks,
+    same calls), so a pair's null is the one the per-pair code drew."""
+    gather = 4 * n_draw < m
+    chunk = max(1, _CHUNK_CELLS // (n_draw if gather else max(m, n_draw)))
+    for start in range(0, n_null, chunk):
+        rows = min(n_null, start + chunk) - start
+        picks = rng.integers(0, m, size=(rows, n_draw))
+        picks += m * np.arange(rows)[:, None]
+        out[start:start + rows] = np.bincount(picks.ravel(), minlength=rows * m).reshape(rows, m)
+
+
+def _top_quantile(values: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
+    """np.quantile(row's finite values, q) for each row (linear method, same floats), where each
+    row holds its `size` finite values and -inf elsewhere; only the top of each row is sorted."""
+    n = values.shape[1]
+    virtual = (size - 1) * q
+    prev = np.floor(virtual)
+    gamma = virtual - prev
+    prev = prev.astype(np.intp)
+    above = virtual >= size - 1
+    prev[above] = size[above] - 1
+    nxt = np.where(above, prev, prev + 1)
+    k = int(max(1, np.max(size - prev, initial=1)))
+    top = np.sort(np.partition(values, n - k, axis=1)[:, n - k:], axis=1)
+    rows = np.arange(values.shape[0])
+    a = top[rows, np.clip(k - size + prev, 0, k - 1)]
+    b = top[rows, np.clip(k - size + nxt, 0, k - 1)]
+    diff = b - a
+    out = a + diff * gamma
+    late = gamma >= 0.5
+    out[late] = (b - diff * (1 - gamma))[late]
+    return out
+
+
+def _xlogx(x: np.ndarray) -> np.ndarray:
+    """x log x with 0 log 0 = 0 (np.log is vectorised; scipy's xlogy is several times slower)."""
+    return x * np.log(x + (x == 0))
+
+
+def _column_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """_pair_statistics for sums laid out label-first (labels x pairs x replicates): whole-array
+    operations per label instead of short rows. JS as H(m) - (H(p) + H(q)) / 2 (the same quantity
+    as scipy's sum of relative entropies, equal up to rounding; tiny negatives are clipped to 0)."""
+    stats = {}
+    for key, part, kind in PAIR_STATS:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if kind == "js":
+                c, d = sums[part], other[part]
+                tc, td = c.sum(axis=0), d.sum(axis=0)
+                acc = np.zeros(tc.shape)
+                for ck, dk in zip(c, d):
+                    pk, qk = ck / tc, dk / td
+                    mk = (pk + qk) * 0.5
+                    acc += _xlogx(pk) + _xlogx(qk) - 2.0 * _xlogx(mk)
+                stats[key] = np.sqrt(np.maximum(acc, 0.0) / (2.0 * np.log(2)))
+            else:
+                name = {"all": "stance", "own_voice": "own", "quoted": "quoted"}[part]
+                c, d = sums[name], other[name]
+                stats[key] = (c[_PRO] - c[_AGAINST]) / c.sum(axis=0) - (d[_PRO] - d[_AGAINST]) / d.sum(axis=0)
+    return stats
+
+
+def _batch_tests(
+    pairs: list[tuple[str, str]], matrices: dict, sums: dict, n_a: int, n_b: int, n_null: int, seed: int,
+    q: dict[str, float],
+) -> list[tuple[dict[str, dict], dict[str, float]]]:
+    """_pair_test for pairs whose outlets have n_a and n_b articles (both exact-resampled), with each
+    statistic's noise at its quantile q[key] instead of the null itself."""
+    size_b, m = len(pairs), n_a + n_b
+    w_a, w_b = np.empty((size_b, n_null, m)), np.empty((size_b, n_null, m))
+    for i, (a, b) in enumerate(pairs):
+        rng = _rng(seed, a, "\x00", b)
+        _draw_counts(rng, m, n_a, n_null, w_a[i])
+        _draw_counts(rng, m, n_b, n_null, w_b[i])
+    w_a, w_b = w_a.transpose(0, 2, 1), w_b.transpose(0, 2, 1)
+    null_a, null_b, obs_a, obs_b = {}, {}, {}, {}
+    for part in _PARTS:
+        # pooled articles, columns first: (pairs, columns, articles); sums (columns, pairs, replicates)
+        pooled = np.stack([np.vstack([matrices[a][part], matrices[b][part]]).T for a, b in pairs])
+        null_a[part] = np.matmul(pooled, w_a).transpose(1, 0, 2)
+        null_b[part] = np.matmul(pooled, w_b).transpose(1, 0, 2)
+        obs_a[part] = np.stack([sums[a][part] for a, _ in pairs], axis=1)[:, :, None]
+        obs_b[part] = np.stack([sums[b][part] for _, b in pairs], axis=1)[:, :, None]
+    del w_a, w_b
+    null = _column_statistics(null_a, null_b)
+    observed = _column_statistics(obs_a, obs_b)  # same arithmetic as the null, so ties stay ties
+    shown = _pair_statistics({p: obs_a[p][:, :, 0].T for p in _PARTS}, {p: obs_b[p][:, :, 0].T for p in _PARTS})
+    out: list[tuple[dict[str, dict], dict[str, float]]] = [({}, {}) for _ in pairs]
+    for key, _, _ in PAIR_STATS:
+        value = observed[key][:, 0]
+        spread = np.abs(null[key])
+        finite = np.isfinite(spread)
+        size = finite.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            count = ((spread >= np.abs(value)[:, None] - 1e-12) & finite).sum(axis=1)
+        spread[~finite] = -np.inf
+        ok = np.isfinite(value) & (size > 0)
+        noise = np.full(size_b, np.nan)
+        if ok.any():
+            noise[ok] = _top_quantile(spread[ok], size[ok], q[key])
+        for i, (tests, noises) in enumerate(out):
+            if not ok[i]:
+                tests[key] = {"value": None, "noise": None, "p": None, "p_adj": None, "differs": None}
+                continue
+            tests[key] = {"value": _round(float(shown[key][i])), "p": _round((1 + int(count[i])) / (1 + int(size[i])))}
+            noises[key] = float(noise[i])
+    return out
+
+
+def _distance_matrix(names: list[str], matrices: dict, layer: str) -> dict[str, dict[str, float]]:
+    """Jensen-Shannon distances (base 2) between every two outlets' mixes, one row at a time."""
+    sums = np.stack([matrices[name][layer].sum(axis=0) for name in names])
+    out = {}
+    for i, a in enumerate(names):
+        row = _js_rows(np.repeat(sums[i:i + 1], len(names), axis=0), sums)
+        out[a] = {b: (_round(float(row[j])) if j != i else 0.0) for j, b in enumerate(names)}
+    return out
+
+
+def _run_tests(
+    jobs: list[tuple[int, str, str, int, int]], matrices: dict, sums: dict, n_boot: int, candidates: int, seed: int,
+    q: dict[str, float], progress: Callable[[int, int], None] | None,
+) -> dict[int, tuple[dict[str, dict], dict[str, float], int]]:
+    """Every compared pair's tests and noise levels, batched by article counts: {pair index: (tests, noise, n_null)}."""
+    groups: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+    for index, a, b, n_a, n_b in jobs:
+        groups.setdefault((n_a, n_b), []).append((index, a, b))
+    results, done = {}, 0
+    for (n_a, n_b), members in groups.items():
+        n_null = _null_draws([n_a, n_b], candidates, n_boot)
+        if max(n_a, n_b) > _EXACT_NULL_ARTICLES:  # normal approximation: per pair, as before
+            for index, a, b in members:
+                tests, spreads = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
+                noise = {key: float(np.quantile(spread, q[key])) for key, spread in spreads.items()}
+                results[index] = (tests, noise, n_null)
+                done += 1
+            if progress:
+                progress(done, len(jobs))
+            continue
+        batch = max(1, _BATCH_CELLS // (n_null * (n_a + n_b + sum(sums[members[0][1]][p].size for p in _PARTS))))
+        for start in range(0, len(members), batch):
+            chunk = members[start:start + batch]
+            tested = _batch_tests([(a, b) for _, a, b in chunk], matrices, sums, n_a, n_b, n_null, seed, q)
+            for (index, _, _), (tests, noise) in zip(chunk, tested):
+                results[index] = (tests, noise, n_null)
+            done += len(chunk)
+            if progress:
+                progress(done, len(jobs))
+    return results
+
+
+def _distances(
+    profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Distance matrices and every pair's tests. `progress(done, total)` is called as pair tests finish."""
     names = [name for name in profiles if name != ALL]
-    distance = {layer: {a: {} for a in names} for layer in ("type", "frame")}
-    for layer in ("type", "frame"):
-        for a in names:
-            for b in names:
-                p = matrices[a][layer].sum(axis=0)
-                q = matrices[b][layer].sum(axis=0)
-                distance[layer][a][b] = _round(float(jensenshannon(p, q, base=2))) if a != b else 0.0
-    pairs = []
-    candidates = sum(
-        1 for i, a in enumerate(names) for b in names[i + 1:]
-        if not (profiles[a]["below_min_sentences"] or profiles[b]["below_min_sentences"])
-    )
-    spreads: dict[int, dict[str, _NullTail]] = {}
-    warnings = []
+    distance = {layer: _distance_matrix(names, matrices, layer) for layer in ("type", "frame")}
+    sums = {name: {part: mat.sum(axis=0) for part, mat in matrices[name].items()} for name in names}
+    pairs: list[dict[str, Any]] = []
+    jobs = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             pair: dict[str, Any] = {"a": a, "b": b, "articles": [profiles[a]["articles"], profiles[b]["articles"]]}
@@ -159,26 +326,37 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
             if flagged:
                 pair["skipped"] = f"fewer than --min-sentences sentences: {', '.join(flagged)}"
             else:
-                n_null = _null_draws(pair["articles"], candidates, n_boot)
-                pair["null_draws"] = n_null
-                if candidates / (n_null + 1) >= ALPHA:
-                    warnings.append(
-                        f"{a} vs {b}: {n_null} null draws cannot resolve p < 0.05/{candidates} pairs; "
-                        "this pair can never be called different (raise --n-boot)"
-                    )
-                pair["tests"], spread = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
-                spreads[len(pairs)] = {key: _NullTail(values) for key, values in spread.items()}
+                jobs.append((len(pairs), a, b, *pair["articles"]))
             pairs.append(pair)
+    candidates = len(jobs)
+    # The noise level is the null's 1 - 0.05/k quantile, k = pairs compared on that measure. k is
+    # planned as the pairs whose observed value is finite; a pair whose whole null is undefined
+    # lowers it, and then the noise levels are drawn again (same streams) at the right quantile.
+    planned = _planned_comparisons(jobs, sums)
+    results = _run_tests(jobs, matrices, sums, n_boot, candidates, seed, _quantiles(planned), progress)
+    made = {key: [i for i, _, _, _, _ in jobs if results[i][0][key]["p"] is not None] for key, _, _ in PAIR_STATS}
+    if any(len(made[key]) != planned[key] for key in made):
+        results = _run_tests(jobs, matrices, sums, n_boot, candidates, seed,
+                             _quantiles({key: len(v) for key, v in made.items()}), None)
+    warnings = []
+    for index, a, b, _, _ in jobs:
+        tests, _, n_null = results[index]
+        pairs[index]["null_draws"] = n_null
+        if candidates / (n_null + 1) >= ALPHA:
+            warnings.append(
+                f"{a} vs {b}: {n_null} null draws cannot resolve p < 0.05/{candidates} pairs; "
+                "this pair can never be called different (raise --n-boot)"
+            )
+        pairs[index]["tests"] = tests
     # Bonferroni within each measure over the pairs compared on it, so more outlets
     # do not mean more false alarms; "noise" is the matching tail quantile of the null.
     comparisons = {}
     for key, _, _ in PAIR_STATS:
-        made = [i for i, pair in enumerate(pairs) if "tests" in pair and pair["tests"][key]["p"] is not None]
-        comparisons[key] = len(made)
-        for i in made:
+        comparisons[key] = len(made[key])
+        for i in made[key]:
             test = pairs[i]["tests"][key]
-            adjusted = min(1.0, len(made) * test["p"])
-            test["noise"] = _round(spreads[i][key].quantile(1.0 - ALPHA / len(made)))
+            adjusted = min(1.0, len(made[key]) * test["p"])
+            test["noise"] = _round(results[i][1][key])
             test["p_adj"] = _round(adjusted)
             test["differs"] = adjusted < ALPHA
     for pair in pairs:
@@ -198,3 +376,22 @@ def _distances(profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boo
         "pairs": pairs,
         "warnings": warnings,
     }
+
+
+def _planned_comparisons(jobs: list, sums: dict) -> dict[str, int]:
+    """How many pairs have a finite observed value on each measure (a pair with an undefined null is rarer)."""
+    planned = {key: 0 for key, _, _ in PAIR_STATS}
+    step = 50_000
+    for start in range(0, len(jobs), step):
+        chunk = jobs[start:start + step]
+        observed = _pair_statistics(
+            {part: np.stack([sums[a][part] for _, a, _, _, _ in chunk]) for part in _PARTS},
+            {part: np.stack([sums[b][part] for _, _, b, _, _ in chunk]) for part in _PARTS},
+        )
+        for key in planned:
+            planned[key] += int(np.isfinite(observed[key]).sum())
+    return planned
+
+
+def _quantiles(comparisons: dict[str, int]) -> dict[str, float]:
+    return {key: 1.0 - ALPHA / max(1, k) for key, k in comparisons.items()}
