@@ -25,7 +25,7 @@ from warta.errors import InputError, WartaError
 from warta.labelling.buffers import BufferedWriter, progress_bar
 from warta.labelling.checkpoint import PartialOutput, check_output, partial_paths
 from warta.labelling.inputs import iter_items
-from warta.labelling.items import STDIN, InputOptions, Problem, WalkStats
+from warta.labelling.items import STDIN, InputOptions, Problem, RunTotals, WalkStats
 from warta.labelling.output import encoder_for, format_for
 from warta.labelling.workers import Stage, prepared_units, start_pool
 from warta.safe_io import OutputError
@@ -34,32 +34,12 @@ from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
 
 
 @dataclass
-class LabelSummary:
+class LabelSummary(RunTotals):
     """What a `label_articles` run did (counts include the part done before a resume)."""
 
-    out: Path
-    format: str
-    model_id: str
-    articles: int = 0
-    sentences: int = 0
-    predicted: int = 0
-    skipped: int = 0
-    problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    ignored_files: int = 0
     dropped_lines: int = 0
     resumed_units: int = 0
-    units: int = 0
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """0: every input labelled; 1: some inputs skipped (a run that labels nothing raises instead)."""
-        return 1 if self.skipped else 0
-
-    @property
-    def sentences_per_second(self) -> float:
-        return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
 
 # --- preparation ----------------------------------------------------------------

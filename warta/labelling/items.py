@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
@@ -45,3 +45,29 @@ class InputOptions:
     exclude: frozenset[Path] = frozenset()
     # Largest article read: a .txt file, a JSONL line, a stdin article.
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+
+
+@dataclass
+class RunTotals:
+    """What a labelling run did, whichever engine ran it (counts include work done before a resume)."""
+
+    out: Path
+    format: str
+    model_id: str
+    units: int = 0
+    articles: int = 0
+    sentences: int = 0
+    predicted: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    ignored_files: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0: every input labelled; 1: some inputs skipped (a run that labels nothing raises instead)."""
+        return 1 if self.skipped else 0
+
+    @property
+    def sentences_per_second(self) -> float:
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0

@@ -31,12 +31,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError, WartaError
-from warta.labelling.items import InputOptions, Problem
+from warta.labelling.items import InputOptions, Problem, RunTotals
 from warta.labelling.shard_folder import (
     MANIFEST,
     MANIFEST_VERSION,
@@ -64,31 +64,12 @@ _DELAY_ENV = "WARTA_RAY_SHARD_DELAY"
 
 
 @dataclass
-class RaySummary:
+class RaySummary(RunTotals):
     """What a ray-engine run did (counts include shards completed before a resume)."""
 
-    out: Path
-    format: str
-    model_id: str
     shards: int = 0
     resumed_shards: int = 0
-    units: int = 0
-    articles: int = 0
-    sentences: int = 0
-    predicted: int = 0
-    skipped: int = 0
-    problems: list[str] = field(default_factory=list)
-    ignored_files: int = 0
-    seconds: float = 0.0
     ray_start_seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.skipped else 0
-
-    @property
-    def sentences_per_second(self) -> float:
-        return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
 
 # --- model ------------------------------------------------------------------------
