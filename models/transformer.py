@@ -41,11 +41,9 @@ from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer 
     offline_hint,
     tokenizer_is_uncased,
 )
-from warta.models.transformer_training import (  # noqa: F401
-    _LogCallback,
-    _RankSeed,
-    _StderrProgress,
+from warta.models.transformer_training import (  # noqa: F401  (re-exported)
     balanced_class_weights,
+    build_trainer,
     ddp_arguments,
     use_bf16,
 )
@@ -247,100 +245,21 @@ class TransformerClassifier:
 
     def _train(self, texts: Sequence[str], targets: Mapping[str, Sequence[str | None]], dev: Labelled,
                work_dir: Path, progress: bool) -> None:
-        from transformers import (
-            DataCollatorWithPadding,
-            EarlyStoppingCallback,
-            Trainer,
-            TrainingArguments,
-            set_seed,
-        )
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+        from transformers import set_seed
 
         set_seed(self.seed)
         if self.class_weighted:
             for layer in self.layers:
                 weight = balanced_class_weights(list(targets.get(layer, [])), self.labels[layer])
                 setattr(self.model, f"class_weight_{layer}", weight)
-        train_set = self._dataset(texts, targets)
-        dev_set = self._dataset(dev.texts, dev.targets)
-        bf16_on = use_bf16(self.bf16)
-        args = TrainingArguments(
-            output_dir=str(work_dir),
-            num_train_epochs=self.epochs,
-            max_steps=self.max_steps if self.max_steps else -1,
-            per_device_train_batch_size=self.batch_size,  # under torchrun: split over the ranks
-            per_device_eval_batch_size=self.eval_batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            warmup_steps=self.warmup_ratio,
-            eval_strategy="epoch",
-            save_strategy="best",
-            save_only_model=True,
-            save_total_limit=1,
-            load_best_model_at_end=True,
-            metric_for_best_model="macro_f1",
-            greater_is_better=True,
-            bf16=bf16_on,
-            tf32=True if bf16_on else None,  # bf16-capable GPUs (Ampere+) also run the fp32 rest in TF32
-            train_sampling_strategy="group_by_length" if self.group_by_length else "random",
-            logging_strategy="steps",
-            logging_steps=self.logging_steps,
-            report_to="none",
-            seed=self.seed,
-            data_seed=self.seed,
-            remove_unused_columns=False,
-            dataloader_num_workers=self.dataloader_workers,
-            dataloader_pin_memory=torch.cuda.is_available(),
-            disable_tqdm=not progress,
-            **ddp_arguments({"train.batch_size": self.batch_size, "train.eval_batch_size": self.eval_batch_size}),
-        )
-        collator = DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if bf16_on else None)
-        trainer = Trainer(
-            model=self.model,
-            args=args,
-            data_collator=collator,
-            train_dataset=train_set,
-            eval_dataset=dev_set,
-            processing_class=self.tokenizer,
-            compute_metrics=self._compute_metrics,
-            callbacks=[EarlyStoppingCallback(early_stopping_patience=self.early_stopping_patience),
-                       _LogCallback(self.history_), _RankSeed(), *self.callbacks],
-        )
-        # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
-        trainer.remove_callback(ProgressCallback)
-        trainer.remove_callback(PrinterCallback)
-        if progress:
-            trainer.add_callback(_StderrProgress())
-        log.info(
-            "transformer: %d train / %d dev sentences, bf16=%s, device=%s, processes=%d (%s)",
-            len(train_set), len(dev_set), bf16_on, args.device, args.world_size, args.parallel_mode.value,
-        )
+        trainer = build_trainer(self, self._dataset(texts, targets), self._dataset(dev.texts, dev.targets),
+                                work_dir, progress)
         trainer.train()
         best = trainer.state.best_metric
         log.info("best dev macro-F1 (mean over layers): %s at %s", best, trainer.state.best_model_checkpoint)
         self.best_dev_macro_f1_ = best
         self._inference_module = None
         self.model.eval()
-
-    def _compute_metrics(self, prediction: Any) -> dict[str, float]:
-        from warta.metrics import layer_metrics
-
-        logits = prediction.predictions
-        if isinstance(logits, (tuple, list)):
-            logits = logits[0]
-        gold = np.asarray(prediction.label_ids)
-        scores = {}
-        for j, layer in enumerate(self.layers):
-            block = logits[:, self.model.offsets[j] : self.model.offsets[j + 1]]
-            rows = gold[:, j] != IGNORE_INDEX
-            if not rows.any():
-                continue
-            names = self.labels[layer]
-            gold_labels = [names[i] for i in gold[rows, j]]
-            pred_labels = [names[i] for i in block[rows].argmax(axis=1)]
-            scores[f"macro_f1_{layer}"] = layer_metrics(gold_labels, pred_labels, names, n_boot=0)["macro_f1"]
-        scores["macro_f1"] = float(np.mean(list(scores.values()))) if scores else 0.0
-        return scores
 
     def selection_summary(self) -> dict[str, Any]:
         """The best epoch's dev score and the training log."""

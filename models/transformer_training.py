@@ -1,4 +1,4 @@
-"""Training pieces of the transformer model: class weights, bf16 policy, Trainer callbacks."""
+"""Training pieces of the transformer model: class weights, bf16 policy, the Trainer, its callbacks and metric."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ from transformers import TrainerCallback
 
 from warta import distributed
 from warta.errors import InputError
+from warta.models.encoder import IGNORE_INDEX
 
 log = logging.getLogger("warta.train")
 
@@ -125,3 +128,90 @@ class _StderrProgress(TrainerCallback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+# --- the Trainer ----------------------------------------------------------------------
+
+
+def build_trainer(clf: Any, train_set: Any, dev_set: Any, work_dir: Path, progress: bool) -> Any:
+    """A Hugging Face Trainer for a TransformerClassifier `clf` (its hyperparameters, model and tokenizer):
+    evaluation and a best-so-far checkpoint each epoch, early stopping on dev macro-F1, bf16 when possible,
+    our logging and progress bar instead of the Trainer's prints, DDP under torchrun."""
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    bf16_on = use_bf16(clf.bf16)
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=clf.epochs,
+        max_steps=clf.max_steps if clf.max_steps else -1,
+        per_device_train_batch_size=clf.batch_size,  # under torchrun: split over the ranks
+        per_device_eval_batch_size=clf.eval_batch_size,
+        learning_rate=clf.learning_rate,
+        weight_decay=clf.weight_decay,
+        warmup_steps=clf.warmup_ratio,
+        eval_strategy="epoch",
+        save_strategy="best",
+        save_only_model=True,
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1",
+        greater_is_better=True,
+        bf16=bf16_on,
+        tf32=True if bf16_on else None,  # bf16-capable GPUs (Ampere+) also run the fp32 rest in TF32
+        train_sampling_strategy="group_by_length" if clf.group_by_length else "random",
+        logging_strategy="steps",
+        logging_steps=clf.logging_steps,
+        report_to="none",
+        seed=clf.seed,
+        data_seed=clf.seed,
+        remove_unused_columns=False,
+        dataloader_num_workers=clf.dataloader_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=not progress,
+        **ddp_arguments({"train.batch_size": clf.batch_size, "train.eval_batch_size": clf.eval_batch_size}),
+    )
+    collator = DataCollatorWithPadding(clf.tokenizer, pad_to_multiple_of=8 if bf16_on else None)
+    trainer = Trainer(
+        model=clf.model,
+        args=args,
+        data_collator=collator,
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        processing_class=clf.tokenizer,
+        compute_metrics=partial(multihead_metrics, clf),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=clf.early_stopping_patience),
+                   _LogCallback(clf.history_), _RankSeed(), *clf.callbacks],
+    )
+    # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    if progress:
+        trainer.add_callback(_StderrProgress())
+    log.info(
+        "transformer: %d train / %d dev sentences, bf16=%s, device=%s, processes=%d (%s)",
+        len(train_set), len(dev_set), bf16_on, args.device, args.world_size, args.parallel_mode.value,
+    )
+    return trainer
+
+
+def multihead_metrics(clf: Any, prediction: Any) -> dict[str, float]:
+    """Dev macro-F1 per layer and their mean (`macro_f1`, the early-stopping metric) from the Trainer's logits."""
+    from warta.metrics import layer_metrics
+
+    logits = prediction.predictions
+    if isinstance(logits, (tuple, list)):
+        logits = logits[0]
+    gold = np.asarray(prediction.label_ids)
+    scores = {}
+    for j, layer in enumerate(clf.layers):
+        block = logits[:, clf.model.offsets[j] : clf.model.offsets[j + 1]]
+        rows = gold[:, j] != IGNORE_INDEX
+        if not rows.any():
+            continue
+        names = clf.labels[layer]
+        gold_labels = [names[i] for i in gold[rows, j]]
+        pred_labels = [names[i] for i in block[rows].argmax(axis=1)]
+        scores[f"macro_f1_{layer}"] = layer_metrics(gold_labels, pred_labels, names, n_boot=0)["macro_f1"]
+    scores["macro_f1"] = float(np.mean(list(scores.values()))) if scores else 0.0
+    return scores
