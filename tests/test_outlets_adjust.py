@@ -170,3 +170,48 @@ def test_headings_are_not_corrected(fake_run):
     assert "heading" not in LABELLED_ROLES
     adjusted = adjust_groups(records, load_calibration(fake_run), "acc", n_boot=100)
     assert adjusted["outlets"]["x"]["layers"]["stance"]["n"] == 200
+
+
+def test_methods_state_the_runs_error_on_unseen_outlets(tmp_path, fake_run):
+    """With a --cv outlet run, the report says how far its profiles were off on outlets it never saw;
+    without one, that it was not measured."""
+    import shutil
+
+    from warta.outlets.extras import run_summary
+
+    target = tmp_path / "t.jsonl"
+    target.write_text("".join(json.dumps(r) + "\n" for r in _target({"pro": 0.2, "against": 0.5, "neutral": 0.3})))
+    res = run_in_process("outlets", str(target), "--run", str(fake_run), "--out", str(tmp_path / "plain"), "--n-boot", "100")
+    assert res.returncode == 0, res.stderr
+    assert "Not measured for this run" in (tmp_path / "plain" / "report.html").read_text()
+    assert "outlet_error" not in run_summary(fake_run)
+
+    run = tmp_path / "loo-run"
+    shutil.copytree(fake_run, run)
+    error = {"outlets": {"a": {"stance_index": {"error": -0.31}}, "b": {"stance_index": {"error": 0.43}},
+                         "ALL": {"stance_index": {"error": 0.9}}},
+             "mean_over_outlets": {"share_error_points": {"type": 4.5, "stance": 15.5, "frame": 7.1},
+                                   "stance_index_abs_error": 0.37, "outlets": 2}}
+    (run / "cv" / "outlet_error.json").write_text(json.dumps(error))
+    summary = run_summary(run)["outlet_error"]
+    assert summary["stance_index_error_range"] == [-0.31, 0.43]  # ALL is not an outlet
+    assert summary["outlets"] == 2 and summary["share_error_points"]["stance"] == 15.5
+    out = tmp_path / "loo"
+    res = run_in_process("outlets", str(target), "--run", str(run), "--out", str(out), "--n-boot", "100")
+    assert res.returncode == 0, res.stderr
+    page = (out / "report.html").read_text()
+    assert "stance index was off by 0.37 on average (per outlet from -0.31 to +0.43)" in page
+    assert "type 4.5, stance 15.5, frame 7.1 points" in page
+    assert json.loads((out / "outlets.json").read_text())["run"]["outlet_error"]["stance_index_abs_error"] == 0.37
+
+
+def test_a_malformed_outlet_error_file_is_ignored_not_fatal(tmp_path, fake_run):
+    import shutil
+
+    from warta.outlets.extras import run_summary
+
+    run = tmp_path / "odd-run"
+    shutil.copytree(fake_run, run)
+    for content in ("[1, 2]", json.dumps({"mean_over_outlets": {"stance_index_abs_error": "x"}, "outlets": {"a": 3}})):
+        (run / "cv" / "outlet_error.json").write_text(content)
+        assert run_summary(run)["outlet_error"] is None

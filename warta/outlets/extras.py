@@ -35,6 +35,9 @@ def run_summary(run: str | Path) -> dict[str, Any]:
         if cv.get("pooled_oof"):
             scheme = cv.get("scheme") or f"{cv.get('k')}-fold"
             scores[f"cv ({scheme})"] = cv["pooled_oof"]
+    error_path = folder.cv_dir / "outlet_error.json"
+    if error_path.is_file():
+        summary["outlet_error"] = unseen_outlet_error(read_json(error_path))
     summary["scores"] = {
         split: {layer: {key: m.get(key) for key in ("n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")}
                 for layer, m in layers.items() if isinstance(m, dict)}
@@ -73,3 +76,22 @@ def add_extras(
         else:
             profile["run"]["calibration_sentences"] = len(calibration["records"])
     return profile
+
+
+def unseen_outlet_error(error: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's profile error on outlets it never saw (``cv/outlet_error.json`` of ``--cv outlet``), reduced
+    to what a reader of outlet profiles needs: per-layer share error, and the stance-index error's mean
+    |error| and range over the held-out outlets. None when the file holds no per-outlet figures."""
+    if not isinstance(error, dict) or not isinstance(error.get("mean_over_outlets"), dict):
+        return None
+    mean = error["mean_over_outlets"]
+    rows = error.get("outlets") if isinstance(error.get("outlets"), dict) else {}
+    per = [row["stance_index"]["error"] for name, row in rows.items()
+           if name != "ALL" and isinstance(row, dict) and isinstance(row.get("stance_index"), dict)
+           and isinstance(row["stance_index"].get("error"), (int, float))]
+    if not per or not isinstance(mean.get("stance_index_abs_error"), (int, float)):
+        return None
+    return {"outlets": len(per), "share_error_points": mean.get("share_error_points") or {},
+            "stance_index_abs_error": mean.get("stance_index_abs_error"),
+            "stance_index_error_range": [min(per), max(per)]}
+

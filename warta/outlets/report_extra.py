@@ -139,6 +139,20 @@ def _score_rows(scores: dict[str, Any]) -> str:
             "<th>accuracy [95% CI]</th></tr>" + "".join(rows) + "</table>") if rows else ""
 
 
+def _unseen_outlet_text(error: dict[str, Any] | None) -> str:
+    """How wrong the run's outlet profiles were on outlets it never saw (its --cv outlet figures)."""
+    if not error:
+        return ("<p><b>Error on unseen outlets.</b> Not measured for this run: train it with <code>--cv outlet</code> "
+                "to state how far its outlet profiles are off on outlets it never saw.</p>")
+    lo, hi = error["stance_index_error_range"]
+    shares = ", ".join(f"{E(layer)} {points:.1f}" for layer, points in error["share_error_points"].items())
+    return (f"<p><b>Error on unseen outlets.</b> Held out one outlet at a time ({error['outlets']} outlets, "
+            f"<code>--cv outlet</code>), this model's stance index was off by {error['stance_index_abs_error']:.2f} "
+            f"on average (per outlet from {lo:+.2f} to {hi:+.2f}) and its label shares by {shares} points "
+            "(mean |predicted − gold| per label). A difference between outlets smaller than this can be the "
+            "classifier's error rather than the outlets'.</p>")
+
+
 def methods_section(profile: dict[str, Any]) -> str:
     s = profile["settings"]
     run = profile.get("run")
@@ -156,6 +170,7 @@ def methods_section(profile: dict[str, Any]) -> str:
     else:
         model_text = ("No run was given (<code>--run</code>), so the model behind the labels and its held-out scores are "
                       "not stated here; with gold labels no model is involved.")
+    unseen = _unseen_outlet_text(run.get("outlet_error") if run else None)
     adjusted = profile.get("adjusted")
     if adjusted:
         unstable = [layer for layer, st in adjusted["calibration"]["per_layer"].items() if st["unstable"]]
@@ -164,7 +179,7 @@ def methods_section(profile: dict[str, Any]) -> str:
                  f"{E(', '.join(unstable)) or 'none'}.")
     else:
         quant = ("Shares are raw counts of the labels (<code>--adjust none</code>, the default: on the seed corpus no "
-                 "correction beat the raw count for the TF-IDF model, bench/quantify_sim_results.md and "
+                 "correction beat the raw count for either TF-IDF model measured, bench/quantify_sim_results.md and "
                  "bench/quantify_loo_results.md). Raw counts drift toward the training label mix when an outlet's mix "
                  "differs, and their intervals then undercover.")
     corr_ci = ("Corrected figures: percentile intervals of a two-source bootstrap that resamples the outlet's articles "
@@ -184,7 +199,7 @@ def methods_section(profile: dict[str, Any]) -> str:
 sentences; {E(', '.join(s.get('files', [])))}. Labelling guideline version {E(str(run['guideline_version']) if run else GUIDELINE_VERSION)}
 (seeds/GUIDELINES.md): type (fact/quote/opinion/speculation), stance toward replacing human workers with AI
 (pro/against/neutral), frame (Semetko &amp; Valkenburg).</p>
-<p><b>Model.</b> {model_text}</p>
+<p><b>Model.</b> {model_text}</p>{unseen}
 <p><b>Quantification.</b> {quant}</p>
 <p><b>Uncertainty.</b> Raw figures: {E(s['interval_method'])}. {corr_ci}{s['n_boot']} resamples, seed {s['seed']}.</p>
 <p><b>Caveats.</b></p><ul>{''.join(f'<li>{E(c)}</li>' for c in caveats)}</ul>
