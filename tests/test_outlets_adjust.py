@@ -185,6 +185,9 @@ def test_methods_state_the_runs_error_on_unseen_outlets(tmp_path, fake_run):
     assert res.returncode == 0, res.stderr
     assert "Not measured for this run" in (tmp_path / "plain" / "report.html").read_text()
     assert "outlet_error" not in run_summary(fake_run)
+    res = run_in_process("outlets", str(target), "--out", str(tmp_path / "norun"), "--n-boot", "100")
+    assert res.returncode == 0, res.stderr
+    assert "Error on unseen outlets" not in (tmp_path / "norun" / "report.html").read_text()  # no run, no model
 
     run = tmp_path / "loo-run"
     shutil.copytree(fake_run, run)
@@ -215,3 +218,7 @@ def test_a_malformed_outlet_error_file_is_ignored_not_fatal(tmp_path, fake_run):
     for content in ("[1, 2]", json.dumps({"mean_over_outlets": {"stance_index_abs_error": "x"}, "outlets": {"a": 3}})):
         (run / "cv" / "outlet_error.json").write_text(content)
         assert run_summary(run)["outlet_error"] is None
+    odd_shares = {"outlets": {"a": {"stance_index": {"error": 0.1}}},
+                  "mean_over_outlets": {"stance_index_abs_error": 0.1, "share_error_points": {"type": "x", "stance": 3.0}}}
+    (run / "cv" / "outlet_error.json").write_text(json.dumps(odd_shares))
+    assert run_summary(run)["outlet_error"]["share_error_points"] == {"stance": 3.0}

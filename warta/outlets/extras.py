@@ -91,7 +91,8 @@ def unseen_outlet_error(error: dict[str, Any]) -> dict[str, Any] | None:
            and isinstance(row["stance_index"].get("error"), (int, float))]
     if not per or not isinstance(mean.get("stance_index_abs_error"), (int, float)):
         return None
-    return {"outlets": len(per), "share_error_points": mean.get("share_error_points") or {},
+    shares = mean.get("share_error_points") if isinstance(mean.get("share_error_points"), dict) else {}
+    return {"outlets": len(per),
+            "share_error_points": {layer: v for layer, v in shares.items() if isinstance(v, (int, float))},
             "stance_index_abs_error": mean.get("stance_index_abs_error"),
             "stance_index_error_range": [min(per), max(per)]}
-

@@ -170,7 +170,7 @@ def methods_section(profile: dict[str, Any]) -> str:
     else:
         model_text = ("No run was given (<code>--run</code>), so the model behind the labels and its held-out scores are "
                       "not stated here; with gold labels no model is involved.")
-    unseen = _unseen_outlet_text(run.get("outlet_error") if run else None)
+    unseen = _unseen_outlet_text(run.get("outlet_error")) if run else ""
     adjusted = profile.get("adjusted")
     if adjusted:
         unstable = [layer for layer, st in adjusted["calibration"]["per_layer"].items() if st["unstable"]]
