@@ -24,27 +24,23 @@ from pathlib import Path
 import numpy as np
 
 from warta.config import load_config
-from warta.gold.splits import LAYER_WEIGHTS, assign_groups
+from warta.gold.splits import LAYER_WEIGHTS
 from warta.train.fit import build_model, fit_model, predict_batch_size, prediction_records, score
-from warta.train.folds import OUTLET_DEV_SHARE
+from warta.train.folds import grouped_dev_split
 from warta.train.profile_error import outlet_profile_error
 from warta.train.sources import load_run_data, with_supplement
 
 
 def subset_fold(data, outlets: tuple[str, ...], seed: int) -> tuple[list[dict], list[dict], list[dict]]:
-    """(fit, dev, held) records: S = `outlets` is fitted (dev a grouped share of S), the rest held out."""
+    """(fit, dev, held) records: S = `outlets` is fitted (dev a grouped share of S, as in --cv outlet), the rest held out."""
     by_id = data.by_id()
     ids = [i for name in ("train", "dev", "test") for i in getattr(data.splits, name)]
     groups = dict(getattr(data.splits, "groups", None) or {})
     inside = [i for i in ids if str(by_id[i].get("outlet") or "unknown") in outlets]
     held = [by_id[i] for i in ids if str(by_id[i].get("outlet") or "unknown") not in outlets]
     layers = [layer for layer in LAYER_WEIGHTS if all(by_id[i].get(layer) is not None for i in ids)]
-    bins = assign_groups({i: groups.get(i, i) for i in inside},
-                         {i: {layer: by_id[i][layer] for layer in layers} for i in inside},
-                         (1.0 - OUTLET_DEV_SHARE, OUTLET_DEV_SHARE), seed, {layer: LAYER_WEIGHTS[layer] for layer in layers})
-    fit = [by_id[i] for i in inside if bins[i] == 0]
-    dev = [by_id[i] for i in inside if bins[i] == 1]
-    return with_supplement(data, fit), dev, held
+    fit, dev = grouped_dev_split(by_id, inside, groups, layers, seed)
+    return with_supplement(data, [by_id[i] for i in fit]), [by_id[i] for i in dev], held
 
 
 def curve(config_path: Path, overrides: list[str]) -> dict[int, list[dict]]:

@@ -90,11 +90,26 @@ def kfold_plan(data: LabelledData, k: int, seed: int, stratify_layer: str) -> tu
     return plan, scheme
 
 
+def grouped_dev_split(
+    by_id: dict[str, dict[str, Any]], ids: list[str], groups: dict[str, str], layers: list[str], seed: int,
+    dev_share: float = OUTLET_DEV_SHARE,
+) -> tuple[list[str], list[str]]:
+    """(fit, dev): a grouped ``dev_share`` of ``ids`` (whole near-duplicate groups, balanced on ``layers``)."""
+    from warta.gold.splits import LAYER_WEIGHTS, assign_groups
+
+    bins = assign_groups(
+        {i: groups.get(i, i) for i in ids},
+        {i: {layer: by_id[i][layer] for layer in layers} for i in ids},
+        (1.0 - dev_share, dev_share), seed, {layer: LAYER_WEIGHTS[layer] for layer in layers},
+    )
+    return [i for i in ids if bins[i] == 0], [i for i in ids if bins[i] == 1]
+
+
 def outlet_plan(
     data: LabelledData, seed: int, dev_share: float = OUTLET_DEV_SHARE, purge: bool = False
 ) -> tuple[list[Fold], dict[str, Any]]:
     """One fold per outlet over all labelled sentences; (folds, scheme description)."""
-    from warta.gold.splits import LAYER_WEIGHTS, assign_groups
+    from warta.gold.splits import LAYER_WEIGHTS
 
     ids = [i for name in ("train", "dev", "test") for i in getattr(data.splits, name)]
     by_id = data.by_id()
@@ -113,17 +128,13 @@ def outlet_plan(
             rest = [i for i in rest if groups.get(i, i) not in held_groups]
         if len({groups.get(i, i) for i in rest}) < 2:
             raise InputError(f"--cv outlet: too few sentence groups outside {outlet!r} to form a dev set")
-        bins = assign_groups(
-            {i: groups.get(i, i) for i in rest},
-            {i: {layer: by_id[i][layer] for layer in layers} for i in rest},
-            (1.0 - dev_share, dev_share), seed + number, {layer: LAYER_WEIGHTS[layer] for layer in layers},
-        )
+        fit, dev = grouped_dev_split(by_id, rest, groups, layers, seed + number, dev_share)
         plan.append(Fold(
             name=outlet,
             held=held,
-            dev=[i for i in rest if bins[i] == 1],
-            fit=[i for i in rest if bins[i] == 0],
-            info={"n_fit_near_duplicates": 0 if purge else sum(1 for i in shared if bins[i] == 0),
+            dev=dev,
+            fit=fit,
+            info={"n_fit_near_duplicates": 0 if purge else len(set(shared) & set(fit)),
                   "n_purged": len(shared) if purge else 0},
         ))
     scheme = {
