@@ -20,7 +20,12 @@ What `evaluate_run` scores:
   ``type``/``stance``/``frame``. Each text is one sentence as given (not
   re-segmented) and goes through the pipeline's sentence normalisation
   (mojibake repair, ``normalise_line``) before the model sees it. A record
-  without ``id`` gets ``line-<line number>``.
+  without ``id`` gets ``<file>#<idx>`` when it has both (the external dev set's
+  rows), else ``line-<line number>``. ``role: heading`` rows (section headings,
+  unlabelled) are skipped. When records carry ``outlet``, the result also holds
+  ``"outlet_profile"``: per outlet, the share error per layer and the
+  stance-index error (warta.train.profile_error, the figures `warta train --cv
+  outlet` reports), over the records labelled on every scored layer.
 """
 
 from __future__ import annotations
@@ -112,16 +117,23 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for lineno, obj in iter_records(path):  # a JSONL file, or a `warta label --engine ray` shard folder
+        if obj.get("role") == "heading":  # section headings carry no labels (the external dev set's convention)
+            continue
         text = obj.get("text")
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"{path}:{lineno}: no \"text\" (a non-empty string is required)")
-        record_id = str(obj["id"]) if obj.get("id") is not None else f"line-{lineno}"
+        record_id = _record_id(obj, lineno)
         if record_id in seen:
             raise InputError(f"{path}:{lineno}: id {record_id!r} already used on line {seen[record_id]}")
         seen[record_id] = lineno
         record = {"id": record_id, "text": normalise_line(repair_mojibake(text))}
         if not record["text"]:
             raise InputError(f"{path}:{lineno}: \"text\" is empty after normalisation")
+        outlet = obj.get("outlet")
+        if outlet is not None:
+            if not isinstance(outlet, str) or not outlet.strip():
+                raise InputError(f"{path}:{lineno}: \"outlet\" must be a non-empty string, got {outlet!r}")
+            record["outlet"] = outlet
         for layer in LAYER_NAMES:
             value = obj.get(layer)
             if value is None or value == "":
@@ -139,7 +151,51 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
     return records
 
 
+def _record_id(obj: Mapping[str, Any], lineno: int) -> str:
+    if obj.get("id") is not None:
+        return str(obj["id"])
+    if obj.get("file") is not None and obj.get("idx") is not None:
+        return f"{obj['file']}#{obj['idx']}"
+    return f"line-{lineno}"
+
+
 # --- the evaluation --------------------------------------------------------------
+
+
+def outlet_profile(
+    gold: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]], layers: Sequence[str],
+    n_boot: int = 1000, seed: int = 0,
+) -> dict[str, Any] | None:
+    """Per-outlet share error per layer and stance-index error of `predictions` (None without outlets).
+
+    Over the gold records that name an outlet and are labelled on every one of
+    `layers` (the profile compares label mixes, so a record must count on each
+    layer); the stance layer is required for the index. See
+    warta.train.profile_error for the definitions.
+    """
+    from warta.train.profile_error import outlet_profile_error
+
+    layers = [layer for layer in LAYER_NAMES if layer in layers]
+    if "stance" not in layers:
+        return None
+    complete = [r for r in gold if r.get("outlet") and all(r.get(layer) is not None for layer in layers)]
+    if not complete:
+        return None
+    return outlet_profile_error([dict(r) for r in complete], [dict(p) for p in predictions], layers,
+                                seed=seed, n_boot=n_boot)
+
+
+def score_labelled(
+    gold: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, Sequence[str]], n_boot: int = 1000, seed: int = 0,
+) -> dict[str, Any]:
+    """Layer metrics of predictions on labelled records, plus ``"outlet_profile"`` when they name outlets."""
+    metrics: dict[str, Any] = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
+    profile = outlet_profile(gold, predictions, [layer for layer in metrics if layer in labels],
+                             n_boot=n_boot, seed=seed)
+    if profile is not None:
+        metrics["outlet_profile"] = profile
+    return metrics
 
 
 def default_eval_path(run_dir: str | Path, split: str = "test", data: str | Path | None = None) -> Path:
@@ -192,6 +248,7 @@ def evaluate_run(
 ) -> dict[str, dict[str, Any]]:
     """Metrics of a run ({layer: figures}, see warta.metrics), also written as JSON.
 
+    With `data`, also ``"outlet_profile"`` when its records name outlets (see score_labelled).
     The JSON goes to `out`, or to ``default_eval_path(run_dir, split, data)``.
     """
     folder = RunFolder.open(run_dir)
@@ -200,8 +257,10 @@ def evaluate_run(
     stored: list[dict[str, Any]] | None = None
     if data is not None:
         gold = read_labelled_jsonl(data, labels)
-        predictions = _fresh_predictions(folder, gold, batch_size)
-    elif check_split(split) == "cv":
+        metrics = score_labelled(gold, _fresh_predictions(folder, gold, batch_size), labels, n_boot=n_boot, seed=seed)
+        write_json(target, metrics)
+        return metrics
+    if check_split(split) == "cv":
         predictions = stored_predictions(folder, "cv")
         predicted_ids = {str(record.get("id")) for record in predictions}
         gold = [record for record in run_gold(folder) if record["id"] in predicted_ids]
@@ -211,7 +270,7 @@ def evaluate_run(
         stored_path = folder.predictions_path(split)
         stored = read_jsonl(stored_path) if stored_path.is_file() else None
     metrics = evaluate_predictions(gold, predictions, list(labels), labels, n_boot=n_boot, seed=seed)
-    if data is None and split != "cv":
+    if split != "cv":
         for layer, figures in metrics.items():
             figures["stored_agreement"] = _agreement(predictions, stored, layer) if stored is not None else None
             figures["gold_changed_since_run"] = gold_changed_since_run(folder, split, gold, layer)
@@ -252,6 +311,8 @@ def render_report(metrics: Mapping[str, Mapping[str, Any]], title: str | None = 
     """The metrics dict as terminal text: headline figures, per-class table and confusion matrix per layer."""
     lines: list[str] = [title, ""] if title else []
     for layer, m in metrics.items():
+        if layer not in LAYER_NAMES:
+            continue
         lines.append(f"== {layer}  (n={m['n']})")
         lines.append(f"  accuracy  {m['accuracy']:.3f}{_ci_text(m.get('accuracy_ci'))}")
         lines.append(f"  macro-F1  {m['macro_f1']:.3f}{_ci_text(m.get('macro_f1_ci'))}")
@@ -276,4 +337,34 @@ def render_report(metrics: Mapping[str, Mapping[str, Any]], title: str | None = 
         for label, row in zip(labels, m["confusion"]["matrix"]):
             lines.append(f"  {label:<{width}}" + "".join(f"{v:>8d}" for v in row))
         lines.append("")
+    if metrics.get("outlet_profile"):
+        lines.extend(render_outlet_profile(metrics["outlet_profile"]))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_outlet_profile(profile: Mapping[str, Any]) -> list[str]:
+    """Per-outlet table: share error per layer and stance index gold/pred/error, in points (x 100)."""
+    rows = {name: row for name, row in profile["outlets"].items() if name != "ALL"}
+    layers = list(next(iter(rows.values()))["share_error"])
+    width = max(len("mean over outlets"), *(len(name) for name in rows)) + 2
+    lines = [
+        "== per outlet: share error = mean |predicted - gold share| per layer; stance index = (pro - against)/n; "
+        "points",
+        f"  {'outlet':<{width}}{'n':>4}" + "".join(f"{layer:>9}" for layer in layers)
+        + f"{'index gold':>12}{'pred':>7}{'error':>7}  95% CI of error",
+    ]
+    for name, row in rows.items():
+        index = row["stance_index"]
+        ci = f"  [{index['ci'][0] * 100:+.0f}, {index['ci'][1] * 100:+.0f}]" if index.get("ci") else ""
+        lines.append(
+            f"  {name:<{width}}{row['sentences']:>4}"
+            + "".join(f"{row['share_error'][layer]['points']:>9.1f}" for layer in layers)
+            + f"{index['gold'] * 100:>12.0f}{index['pred'] * 100:>7.0f}{index['error'] * 100:>+7.0f}{ci}"
+        )
+    mean = profile["mean_over_outlets"]
+    lines.append(
+        f"  {'mean over outlets':<{width}}{'':>4}"
+        + "".join(f"{mean['share_error_points'][layer]:>9.1f}" for layer in layers)
+        + f"{'mean |error| ' + format(mean['stance_index_abs_error'] * 100, '.1f'):>26}"
+    )
+    return lines + [""]

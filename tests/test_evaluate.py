@@ -338,3 +338,71 @@ def test_an_out_path_that_is_a_folder_is_refused_before_any_work(tmp_path, monke
     write_jsonl(data, [{"text": "kata dia.", "type": "quote"}])
     with pytest.raises(InputError, match="is a folder, expected a .json file path"):
         evaluate_run(run, data=data, out=tmp_path)
+
+
+# --- an external labelled set: headings, file#idx ids, outlets -----------------------------
+
+
+def external_rows():
+    """Rows shaped like the external dev set's gold.jsonl: file/outlet/idx/role/type/stance/frame/text."""
+    def row(file, outlet, idx, role, text, type_=None, stance=None, frame=None):
+        return {"file": file, "outlet": outlet, "idx": idx, "role": role, "text": text,
+                "type": type_, "stance": stance, "frame": frame}
+
+    return [
+        row("a.txt", "Harian A", 0, "title", "Ia kata AI membantu.", "quote", "pro", "none"),
+        row("a.txt", "Harian A", 1, "heading", "Subjudul"),
+        row("a.txt", "Harian A", 2, "body", "Upah turun.", "fact", "against", "economic"),
+        row("b.txt", "Warta B", 0, "body", "Harga mungkin naik.", "speculation", "against", "none"),
+    ]
+
+
+def test_external_rows_skip_headings_and_keep_file_idx_ids_and_outlets(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    write_jsonl(path, external_rows())
+    records = read_labelled_jsonl(path, LABELS)
+    assert [r["id"] for r in records] == ["a.txt#0", "a.txt#2", "b.txt#0"]
+    assert [r["outlet"] for r in records] == ["Harian A", "Harian A", "Warta B"]
+    assert "Subjudul" not in [r["text"] for r in records]
+
+
+def test_external_set_gets_share_and_stance_index_error_per_outlet(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    monkeypatch.setattr(evaluate_module, "load_run_model", lambda run_dir: KeywordModel())
+    data = tmp_path / "gold.jsonl"
+    write_jsonl(data, external_rows())
+    metrics = evaluate_run(run, data=data, n_boot=50)
+    assert metrics["type"]["n"] == 3 and metrics["type"]["accuracy"] == 1.0
+    profile = metrics["outlet_profile"]
+    a, b = profile["outlets"]["Harian A"], profile["outlets"]["Warta B"]
+    # the stand-in predicts every stance neutral and every frame none
+    assert a["sentences"] == 2 and b["sentences"] == 1
+    assert a["share_error"]["type"]["points"] == 0.0
+    assert a["share_error"]["stance"]["points"] == pytest.approx(200 / 3, abs=0.01)  # (.5 + .5 + 1) / 3
+    assert a["share_error"]["frame"]["points"] == pytest.approx(100 / 6, abs=0.01)  # (.5 + .5) / 6
+    assert a["stance_index"] == {"gold": 0.0, "pred": 0.0, "error": 0.0, "ci": a["stance_index"]["ci"]}
+    assert b["stance_index"]["gold"] == -1.0 and b["stance_index"]["error"] == 1.0
+    assert profile["mean_over_outlets"]["stance_index_abs_error"] == 0.5
+    assert json.loads((run / "eval-data-gold.json").read_text(encoding="utf-8")) == metrics
+    text = render_report(metrics)
+    assert "== per outlet" in text
+    b_row = next(line for line in text.splitlines() if line.strip().startswith("Warta B"))
+    assert b_row.split()[2:9] == ["1", "0.0", "66.7", "0.0", "-100", "0", "+100"]
+    assert "mean |error| 50.0" in text
+
+
+def test_no_outlet_profile_without_outlets_or_without_stance(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "run")
+    monkeypatch.setattr(evaluate_module, "load_run_model", lambda run_dir: KeywordModel())
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{k: v for k, v in r.items() if k != "outlet"} for r in external_rows()])
+    assert "outlet_profile" not in evaluate_run(run, data=data, n_boot=0)
+    write_jsonl(data, [{k: v for k, v in r.items() if k != "stance"} for r in external_rows()])
+    assert "outlet_profile" not in evaluate_run(run, data=data, n_boot=0)
+
+
+def test_a_bad_outlet_is_named(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    write_jsonl(path, [{"text": "A.", "type": "fact", "outlet": 7}])
+    with pytest.raises(InputError, match=r"mine\.jsonl:1: \"outlet\" must be a non-empty string, got 7"):
+        read_labelled_jsonl(path, LABELS)

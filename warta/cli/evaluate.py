@@ -18,7 +18,12 @@ def evaluate_cli(
         None, "--split", help="test (default), dev, or cv (out-of-fold predictions of `warta train --cv`)."
     ),
     data: Optional[Path] = typer.Option(
-        None, "--data", help="Score on this labelled JSONL instead (text + any of type/stance/frame)."
+        None,
+        "--data",
+        help="Score on this labelled JSONL instead: one sentence per line with text and any of "
+        "type/stance/frame (null or absent: not labelled on that layer); optional id (else file#idx, "
+        "else line-N), outlet (adds per-outlet share error and stance-index error), role (heading rows "
+        "are skipped).",
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics JSON here (default: in the run folder)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=0, max=1_000_000, help="Bootstrap resamples for the 95% CIs (0: none)."),
