@@ -10,6 +10,8 @@
 - `read_capped` / `capped_lines`: reads that stop at a size limit, so
   /dev/zero or a 50 GB file named `.txt` cannot exhaust memory.
 - `check_output_path`: an --out that cannot be created fails at once, in one line.
+- `claim_output` / `claim_output_folder`: the one overwrite rule of every command
+  that writes an output (see `claim_output`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -50,6 +52,108 @@ def check_output_path(path: str | Path, what: str = "--out") -> Path:
     os.close(fd)
     probe.unlink(missing_ok=True)
     return path
+
+
+# --- the overwrite rule ----------------------------------------------------------------
+
+
+
+def is_warta_folder(folder: Path) -> bool:
+    """A run folder (config.yaml + data.json, or model/model.json) or a model folder (model.json)."""
+    if (folder / "model.json").is_file() or (folder / "model" / "model.json").is_file():
+        return True
+    return (folder / "config.yaml").is_file() and (folder / "data.json").is_file()
+
+
+def enclosing_warta_folder(path: Path) -> Path | None:
+    """The run or model folder that `path` lies inside (not `path` itself), or None."""
+    for folder in Path(os.path.abspath(path)).parents:
+        if is_warta_folder(folder):
+            return folder
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):  # links and hard links to one file
+            return True
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
+    except ValueError:
+        return False
+    return True
+
+
+def claim_output(
+    path: str | Path,
+    *,
+    force: bool,
+    inputs: Iterable[str | Path | None] = (),
+    what: str = "--out",
+) -> Path:
+    """The one overwrite rule, checked before any work; returns the path.
+
+    - an output that is one of the command's inputs (a file, or a file inside an
+      input folder) is refused, even with --force: writing it would destroy what
+      the command reads (and a file written into a walked input folder becomes an
+      input of the next run);
+    - an output inside a run or model folder is refused, even with --force: those
+      files belong to `warta train`, and replacing one breaks every later reader;
+    - an existing output needs --force;
+    - an output that can never be written (empty, a folder, under a file, a
+      read-only place) fails at once.
+    """
+    if str(path) in ("", "."):
+        raise OutputError(f"{what}: empty path; give a file name")
+    path = Path(path)
+    for source in inputs:
+        if source is None or str(source) in ("", "-"):
+            continue
+        source = Path(source)
+        if source.is_dir():
+            if _inside(path, source):
+                raise OutputError(f"{path}: inside the input folder {source}; {what} must be outside the inputs "
+                                  "(refused even with --force)")
+        elif _same_file(path, source):
+            raise OutputError(f"{path}: is one of this command's inputs; writing it would destroy it "
+                              f"(choose another {what}; refused even with --force)")
+    owner = enclosing_warta_folder(path)
+    if owner is not None:
+        raise OutputError(f"{path}: inside the run/model folder {owner}, whose files only `warta train` writes; "
+                          f"choose {what} outside it (refused even with --force)")
+    if os.path.lexists(path) and not path.is_dir() and not force:
+        raise OutputError(f"{path}: exists (use --force to overwrite)")
+    return check_output_path(path, what)
+
+
+def claim_output_folder(
+    folder: str | Path,
+    names: Iterable[str],
+    *,
+    force: bool,
+    inputs: Iterable[str | Path | None] = (),
+    what: str = "--out",
+) -> list[Path]:
+    """`claim_output` for a command that writes the files `names` into the folder `folder`.
+
+    The folder itself may not be a run or model folder; each planned file follows `claim_output`.
+    """
+    if str(folder) in ("", "."):
+        raise OutputError(f"{what}: empty path; give a folder")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder")
+    if folder.is_dir() and is_warta_folder(folder):
+        raise OutputError(f"{folder}: is a run/model folder, whose files only `warta train` writes; "
+                          f"choose another {what} (refused even with --force)")
+    inputs = list(inputs)
+    return [claim_output(folder / name, force=force, inputs=inputs, what=what) for name in names]
 
 
 def ensure_folder(folder: str | Path) -> Path:

@@ -28,6 +28,7 @@ from warta.gold.splits import (
     write_splits,
 )
 from warta.jsonl import read_jsonl
+from warta.safe_io import claim_output
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES, build_corpus, corpus_stats, default_seeds_dir
 from warta.text.sanitise import terminal_safe
@@ -41,11 +42,12 @@ def build_cli(
     max_article_bytes: int = typer.Option(
         DEFAULT_MAX_ARTICLE_BYTES, "--max-article-bytes", min=1, help="Largest article file read; larger ones are skipped."
     ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing OUT."),
 ) -> None:
     """Clean, de-duplicate and segment the seed articles into a sentence table."""
     seeds_dir = seeds or default_seeds_dir()
     report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"),
-                          max_bytes=max_article_bytes)
+                          max_bytes=max_article_bytes, force=force)
     for warning in report.warnings:
         echo_err(f"warning: {warning}")
     dropped = f" ({report.dropped_lines} line(s) dropped by cleaning: page furniture, duplicates)" if report.dropped_lines else ""
@@ -158,8 +160,8 @@ def split_cli(
     """Group near-duplicate sentences and write leakage-free test/dev/train splits and K folds."""
     seeds_dir = seeds or default_seeds_dir()
     path = out or seeds_dir / SPLITS_FILE
-    if path.exists() and not (force or check):
-        raise InputError(f"{path}: exists (use --force to overwrite)")  # before the work, not after
+    if not check:  # before the work, not after
+        claim_output(path, force=force, inputs=[labels or default_labels_path(seeds_dir)])
     gold = load_gold(seeds_dir, labels)
     splits = make_splits(gold, seed=seed, k=k)
     if check:

@@ -171,8 +171,13 @@ def make_splits(
     bins = assign_groups(groups, labels, (1 - test_size - dev_size, dev_size, test_size), seed, layer_weights)
     by_split = {name: [i for i in ids if bins[i] == b] for b, name in enumerate(SPLIT_NAMES)}
     pool = by_split["train"] + by_split["dev"]
+    check_folds(k, len({groups[i] for i in pool}))
     fold_of = assign_groups({i: groups[i] for i in pool}, labels, [1.0] * k, seed + 1, layer_weights)
     folds = {i: fold_of[i] for i in pool}
+    empty = sorted(set(range(k)) - set(folds.values()))
+    if empty:  # the assignment balances labels, and may starve a fold when groups are few
+        raise InputError(f"--k {k}: {len(empty)} of the {k} folds would be empty "
+                         f"({len({groups[i] for i in pool})} near-duplicate groups in train+dev); use a smaller --k")
     method = {
         "similarity": "cosine of char_wb 3-5-gram TF-IDF (sublinear tf), fitted on the grouped sentences",
         "near_duplicate": NEAR_DUPLICATE,
@@ -183,6 +188,13 @@ def make_splits(
         "restarts": RESTARTS,
     }
     return Splits(by_split["train"], by_split["dev"], by_split["test"], folds, groups, seed, k, method)
+
+
+def check_folds(k: int, n_groups: int) -> None:
+    """Refuse K folds over fewer groups than K (every fold needs a group): before any fold is written."""
+    if k > n_groups:
+        raise InputError(f"--k {k}: train+dev hold only {n_groups} near-duplicate group(s), so at most "
+                         f"{n_groups} folds can each hold one; use a smaller --k")
 
 
 def seed_splits(

@@ -203,6 +203,26 @@ def default_seeds_dir() -> Path:
     return bundled_dir("seeds")
 
 
+def seed_article_files(seeds_dir: Path, manifest: Path | None = None) -> list[tuple[dict[str, str], Path]]:
+    """(manifest row, article path) of every seed article, checked before any work.
+
+    A manifest given explicitly must exist (a mistyped --manifest is an error, never
+    a silent fall-back to "every .txt, outlet unknown"); without one, SEEDS/manifest.csv
+    is used when present, else every .txt in the folder.
+    """
+    if manifest is not None:
+        if not Path(manifest).is_file():
+            raise InputError(f"{manifest}: manifest not found" if not Path(manifest).exists()
+                             else f"{manifest}: not a file (--manifest names a CSV file)")
+    elif not seeds_dir.is_dir():
+        raise InputError(f"{seeds_dir}: seeds folder not found" if not seeds_dir.exists()
+                         else f"{seeds_dir}: not a folder (--seeds names a folder of .txt articles)")
+    manifest = manifest or seeds_dir / "manifest.csv"
+    if manifest.exists():
+        return [(row, manifest.parent / row["file"]) for row in read_manifest(manifest)]
+    return [({"article_id": p.stem, "file": p.name}, p) for p in sorted(seeds_dir.glob("*.txt"))]
+
+
 def iter_seed_articles(
     seeds_dir: Path,
     manifest: Path | None = None,
@@ -217,16 +237,8 @@ def iter_seed_articles(
     """
     from warta.text.sanitise import clean_field
 
-    manifest = manifest or seeds_dir / "manifest.csv"
-    if manifest.exists():
-        rows = read_manifest(manifest)
-    else:
-        if not seeds_dir.is_dir():
-            raise InputError(f"{seeds_dir}: seeds folder not found")
-        rows = [{"article_id": p.stem, "file": p.name} for p in sorted(seeds_dir.glob("*.txt"))]
     ids = UniqueIds()
-    for row in rows:
-        path = (manifest.parent if manifest.exists() else seeds_dir) / row["file"]
+    for row, path in seed_article_files(seeds_dir, manifest):
         try:
             decoded = read_decoded(path, max_bytes)
         except InputError as exc:
@@ -288,14 +300,21 @@ def build_corpus(
     manifest: Path | None = None,
     on_error: Callable[[InputError], None] | None = None,
     max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    force: bool = False,
 ) -> BuildReport:
-    """Write the sentence table of every seed article to `out` (JSONL)."""
-    from warta.jsonl import write_jsonl
-    from warta.safe_io import check_output_path
+    """Write the sentence table of every seed article to `out` (JSONL).
 
-    check_output_path(out)
+    `out` follows warta.safe_io.claim_output: an existing file needs `force`; the
+    manifest or an article file is refused even with it.
+    """
+    from warta.jsonl import write_jsonl
+    from warta.safe_io import claim_output
+
     if max_bytes < 1:
         raise InputError(f"--max-article-bytes {max_bytes}: must be at least 1")
+    files = seed_article_files(seeds_dir, manifest)
+    default_manifest = seeds_dir / "manifest.csv"
+    claim_output(out, force=force, inputs=[manifest or default_manifest, *(path for _, path in files)])
     report = BuildReport()
 
     def record_error(exc: InputError) -> None:
