@@ -37,7 +37,7 @@ def test_links_at_the_output_and_its_temporary_names_are_never_followed(tmp_path
     splits = tmp_path / "splits.json"
     splits.symlink_to(victims["splits"])
     before = snapshot(victims.values())
-    assert cli(capsys, "corpus", "build", "--out", out)[0] == 0
+    assert cli(capsys, "corpus", "build", "--out", out, "--force")[0] == 0
     assert cli(capsys, "corpus", "split", "--out", splits, "--force")[0] == 0
     assert snapshot(victims.values()) == before
     assert not out.is_symlink() and len(read(out)) > 100
