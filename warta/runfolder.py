@@ -13,6 +13,10 @@
     seeds/seed-<S>/          with --seeds N: the further seeds' run files (no model)
     eval-<split>.json, eval-data-<name>.json   written by `warta evaluate`
 
+Nothing outside this module spells one of these names: callers use the accessors
+(`metrics()`, `cv_metrics()`, `outlet_error()`, `saved_config()`, `predictions_path()`, ...), and
+`resolve_model_folder` is the one answer to "is this a run folder or a model folder?".
+
 Readers parse data.json once per RunFolder and take the gold records from the
 cached sentence table plus the current labels file, instead of rebuilding the
 sentences from raw text (runs written before the cache existed still rebuild).
@@ -20,6 +24,7 @@ sentences from raw text (runs written before the cache existed still rebuild).
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -49,6 +54,9 @@ class RunFolder:
     EVAL_MODEL = "model-eval"  # --refit all (warta.train.experiment)
     SEEDS = "seeds"  # --seeds N (warta.train.experiment)
     MODEL_CARD = "model.json"  # inside model/ (warta.models.base.MODEL_CARD)
+    OOF = "oof.jsonl"  # inside cv/: out-of-fold prediction records
+    OUTLET_ERROR = "outlet_error.json"  # inside cv/ with --cv outlet: profile error on held-out outlets
+    CHECKPOINTS = "checkpoints"  # the transformer Trainer's working folder while it trains
     # What `warta train` writes; --force replaces only these (evaluation outputs stay).
     FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV, EVAL_MODEL, SEEDS)
 
@@ -84,10 +92,26 @@ class RunFolder:
     def cv_dir(self) -> Path:
         return self.path / self.CV
 
+    def checkpoints_dir(self, tag: str | None = None) -> Path:
+        """The Trainer's working folder (``checkpoints``, or ``checkpoints-<tag>`` for a fold or the refit)."""
+        return self.path / (self.CHECKPOINTS if tag is None else f"{self.CHECKPOINTS}-{tag}")
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / self.METRICS
+
+    @property
+    def cv_metrics_path(self) -> Path:
+        return self.cv_dir / self.METRICS
+
+    @property
+    def outlet_error_path(self) -> Path:
+        return self.cv_dir / self.OUTLET_ERROR
+
     def predictions_path(self, split: str) -> Path:
         """Stored predictions of a split (``cv``: the out-of-fold predictions)."""
         if split == "cv":
-            return self.cv_dir / "oof.jsonl"
+            return self.cv_dir / self.OOF
         return self.path / self.PREDICTIONS / f"{split}.jsonl"
 
     def eval_path(self, split: str = "test", data: str | Path | None = None) -> Path:
@@ -139,6 +163,12 @@ class RunFolder:
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         write_json(self.path / self.METRICS, metrics)
 
+    def write_cv_metrics(self, metrics: Mapping[str, Any]) -> None:
+        write_json(self.cv_metrics_path, metrics)
+
+    def write_outlet_error(self, error: Mapping[str, Any]) -> None:
+        write_json(self.outlet_error_path, error)
+
     def write_env(self, env: Mapping[str, Any]) -> None:
         write_json(self.path / self.ENV, env)
 
@@ -161,6 +191,11 @@ class RunFolder:
         if not (run_dir / cls.LABELS).is_file() and not folder.model_dir.is_dir():
             raise InputError(f"{run_dir}: not a warta run folder (no {cls.LABELS} or {cls.MODEL}/)")
         return folder
+
+    @classmethod
+    def holds_model(cls, path: str | Path) -> bool:
+        """Whether `path` is a run folder with a saved model (RUN/model/model.json)."""
+        return (Path(path) / cls.MODEL / cls.MODEL_CARD).is_file()
 
     def labels(self) -> dict[str, list[str]]:
         """layer -> ordered labels, from labels.json (or the model card when labels.json is absent)."""
@@ -188,9 +223,13 @@ class RunFolder:
     def has_data(self) -> bool:
         return (self.path / self.DATA).is_file()
 
-    def split_ids(self, split: str) -> list[str]:
-        """The sentence ids the run recorded for a split in data.json."""
+    def split_ids(self, split: str, missing_ok: bool = False) -> list[str]:
+        """The sentence ids the run recorded for a split in data.json (with `missing_ok`, [] when none are)."""
+        if missing_ok and not self.has_data():
+            return []
         ids = self.data["ids"].get(split)
+        if missing_ok and ids is None:
+            return []
         if not isinstance(ids, list):
             raise InputError(f"{self.path / self.DATA}: no sentence ids recorded for split {split!r}")
         return [str(i) for i in ids]
@@ -203,6 +242,49 @@ class RunFolder:
             hint = " (train with --cv)" if split == "cv" else ""
             raise InputError(f"{path}: file not found{hint}")
         return read_jsonl(path)
+
+    def _optional_json(self, path: Path) -> dict[str, Any] | None:
+        if not path.is_file():
+            return None
+        value = read_json(path)
+        if not isinstance(value, dict):
+            raise InputError(f"{path}: expected a JSON object")
+        return value
+
+    def metrics(self) -> dict[str, Any] | None:
+        """metrics.json (held-out scores, training summary, timing); None when the run has none."""
+        return self._optional_json(self.metrics_path)
+
+    def cv_metrics(self) -> dict[str, Any] | None:
+        """cv/metrics.json of `--cv K` / `--cv outlet` (scheme, per-fold and pooled out-of-fold scores); None without cv."""
+        return self._optional_json(self.cv_metrics_path)
+
+    def outlet_error(self) -> dict[str, Any] | None:
+        """cv/outlet_error.json of `--cv outlet` (profile error on each held-out outlet); None when absent."""
+        return self._optional_json(self.outlet_error_path)
+
+    def saved_config(self) -> dict[str, Any] | None:
+        """config.yaml as the run saved it (a plain mapping, not validated); None when absent."""
+        import yaml
+
+        path = self.path / self.CONFIG
+        if not path.is_file():
+            return None
+        try:
+            value = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not readable YAML ({type(exc).__name__})") from None
+        return value if isinstance(value, dict) else {}
+
+    def labels_changed_since_run(self) -> bool | None:
+        """Whether the labels file the run trained from has changed since (its SHA-256 against data.json's);
+        None when the run recorded no labels file or hash."""
+        sources = self.data.get("sources") if self.has_data() else None
+        if not isinstance(sources, dict) or not sources.get("labels") or not sources.get("labels_sha256"):
+            return None
+        path = Path(sources["labels"])
+        now = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return now != sources["labels_sha256"]
 
     def sentences(self) -> list[Sentence] | None:
         """The cached sentence table (None for runs written before it was cached)."""
@@ -242,3 +324,17 @@ def check_split(split: str) -> str:
     if split not in SPLITS:
         raise InputError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
     return split
+
+
+def resolve_model_folder(path: str | Path) -> tuple[Path, str]:
+    """(model folder, run name) of a run folder (RUN/model/model.json) or of a model folder (DIR/model.json);
+    the run name of a bare model folder is its parent's name when the folder is called ``model``."""
+    path = Path(path)
+    if RunFolder.holds_model(path):
+        return path / RunFolder.MODEL, path.resolve().name
+    if (path / RunFolder.MODEL_CARD).is_file():
+        folder = path.resolve()
+        return path, folder.parent.name if folder.name == RunFolder.MODEL else folder.name
+    if not path.exists():
+        raise InputError(f"{path}: run folder not found")
+    raise InputError(f"{path}: not a run folder from `warta train` (no {RunFolder.MODEL}/{RunFolder.MODEL_CARD})")

@@ -23,16 +23,15 @@ import numpy as np
 
 from warta.errors import InputError
 from warta.jsonl import iter_jsonl
+from warta.runfolder import RunFolder
 from warta.schema import LAYER_NAMES
 
-OOF_FILE = Path("cv") / "oof.jsonl"
 
-
-def out_of_fold(run_dir: Path) -> list[dict[str, Any]]:
+def out_of_fold(folder: RunFolder) -> list[dict[str, Any]]:
     """The run's out-of-fold prediction records; InputError (one line) when the run has none."""
-    path = run_dir / OOF_FILE
+    path = folder.predictions_path("cv")
     if not path.is_file():
-        raise InputError(f"{run_dir}: no out-of-fold predictions ({OOF_FILE}); "
+        raise InputError(f"{folder.path}: no out-of-fold predictions ({path.relative_to(folder.path)}); "
                          "retrain with `warta train CONFIG --cv K` to audit")
     return [record for _, record in iter_jsonl(path)]
 
@@ -95,31 +94,20 @@ def _notes(sources: Mapping[str, Any]) -> dict[str, str]:
 
 def audit(run_dir: str | Path, layers: Sequence[str] | None = None) -> dict[str, Any]:
     """Per layer, the likely label errors among the run's out-of-fold predictions."""
-    # run-folder readers shared with `warta evaluate` (they move with the run-folder redesign)
-    from warta.eval.evaluate import check_run_dir, run_gold, run_labels
-    from warta.jsonl import read_json
-
-    run_dir = Path(check_run_dir(run_dir))
-    oof = out_of_fold(run_dir)
-    fingerprint = read_json(run_dir / "data.json") if (run_dir / "data.json").is_file() else {}
-    fingerprint = fingerprint if isinstance(fingerprint, dict) else {}
-    test_ids = set(map(str, fingerprint.get("ids", {}).get("test", []) or []))
+    folder = RunFolder.open(run_dir)
+    oof = out_of_fold(folder)
+    test_ids = set(folder.split_ids("test", missing_ok=True))
     safe, refused = held_out_only(oof, test_ids)
-    gold = {record["id"]: record for record in run_gold(run_dir)}
-    notes = _notes(fingerprint.get("sources") or {})
-    run_label_lists = run_labels(run_dir)
+    gold = {record["id"]: record for record in folder.gold}
+    sources = (folder.data.get("sources") if folder.has_data() else None) or {}
+    notes = _notes(sources)
+    run_label_lists = folder.labels()
     layers = [layer for layer in (layers or LAYER_NAMES) if layer in run_label_lists]
     missing = [r["id"] for r in safe if r["id"] not in gold]
     safe = [r for r in safe if r["id"] in gold]
-    sources = fingerprint.get("sources") or {}
-    changed = None
-    if sources.get("labels") and sources.get("labels_sha256"):
-        from warta.train.data import file_sha256
-
-        changed = file_sha256(sources["labels"]) != sources["labels_sha256"]
     result: dict[str, Any] = {
-        "run": str(run_dir),
-        "labels_changed_since_run": changed,
+        "run": str(folder.path),
+        "labels_changed_since_run": folder.labels_changed_since_run(),
         "audited": len(safe),
         "refused": refused,
         "no_gold": missing,

@@ -15,8 +15,7 @@ from warta.annotate.labelstudio import (
 from warta.annotate.select import DEFAULT_THRESHOLD, select, with_context
 from warta.errors import InputError
 from warta.jsonl import read_jsonl, write_json
-
-BATCH_FILES = ("tasks.json", "config.xml", "batch.csv", "selection.json")
+from warta.runfolder import RunFolder
 
 
 def gold_exclusions(label_files: Sequence[str | Path]) -> tuple[set[str], list[str]]:
@@ -38,9 +37,7 @@ def gold_exclusions(label_files: Sequence[str | Path]) -> tuple[set[str], list[s
 
 def check_run_labels(run_dir: Path, records: Sequence[dict[str, Any]], source: Path) -> None:
     """The probabilities in LABELLED must use the run's label set (they came from that run)."""
-    from warta.eval.evaluate import run_labels
-
-    labels = run_labels(run_dir)
+    labels = RunFolder.open(run_dir).labels()
     for record in records:
         probs = record.get("probs")
         if not probs:
@@ -66,10 +63,9 @@ def make_batch(
     force: bool = False,
 ) -> dict[str, Any]:
     """Select a batch from `warta label` output and write DIR/{tasks.json, config.xml, batch.csv, selection.json}."""
-    from warta.eval.evaluate import check_run_dir
     from warta.gold.labels import default_labels_path
 
-    run_dir, labelled, out = Path(check_run_dir(run_dir)), Path(labelled), Path(out)
+    run_dir, labelled, out = RunFolder.open(run_dir).path, Path(labelled), Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"{out}: exists and is not empty (use --force to replace the batch files)")
     records = read_jsonl(labelled)
