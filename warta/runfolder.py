@@ -260,8 +260,11 @@ class RunFolder:
         return self._optional_json(self.cv_metrics_path)
 
     def outlet_error(self) -> dict[str, Any] | None:
-        """cv/outlet_error.json of `--cv outlet` (profile error on each held-out outlet); None when absent."""
-        return self._optional_json(self.outlet_error_path)
+        """cv/outlet_error.json of `--cv outlet` (profile error on each held-out outlet); None when absent or,
+        hand-edited, not a JSON object (the figures are an addition to a report, never a reason to fail it)."""
+        path = self.outlet_error_path
+        value = read_json(path) if path.is_file() else None
+        return value if isinstance(value, dict) else None
 
     def saved_config(self) -> dict[str, Any] | None:
         """config.yaml as the run saved it (a plain mapping, not validated); None when absent."""
