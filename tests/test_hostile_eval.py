@@ -88,7 +88,7 @@ def test_evaluate_and_compare_never_write_through_links(tfidf_run, tmp_path, cap
     (run / ".eval-test.json.tmp").symlink_to(victims[2])
     before = snapshot(victims)
     assert cli(capsys, "evaluate", run, "--n-boot", "0")[0] == 0
-    assert cli(capsys, "compare", run, run, "--n-boot", "10", "--out", tmp_path / "cmp.json")[0] == 0
+    assert cli(capsys, "compare", run, run, "--n-boot", "10", "--out", tmp_path / "cmp.json", "--force")[0] == 0
     assert snapshot(victims) == before
     assert json.loads((run / "eval-test.json").read_text()) and json.loads((tmp_path / "cmp.json").read_text())
 
