@@ -45,7 +45,7 @@ def load_calibration(run: str | Path) -> dict[str, Any]:
     from warta.runfolder import RunFolder
 
     folder = RunFolder.open(run)
-    oof_path = folder.cv_dir / "oof.jsonl"
+    oof_path = folder.predictions_path("cv")
     test_path = folder.predictions_path("test")
     records: list[dict[str, Any]] = []
     sources = []
