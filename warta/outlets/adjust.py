@@ -66,11 +66,8 @@ def load_calibration(run: str | Path) -> dict[str, Any]:
     if not records:
         raise InputError(f"{folder.path}: its held-out predictions match none of its gold sentence ids")
     scheme = None
-    metrics_path = folder.cv_dir / "metrics.json"
-    if metrics_path.is_file():
-        from warta.jsonl import read_json
-
-        cv = read_json(metrics_path)
+    cv = folder.cv_metrics()
+    if cv is not None:
         scheme = cv.get("scheme") or f"{cv.get('k')}-fold"
     return {"run": folder.name, "path": str(folder.path), "records": records, "gold": gold,
             "sources": sources, "scheme": scheme}
