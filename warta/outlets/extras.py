@@ -11,33 +11,29 @@ from warta.errors import InputError
 
 def run_summary(run: str | Path) -> dict[str, Any]:
     """Model kind and held-out scores (test split and pooled out-of-fold, with 95% CIs) of RUN."""
-    import yaml
-
-    from warta.jsonl import read_json
     from warta.runfolder import RunFolder
     from warta.schema import GUIDELINE_VERSION
 
     folder = RunFolder.open(run)
     summary: dict[str, Any] = {"name": folder.name, "path": str(folder.path), "guideline_version": GUIDELINE_VERSION}
-    config_path = folder.path / "config.yaml"
-    if config_path.is_file():
-        model = (yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}).get("model") or {}
+    config = folder.saved_config()
+    if config is not None:
+        model = config.get("model") or {}
         summary["model"] = {"kind": model.get("kind"), "name_or_path": model.get("name_or_path")}
     scores: dict[str, Any] = {}
-    metrics_path = folder.path / "metrics.json"
-    if metrics_path.is_file():
-        test = read_json(metrics_path).get("test") or {}
+    metrics = folder.metrics()
+    if metrics is not None:
+        test = metrics.get("test") or {}
         if test:
             scores["test"] = test
-    cv_path = folder.cv_dir / "metrics.json"
-    if cv_path.is_file():
-        cv = read_json(cv_path)
+    cv = folder.cv_metrics()
+    if cv is not None:
         if cv.get("pooled_oof"):
             scheme = cv.get("scheme") or f"{cv.get('k')}-fold"
             scores[f"cv ({scheme})"] = cv["pooled_oof"]
-    error_path = folder.cv_dir / "outlet_error.json"
-    if error_path.is_file():
-        summary["outlet_error"] = unseen_outlet_error(read_json(error_path))
+    error = folder.outlet_error()
+    if error is not None:
+        summary["outlet_error"] = unseen_outlet_error(error)
     summary["scores"] = {
         split: {layer: {key: m.get(key) for key in ("n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")}
                 for layer, m in layers.items() if isinstance(m, dict)}
