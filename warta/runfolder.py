@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,22 @@ class RunFolder:
         if not isinstance(labels, dict) or not labels or not all(isinstance(v, list) for v in labels.values()):
             raise InputError(f"{path}: expected {{layer: [label, ...]}}")
         return {layer: [str(label) for label in values] for layer, values in labels.items()}
+
+    def check_labels_agree(self, model_labels: Mapping[str, Sequence[str]]) -> None:
+        """labels.json, where the run has one, must list the model's labels in the model's order
+        (InputError naming the file otherwise: the run folder was altered)."""
+        path = self.path / self.LABELS
+        if not path.is_file():
+            return
+        labels = read_json(path)
+        if not isinstance(labels, dict):
+            raise InputError(f"{path}: expected {{layer: [label, ...]}}")
+        for layer in sorted(set(labels) | set(model_labels)):
+            if list(labels.get(layer) or []) != list(model_labels.get(layer) or []):
+                raise InputError(
+                    f"{path}: disagrees with the model ({layer}: {self.LABELS} {labels.get(layer)!r}, "
+                    f"model {model_labels.get(layer)!r}); the run folder was altered"
+                )
 
     @cached_property
     def data(self) -> dict[str, Any]:
