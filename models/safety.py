@@ -98,18 +98,7 @@ def check_model_folder(folder: str | Path, card: dict[str, Any]) -> None:
 
 
 def check_labels_agree(run_dir: str | Path, model_labels: dict[str, list[str]]) -> None:
-    """A run folder's labels.json must list the model's labels, in the model's order."""
-    path = Path(run_dir) / "labels.json"
-    if not path.is_file():
-        return
-    from warta.jsonl import read_json
+    """A run folder's labels.json must list the model's labels (alias: warta.runfolder owns the check)."""
+    from warta.runfolder import RunFolder
 
-    labels = read_json(path)
-    if not isinstance(labels, dict):
-        raise InputError(f"{path}: expected {{layer: [label, ...]}}")
-    for layer in sorted(set(labels) | set(model_labels)):
-        if list(labels.get(layer) or []) != list(model_labels.get(layer) or []):
-            raise InputError(
-                f"{path}: disagrees with the model ({layer}: labels.json {labels.get(layer)!r}, "
-                f"model {model_labels.get(layer)!r}); the run folder was altered"
-            )
+    RunFolder(run_dir).check_labels_agree(model_labels)
