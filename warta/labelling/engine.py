@@ -128,10 +128,10 @@ def label_articles(
 
     with ExitStack() as stack:
         labeller = load_labeller(model, device=device, batch_size=batch_size, quantize=quantize)
-        if isinstance(model, (str, Path)) and (Path(model) / "model" / "model.json").is_file():
-            from warta.models.safety import check_labels_agree
+        from warta.runfolder import RunFolder
 
-            check_labels_agree(model, labeller.labels)  # a run folder whose labels.json was altered
+        if isinstance(model, (str, Path)) and RunFolder.holds_model(model):
+            RunFolder(model).check_labels_agree(labeller.labels)  # a run folder whose labels.json was altered
         n_workers = default_workers(labeller.kind, labeller.device) if workers is None else workers
         # TF-IDF labels beside preparation (in each worker); a transformer labels buffers here.
         stage = Stage(fmt, labeller if labeller.in_preparation else None)
