@@ -80,16 +80,9 @@ def model_folder(run: str | Path) -> tuple[Path, str, dict[str, Any]]:
     from warta.models.base import read_model_card
     from warta.records import model_id
 
-    path = Path(run)
-    if (path / "model" / "model.json").is_file():
-        folder, name = path / "model", path.resolve().name
-    elif (path / "model.json").is_file():
-        resolved = path.resolve()
-        folder, name = path, resolved.parent.name if resolved.name == "model" else resolved.name
-    elif not path.exists():
-        raise InputError(f"{path}: run folder not found")
-    else:
-        raise InputError(f"{path}: not a run folder from `warta train` (no model/model.json)")
+    from warta.runfolder import resolve_model_folder
+
+    folder, name = resolve_model_folder(run)
     card = read_model_card(folder)
     return folder.resolve(), model_id(name, str(card.get("kind"))), card
 
