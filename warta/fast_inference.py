@@ -38,15 +38,10 @@ ENCODER_KINDS = ("transformer", "hybrid")
 
 
 def resolve_model_folder(path: Path) -> tuple[Path, str]:
-    """(model folder, run name) for a run folder (RUN/model/model.json) or a model folder."""
-    if (path / "model" / "model.json").is_file():
-        return path / "model", path.resolve().name
-    if (path / "model.json").is_file():
-        folder = path.resolve()
-        return path, folder.parent.name if folder.name == "model" else folder.name
-    if not path.exists():
-        raise InputError(f"{path}: run folder not found")
-    raise InputError(f"{path}: not a run folder from `warta train` (no model/model.json)")
+    """(model folder, run name) of a run or model folder (alias: warta.runfolder owns the answer)."""
+    from warta import runfolder
+
+    return runfolder.resolve_model_folder(path)
 
 
 def resolve_device(device: str) -> str:
