@@ -30,7 +30,6 @@ import numpy as np
 from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
-from warta.jsonl import read_json, write_json
 from warta.runfolder import RunFolder
 from warta.train.data import LabelledData
 from warta.train.run import RunResult, build_model, fit_model, train
@@ -124,7 +123,7 @@ def record_seeds(result: RunResult, runs: list[tuple[int, RunResult]]) -> None:
         "per_seed": per_seed,
     }
     result.metrics["seeds"] = block
-    write_json(result.run_dir / "metrics.json", result.metrics)
+    RunFolder(result.run_dir).write_metrics(result.metrics)
     if result.cv is not None:
         cv_block = {"n": len(runs), "seeds": block["seeds"], "summary": _summarise(per_seed, "cv"),
                     "per_seed": [{"seed": r["seed"], "cv": r["cv"], **({"cv_outlet_error": r["cv_outlet_error"]}
@@ -133,7 +132,7 @@ def record_seeds(result: RunResult, runs: list[tuple[int, RunResult]]) -> None:
         if any("cv_outlet_error" in r for r in per_seed):
             cv_block["outlet_error_summary"] = _outlet_error_summary(per_seed)
         result.cv["seeds"] = cv_block
-        write_json(result.run_dir / "cv" / "metrics.json", result.cv)
+        RunFolder(result.run_dir).write_cv_metrics(result.cv)
 
 
 def _outlet_error_summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
@@ -201,10 +200,8 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
         "figures": "all evaluation figures are the held-out ones; the refit model has no held-out score",
     }
     result.metrics["refit"] = block
-    write_json(run_dir / "metrics.json", result.metrics)
-    fingerprint = read_json(run_dir / "data.json")
-    fingerprint["refit"] = {**block, "ids": ids}
-    write_json(run_dir / "data.json", fingerprint)
+    folder.write_metrics(result.metrics)
+    folder.write_data({**folder.data, "refit": {**block, "ids": ids}})
     result.model = model
     return block
 
