@@ -30,7 +30,6 @@ import numpy as np
 from warta import distributed
 from warta.config import RunConfig
 from warta.errors import InputError
-from warta.jsonl import write_json, write_jsonl
 from warta.records import model_id
 from warta.runfolder import RunFolder
 from warta.train.data import LabelledData
@@ -138,9 +137,9 @@ def run_folds(
     }
     if scheme.get("scheme") == "outlet":
         result["outlet_error"] = outlet_profile_error(gold, oof, layers, seed=config.seed)
-        write_json(cv_dir / "outlet_error.json", result["outlet_error"])
-    write_json(cv_dir / "metrics.json", result)
-    write_jsonl(folder.predictions_path("cv"), sorted(oof, key=lambda r: r["id"]))
+        folder.write_outlet_error(result["outlet_error"])
+    folder.write_cv_metrics(result)
+    folder.write_predictions("cv", sorted(oof, key=lambda r: r["id"]))
     log.info("cv macro-F1 mean ± std: %s", ", ".join(
         f"{layer} {s['macro_f1']['mean']:.3f} ± {s['macro_f1']['std']:.3f}" for layer, s in summary.items()))
     return result
