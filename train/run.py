@@ -206,7 +206,7 @@ def train(
         )
         timing: dict[str, float] = {}
         started = time.perf_counter()
-        model = fit_model(config, model, with_supplement(data, train_records), dev_records, run_dir / "checkpoints",
+        model = fit_model(config, model, with_supplement(data, train_records), dev_records, folder.checkpoints_dir(),
                           progress=progress)
         timing["fit_s"] = round(time.perf_counter() - started, 3)
         log.info("fitted in %.2f s", timing["fit_s"])
@@ -249,7 +249,7 @@ def _train_other_rank(config: RunConfig, model: Any, data: LabelledData, target:
                       n_boot: int) -> RunResult:
     """A rank > 0 of a multi-process run: train alongside rank 0 and write nothing (rank 0 writes the folder)."""
     distributed.barrier()  # rank 0 has prepared (or --force cleared) the folder
-    checkpoints = RunFolder(target).path / "checkpoints"  # rank 0's Trainer saves there; all ranks load the best
+    checkpoints = RunFolder(target).checkpoints_dir()  # rank 0's Trainer saves there; all ranks load the best
     model = fit_model(config, model, with_supplement(data, data.split_records("train")), data.split_records("dev"),
                       checkpoints, progress=False)
     if cv is not None:
