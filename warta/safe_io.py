@@ -109,6 +109,17 @@ def claim_output(
     - an output that can never be written (empty, a folder, under a file, a
       read-only place) fails at once.
     """
+    path = refuse_protected_output(path, inputs, what)
+    if os.path.lexists(path) and not path.is_dir() and not force:
+        raise OutputError(f"{path}: exists (use --force to overwrite)")
+    return check_output_path(path, what)
+
+
+def refuse_protected_output(path: str | Path, inputs: Iterable[str | Path | None] = (), what: str = "--out") -> Path:
+    """The part of `claim_output` that --force never lifts: an input, or a file in a run/model folder.
+
+    For commands whose existing-output rule is their own (`warta label --resume`).
+    """
     if str(path) in ("", "."):
         raise OutputError(f"{what}: empty path; give a file name")
     path = Path(path)
@@ -127,9 +138,7 @@ def claim_output(
     if owner is not None:
         raise OutputError(f"{path}: inside the run/model folder {owner}, whose files only `warta train` writes; "
                           f"choose {what} outside it (refused even with --force)")
-    if os.path.lexists(path) and not path.is_dir() and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
-    return check_output_path(path, what)
+    return path
 
 
 def claim_output_folder(

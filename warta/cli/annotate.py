@@ -9,11 +9,15 @@ from typing import Optional
 import typer
 
 from warta.cli._app import app, corpus_app, echo_err
+from warta.safe_io import claim_output, claim_output_folder
 from warta.schema import LAYER_NAMES
 
 annotate_app = typer.Typer(help="Choose sentences to label, round-trip them through Label Studio, measure agreement.",
                            no_args_is_help=True)
 app.add_typer(annotate_app, name="annotate")
+
+# What `annotate select` writes into its --out folder (warta.annotate.batch.make_batch).
+BATCH_FILES = ("tasks.json", "config.xml", "batch.csv", "selection.json")
 
 
 @annotate_app.command("select")
@@ -36,6 +40,7 @@ def select_cli(
     """Choose uncertain, diverse, outlet-balanced sentences and write Label Studio tasks, config and a CSV."""
     from warta.annotate.batch import make_batch
 
+    claim_output_folder(out, BATCH_FILES, force=force, inputs=[labelled, *(labels or [])])
     summary = make_batch(run, labelled, out, n=n, seed=seed, label_files=labels or [], method=uncertainty,
                          threshold=threshold, clusters=clusters, per_outlet_cap=per_outlet_cap, by_date=by_date,
                          force=force)
@@ -60,20 +65,23 @@ def import_cli(
 ) -> None:
     """Turn annotations into warta label records; print each skipped or conflicting item, exit 1 if any."""
     from warta.annotate.imports import label_order, read_annotations
-    from warta.errors import InputError
     from warta.jsonl import write_jsonl
 
-    if out.exists() and not force:
-        raise InputError(f"{out}: exists (use --force to overwrite)")
+    claim_output(out, force=force, inputs=[export])
+    if per_annotator is not None:
+        claim_output_folder(per_annotator, (), force=force, inputs=[export], what="--per-annotator")
     result = read_annotations(export, annotator)
+    by_annotator = {}
+    if per_annotator is not None:  # every file claimed before any is written
+        by_annotator = {claim_output(per_annotator / (re.sub(r"[^\w.@-]+", "_", name) + ".jsonl"), force=force,
+                                     inputs=[export, out], what="--per-annotator"): (name, records)
+                        for name, records in sorted(result.by_annotator.items())}
     for line in result.skipped:
         echo_err(f"skipped: {line}")
     n = write_jsonl(out, label_order(result.records))
     typer.echo(f"wrote {n} label records to {out} ({len(result.skipped)} skipped, {result.unannotated} not annotated)")
-    if per_annotator is not None:
-        for name, records in sorted(result.by_annotator.items()):
-            path = per_annotator / (re.sub(r"[^\w.@-]+", "_", name) + ".jsonl")
-            typer.echo(f"wrote {write_jsonl(path, label_order(records))} label records of {name} to {path}")
+    for path, (name, records) in by_annotator.items():
+        typer.echo(f"wrote {write_jsonl(path, label_order(records))} label records of {name} to {path}")
     if result.skipped:
         raise typer.Exit(1)
 
@@ -112,11 +120,14 @@ def agreement_cli(
     files: list[Path] = typer.Argument(..., help="Two or more label JSONL files, one annotator each."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the figures as JSON."),
     max_rows: int = typer.Option(20, "--max-rows", min=0, help="Disagreeing sentences printed (JSON lists all)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
 ) -> None:
     """Krippendorff's alpha and pairwise Cohen's kappa per layer on the overlap, confusions, disagreements."""
     from warta.annotate.agreement import agreement, load_annotations, seed_texts
     from warta.jsonl import write_json
 
+    if out is not None:
+        claim_output(out, force=force, inputs=files)
     annotations = load_annotations(files)
     ids = {i for by_id in annotations.values() for i, r in by_id.items() if not r.get("text")}
     texts = seed_texts() if ids else {}
@@ -142,21 +153,34 @@ def render_audit(result: dict, top: int) -> str:
     return "\n".join(lines)
 
 
+def refused_summary(refused: list[str]) -> list[str]:
+    """`ID: reason` lines as one line per reason with a count and an example id (the JSON --out lists all)."""
+    by_reason: dict[str, list[str]] = {}
+    for line in refused:
+        ident, _, reason = line.partition(": ")
+        by_reason.setdefault(reason or line, []).append(ident)
+    return [f"{len(ids)} record(s) {reason} (e.g. {ids[0]}; all listed in --out)" if len(ids) > 1
+            else f"{ids[0]}: {reason}" for reason, ids in by_reason.items()]
+
+
 @corpus_app.command("audit")
 def audit_cli(
     run: Path = typer.Argument(..., help="Run folder trained with --cv (uses RUN/cv/oof.jsonl)."),
     top: int = typer.Option(10, "--top", min=0, help="Suspects printed per layer (JSON lists all)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the full audit as JSON."),
     layer: Optional[list[str]] = typer.Option(None, "--layer", help=f"Layers to audit (default all: {', '.join(LAYER_NAMES)})."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
 ) -> None:
     """Likely gold-label errors per layer from out-of-fold probabilities (cleanlab); changes nothing."""
     from warta.annotate.audit import audit
     from warta.jsonl import write_json
 
+    if out is not None:
+        claim_output(out, force=force)
     result = audit(run, layers=layer)
-    for line in result["refused"]:
+    typer.echo(render_audit(result, top))  # the result first, then what was left out (counted, not listed)
+    for line in refused_summary(result["refused"]):
         echo_err(f"not audited: {line}")
-    typer.echo(render_audit(result, top))
     if out is not None:
         write_json(out, result)
         echo_err(f"wrote {out}")
