@@ -130,7 +130,7 @@ class RunFolder:
         if path.is_dir() and any(path.iterdir()):
             if not force:
                 raise InputError(f"{path}: folder exists and is not empty (use --force to overwrite its run files)")
-            for name in (*self.FILES, "checkpoints"):
+            for name in (*self.FILES, self.CHECKPOINTS):
                 target = path / name
                 try:
                     if target.is_symlink() or not target.is_dir():
