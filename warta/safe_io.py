@@ -165,6 +165,37 @@ def claim_output_folder(
     return [claim_output(folder / name, force=force, inputs=inputs, what=what) for name in names]
 
 
+def claim_run_folder(
+    folder: str | Path,
+    *,
+    force: bool,
+    inputs: Iterable[str | Path | None] = (),
+    what: str = "--out",
+) -> Path:
+    """The overwrite rule for a command whose output is a whole run folder (`warta train --out`).
+
+    A folder inside another run/model folder, or one that holds an input (the seeds, a
+    labels file), is refused even with --force; an existing non-empty folder needs --force
+    (which replaces only the run files: warta.runfolder.RunFolder.prepare).
+    """
+    if str(folder) in ("", "."):
+        raise OutputError(f"{what}: give the run folder a name (not the current folder)")
+    folder = Path(folder)
+    owner = enclosing_warta_folder(folder)
+    if owner is not None:
+        raise OutputError(f"{folder}: inside the run/model folder {owner}; choose {what} outside it "
+                          "(refused even with --force)")
+    for source in inputs:
+        if source is not None and str(source) not in ("", "-") and _inside(Path(source), folder):
+            raise OutputError(f"{folder}: holds this run's input {source}; choose another {what} "
+                              "(refused even with --force)")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise OutputError(f"{folder}: folder exists and is not empty (use --force to overwrite its run files)")
+    return folder
+
+
 def ensure_folder(folder: str | Path) -> Path:
     """Create `folder` (and parents); OutputError names it when that is impossible."""
     folder = Path(folder)

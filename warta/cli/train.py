@@ -118,11 +118,23 @@ def train_cli(
     """Train a model (TF-IDF baseline or transformer) on the labelled corpus; write model, metrics, predictions."""
     from warta import distributed
     from warta.config import load_config
+    from warta.safe_io import claim_run_folder
+    from warta.text.corpus import default_seeds_dir
     from warta.train.experiment import train_experiment
+    from warta.train.folds import kfold_plan
+    from warta.train.sources import load_run_data
 
     run_config = load_config(config, overrides or [])
+    k = parse_cv(cv)
+    if out is not None:  # the one overwrite rule (warta.safe_io), before any work
+        sources = run_config.data
+        claim_run_folder(out, force=force, inputs=[sources.labels, sources.splits, sources.seeds or default_seeds_dir(),
+                                                   *sources.extra, *sources.supplement])
+    data = load_run_data(run_config.data)
+    if isinstance(k, int):  # K folds the data cannot hold are refused before anything is trained
+        kfold_plan(data, k, run_config.seed, next(iter(run_config.layers)))
     # under torchrun only rank 0 shows progress, writes the run folder and prints the table
-    result = train_experiment(run_config, out=out, cv=parse_cv(cv), seeds=seeds, refit=refit, force=force,
+    result = train_experiment(run_config, out=out, data=data, cv=k, seeds=seeds, refit=refit, force=force,
                               progress=not quiet and distributed.is_main())
     distributed.close()
     if distributed.is_main():
