@@ -87,7 +87,7 @@ ARTICLES = [
 (42, B, [
 ("Fintech Pinjaman Daring Ganti Penagih dengan Bot, Keluhan Nasabah Meningkat", "fah"),
 ("Sejumlah perusahaan pinjaman daring mengganti penagih utang dengan bot suara berbasis AI sepanjang 2026.", "fne"),
-("Asosiasi Fintech Pendanaan Bersama mencatat sedikitnya 4.000 penagih telah diberhentikan atau dipindahkan.", "qne"),
+("Asosiasi Penyelenggara Pinjaman Daring Nusantara mencatat sedikitnya 4.000 penagih telah diberhentikan atau dipindahkan.", "qne"),
 ("Ketua asosiasi, Leonardus Wijaya, mengatakan bot penagih lebih patuh pada aturan karena tidak pernah memaki atau mengancam.", "qpm", "bot said to behave better -> pro/morality"),
 ("Ia menyebut pelanggaran etika penagihan yang dilaporkan ke asosiasi turun 60 persen.", "qpm"),
 ("Namun lembaga bantuan hukum konsumen Suara Debitur mencatat keluhan baru: bot menelepon hingga 30 kali sehari.", "qah"),

@@ -46,7 +46,7 @@ ARTICLES = [
 ]),
 (53, M, [
 ("Gubernur Sagara Timur: Tak Ada ASN yang Diberhentikan karena AI", "qpr"),
-("Gubernur Sagara Timur, Drs. Leonard Mandacan, menegaskan tidak ada aparatur sipil negara di lingkungan pemerintah provinsi yang diberhentikan akibat penggunaan AI.", "qpr"),
+("Gubernur Sagara Timur, Drs. Leonard Wanma, menegaskan tidak ada aparatur sipil negara di lingkungan pemerintah provinsi yang diberhentikan akibat penggunaan AI.", "qpr"),
 ("Pernyataan itu disampaikan dalam rapat paripurna DPRD, Senin, menanggapi pertanyaan fraksi tentang otomatisasi layanan publik.", "fnx"),
 ("Leonard mengatakan AI dipakai untuk pekerjaan administratif yang berulang, seperti verifikasi berkas dan rekap absensi.", "qnx"),
 ("Menurutnya, ASN yang sebelumnya mengerjakan tugas-tugas itu dipindahkan ke pelayanan lapangan yang kekurangan tenaga.", "qpr"),
@@ -65,7 +65,7 @@ ARTICLES = [
 ("Sumber di kementerian menyebut draf pedoman akan rampung pada Maret 2027.", "qnx", "an anonymous but identified source -> quote"),
 ("Pedoman itu diperkirakan berbentuk peraturan menteri, bukan undang-undang.", "snr"),
 ("Dengan bentuk itu, sanksi bagi perusahaan yang melanggar kemungkinan hanya berupa teguran administratif.", "sar"),
-("Bagi serikat pekerja, pedoman tanpa sanksi yang tegas hanya akan menjadi dokumen di atas kertas.", "qar", "'bagi serikat' names whose view it is -> quote"),
+("Bagi serikat pekerja, pedoman tanpa sanksi yang tegas hanya akan menjadi dokumen di atas kertas.", "qnr", "'bagi serikat' names whose view it is -> quote; critique of weak rules, no verdict on replacement -> neutral"),
 ("Sebaliknya, kalangan pengusaha khawatir aturan yang terlalu ketat membuat investor menunda pembangunan pusat data.", "qpc"),
 ("Pedoman serupa sudah diterapkan di beberapa negara tetangga sejak 2025.", "fnx"),
 ("Publik masih menunggu apakah pedoman ini akan berpihak pada pekerja atau sekadar menenangkan kedua pihak.", "snc", "open question about the future -> speculation"),

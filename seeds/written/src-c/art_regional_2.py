@@ -4,7 +4,7 @@ ARTICLES = [
 (5, R, [
 ("Buruh Garmen Bintang Selatan Demo Tolak Mesin Jahit Otomatis", "fnc", "protest event in the outlet's voice -> fact; clash -> conflict"),
 ("KOTA LEMBAYUNG – Sekitar 600 buruh PT Bintang Selatan Garmindo berunjuk rasa di depan kantor Gubernur Sagara Timur, Kamis (4/12), menolak rencana perusahaan memasang lini jahit otomatis berbasis AI.", "fnc"),
-("Mereka membawa spanduk bertuliskan “Kami Bukan Onderdil” dan “Mesin Tidak Punya Anak”.", "fac", "the banners lament replacement; reporting what was carried -> fact"),
+("Mereka membawa spanduk bertuliskan “Kami Bukan Onderdil” dan “Mesin Tidak Punya Anak”.", "qac", "quoted banner slogans of the protesters -> quote"),
 ("Koordinator aksi dari Federasi Buruh Tekstil Sagara, Maria Goreti Lase, mengatakan perusahaan berencana memangkas 1.400 dari 3.200 penjahit dalam dua tahun.", "qne"),
 ("Ia menuding manajemen menyembunyikan rencana itu dari serikat sampai mesin pertama tiba di gudang.", "qac"),
 ("“Kalau mereka jujur sejak awal, kami bisa bicara soal pelatihan dan pesangon, bukan tiba-tiba begini,” katanya di tengah aksi.", "qam", "honesty as a value -> morality"),
