@@ -42,7 +42,7 @@ from warta.metrics import evaluate_predictions
 from warta.records import Prediction, predictions_from_matrices
 from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder, check_split
-from warta.schema import LAYER_NAMES
+from warta.schema import LAYER_NAMES, parse_role
 from warta.text.decode import normalise_line, repair_mojibake
 
 # --- reading a run folder (warta.runfolder.RunFolder owns the layout) ----------
@@ -117,7 +117,8 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for lineno, obj in iter_records(path):  # a JSONL file, or a `warta label --engine ray` shard folder
-        if obj.get("role") == "heading":  # section headings carry no labels (the external dev set's convention)
+        # section headings carry no labels (the external dev set's convention); `Heading` is a heading too
+        if obj.get("role") is not None and parse_role(obj["role"], f"{path}:{lineno}") == "heading":
             continue
         text = obj.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -18,3 +18,19 @@ ROLES: tuple[str, ...] = ("title", "heading", "body")
 LABELLED_ROLES: tuple[str, ...] = ("title", "body")
 
 GUIDELINE_VERSION = "1.0"
+
+
+def parse_role(value: object, where: str) -> str:
+    """A record's role, case and surrounding spaces ignored (`Body` is body); anything else is refused.
+
+    Readers of user files call this instead of comparing the raw value, so a
+    capitalised role is never silently taken for a heading and left out.
+    """
+    from warta.errors import InputError
+
+    if value is None:
+        raise InputError(f"{where}: record has no 'role' field ({', '.join(ROLES)})")
+    role = value.strip().lower() if isinstance(value, str) else None
+    if role not in ROLES:
+        raise InputError(f"{where}: role {value!r} is not one of {', '.join(ROLES)}")
+    return role

@@ -22,7 +22,7 @@ from typing import Any
 
 from warta.errors import InputError
 from warta.jsonl import iter_jsonl
-from warta.schema import LABELLED_ROLES, LAYER_NAMES, LAYERS
+from warta.schema import LABELLED_ROLES, LAYER_NAMES, LAYERS, parse_role
 
 RECORD_FIELDS = ("id", "article_id", "outlet", "role", "index", "text", *LAYER_NAMES, "source")
 WRITTEN = "written"
@@ -51,7 +51,8 @@ def _checked(obj: dict[str, Any], where: str, supplement: bool) -> dict[str, Any
     for key in ("text", "article_id", "outlet"):
         if not isinstance(obj.get(key), str) or not obj[key].strip():
             raise InputError(f"{where} ({ident}): missing {key!r} (a labelled source carries its own sentence fields)")
-    if obj.get("role") not in LABELLED_ROLES:
+    obj["role"] = parse_role(obj.get("role"), f"{where} ({ident})")  # `Body` is body
+    if obj["role"] not in LABELLED_ROLES:
         raise InputError(f"{where} ({ident}): role {obj.get('role')!r} is not one of {', '.join(LABELLED_ROLES)}")
     for layer, allowed in LAYERS.items():
         if obj.get(layer) not in allowed:
@@ -135,7 +136,8 @@ def validate_source(records: Sequence[dict[str, Any]], seed_sentences: Sequence[
         for key in ("text", "article_id", "outlet"):
             if not isinstance(record.get(key), str) or not record[key].strip():
                 problems.append(f"{name}: missing {key!r} (a labelled source carries its own sentence fields)")
-        if record.get("role") not in LABELLED_ROLES:
+        role = record.get("role")
+        if (role.strip().lower() if isinstance(role, str) else role) not in LABELLED_ROLES:
             problems.append(f"{name}: role {record.get('role')!r} is not one of {', '.join(LABELLED_ROLES)}")
         index = record.get("index")
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
