@@ -199,13 +199,13 @@ def random_targets(n: int, seed: int) -> dict[str, list[str]]:
 def warta_path(folder: Path, texts: list[str], dev_texts: list[str], batch_size: int, warmup: int, work: Path) -> dict:
     """`TransformerClassifier.fit` as `warta train` calls it (configs/indobert.yaml settings, 1 epoch)."""
     from warta.models.base import Labelled
-    from warta.models.transformer import TransformerClassifier, use_bf16
+    from warta.models.transformer import TransformerClassifier, TransformerTrainingArguments, use_bf16
 
     timer = StepTimer(warmup, batch_size, len(texts))
-    model = TransformerClassifier.from_pretrained(
-        str(folder), max_length=128, seed=0, epochs=1, batch_size=batch_size, eval_batch_size=256,
-        learning_rate=3e-5, group_by_length=True, bf16="auto", logging_steps=10_000, callbacks=[timer.callback],
-    )
+    training = TransformerTrainingArguments(epochs=1, batch_size=batch_size, eval_batch_size=256, learning_rate=3e-5,
+                                            group_by_length=True, bf16="auto", logging_steps=10_000)
+    model = TransformerClassifier.from_pretrained(str(folder), max_length=128, seed=0, training=training,
+                                                  callbacks=[timer.callback])
     model.fit(texts, random_targets(len(texts), 0), dev=Labelled(dev_texts, random_targets(len(dev_texts), 1)),
               work_dir=work, progress=False)
     return {"sentences_per_s": timer.sentences_per_s(), "batch_size": batch_size,

@@ -1,38 +1,37 @@
 """Sentence classifiers: the registry of model kinds, `build_model` and `load_model`.
 
-Every kind follows the convention in `warta.models.base` (SentenceClassifier).
-Adding a kind is one module plus one line in `KINDS`, naming the model class
-and its run-config class (the validated `model`/`train` sections that
-`from_config` takes). Both are imported only when used, so a TF-IDF model
-never imports torch.
+Every kind follows the convention in `warta.models.base` (SentenceClassifier) and
+`warta.models.params` (hyperparameters in the constructor, which also defines the kind's
+``model:`` config section; ``train:`` is its ``training_arguments``; kind facts such as
+``uses_encoder`` are class attributes). Adding a kind is one module plus one line in
+`KINDS` ("module:Class"). Classes are imported only when used, so a TF-IDF model never
+imports torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from warta.errors import InputError
 from warta.models.base import Labelled, SentenceClassifier, read_model_card
 
 
-@dataclass(frozen=True)
-class Kind:
-    """Where a model kind lives: "module:Class" of the model and of its run config (`model.kind: <kind>`)."""
+class Kind(NamedTuple):
+    """The old registry entry ("module:Class" of the model; the config class is now derived): an alias."""
 
     model: str
-    config: str
+    config: str | None = None
 
 
-KINDS: dict[str, Kind] = {
-    "tfidf": Kind("warta.models.tfidf:TfidfClassifier", "warta.config:TfidfRunConfig"),
-    "transformer": Kind("warta.models.transformer:TransformerClassifier", "warta.config:TransformerRunConfig"),
-    "hybrid": Kind("warta.models.hybrid:HybridClassifier", "warta.config:HybridRunConfig"),
+KINDS: dict[str, str | Kind] = {
+    "tfidf": "warta.models.tfidf:TfidfClassifier",
+    "transformer": "warta.models.transformer:TransformerClassifier",
+    "hybrid": "warta.models.hybrid:HybridClassifier",
 }
 
-__all__ = ["KINDS", "Kind", "Labelled", "SentenceClassifier", "build_model", "config_class", "load_model",
+__all__ = ["KINDS", "Labelled", "SentenceClassifier", "build_model", "config_class", "kind_facts", "load_model",
            "model_class"]
 
 
@@ -41,20 +40,32 @@ def _resolve(target: str) -> Any:
     return getattr(import_module(module), name)
 
 
-def _kind(kind: str) -> Kind:
-    if kind not in KINDS:
-        raise InputError(f"unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
-    return KINDS[kind]
-
-
 def model_class(kind: str) -> type[SentenceClassifier]:
     """The model class registered for `kind` (imported on first use)."""
-    return _resolve(_kind(kind).model)
+    if kind not in KINDS:
+        raise InputError(f"unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
+    entry = KINDS[kind]
+    return _resolve(entry.model if isinstance(entry, Kind) else entry)
 
 
 def config_class(kind: str) -> type:
-    """The run-config class (pydantic) whose `model`/`train` sections configure `kind`."""
-    return _resolve(_kind(kind).config)
+    """The run-config class (pydantic) whose `model`/`train` sections configure `kind` (derived from the model)."""
+    from warta.config import run_config_class
+
+    return run_config_class(model_class(kind))
+
+
+def kind_facts(kind_or_model: Any) -> Any:
+    """The class holding a kind's facts (`uses_encoder`, `supports_quantize`, ...) for a kind name or a model.
+
+    A model object (or kind name) outside the registry gets the defaults of `Params` (no encoder, no int8).
+    """
+    from warta.models.params import Params
+
+    if isinstance(kind_or_model, str):
+        return model_class(kind_or_model) if kind_or_model in KINDS else Params
+    cls = type(kind_or_model)
+    return cls if all(hasattr(cls, fact) for fact in ("uses_encoder", "supports_quantize")) else Params
 
 
 def build_model(config: Any) -> SentenceClassifier:

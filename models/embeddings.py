@@ -141,6 +141,7 @@ class SentenceEmbedder:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.use_cache, self.cpu_threads, self.device = use_cache, cpu_threads, device
         self.encoder_passes = 0  # texts actually run through the encoder (tests check cache hits)
+        self.quantized = False  # int8 dynamic quantization of the encoder's Linear layers (CPU)
         self._fingerprint: str | None = None
         self._cache: EmbeddingCache | None = None
         self._tokenizer: Any = None
@@ -155,7 +156,9 @@ class SentenceEmbedder:
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
-            spec = json.dumps([self.fingerprint, self.prefix, self.pooling, self.max_length])
+            # int8 embeddings differ from fp32 ones in the last digits: never mixed in one cache file
+            spec = [self.fingerprint, self.prefix, self.pooling, self.max_length] + (["int8"] if self.quantized else [])
+            spec = json.dumps(spec)
             self._cache = EmbeddingCache(self.cache_dir / f"{hashlib.sha256(spec.encode()).hexdigest()[:24]}.npz")
         return self._cache
 
@@ -173,8 +176,21 @@ class SentenceEmbedder:
         # frozen: no gradients, and embeddings do not depend on dropout
         for param in self._encoder.parameters():
             param.requires_grad_(False)
+        if self.quantized:
+            self._encoder = _int8(self._encoder)
+
+    def quantize_int8(self) -> SentenceEmbedder:
+        """Embed with the encoder's Linear layers int8 dynamically quantized (CPU only; own cache file)."""
+        if self.device != "cpu":
+            raise ValueError("int8 dynamic quantization applies on the CPU only")
+        self.quantized, self._cache = True, None
+        if self._encoder is not None:
+            self._encoder = _int8(self._encoder)
+        return self
 
     def to(self, device: str) -> SentenceEmbedder:
+        if self.quantized and device != "cpu":
+            raise ValueError("an int8-quantized encoder runs on the CPU only")
         self.device = device
         if self._encoder is not None:
             self._encoder.to(device)
@@ -235,3 +251,10 @@ class SentenceEmbedder:
                     pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
                 out[index] = torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
         return out
+
+
+def _int8(encoder: Any) -> Any:
+    """The encoder with its Linear layers int8 dynamically quantized (see warta.models.encoder.int8_linear)."""
+    from warta.models.encoder import int8_linear
+
+    return int8_linear(encoder)

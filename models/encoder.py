@@ -176,16 +176,22 @@ def int8_copy(module: nn.Module) -> nn.Module:
     The heads stay float: they are tiny, and quantizing them would move the
     probabilities more than it saves time.
     """
+    quantized = copy.deepcopy(module).cpu().eval()
+    quantized.encoder = int8_linear(quantized.encoder)
+    return quantized
+
+
+def int8_linear(encoder: nn.Module) -> nn.Module:
+    """`encoder` (CPU) with every Linear layer int8 dynamically quantized (weights int8, activations
+    quantized per batch); modified in place and returned."""
     try:
         from torch.ao.quantization import quantize_dynamic
     except ImportError:  # torch has deprecated torch.ao.quantization; a future build may drop it
         raise WartaError("--quantize: this torch build has no dynamic quantization (torch.ao.quantization)") from None
 
-    quantized = copy.deepcopy(module).cpu().eval()
     with warnings.catch_warnings():
         # torch marks the eager quantization API and its tensor constructors deprecated;
         # the int8 kernels are still there and are what this path is for.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
-        quantized.encoder = quantize_dynamic(quantized.encoder, {torch.nn.Linear}, dtype=torch.qint8)
-    return quantized
+        return quantize_dynamic(encoder.cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8, inplace=True)

@@ -25,13 +25,15 @@ import logging
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
 from warta.models.embeddings import SentenceEmbedder, encoder_fingerprint
+from warta.models.params import Nested, Params, TrainingArguments
 from warta.models.tfidf import TfidfClassifier
 from warta.models.tfidf_features import softmax_blocks, stack_heads
 from warta.schema import LAYER_NAMES, LAYERS
@@ -53,69 +55,96 @@ def _labelled_rows(values: Sequence[str | None]) -> np.ndarray:
     return np.flatnonzero(np.array([v is not None for v in values], dtype=bool))
 
 
-class HybridClassifier:
-    """TF-IDF head + frozen-embedding head per layer, probabilities averaged (see module docstring)."""
+class HybridTrainingArguments(TrainingArguments):
+    """Nothing is trained by gradient descent; prediction batch size and CPU threads for the encoder."""
+
+    eval_batch_size: Annotated[int, Field(ge=1)] = 32
+    cpu_threads: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def prediction_batch_size(self) -> int:
+        return self.eval_batch_size
+
+
+class HybridClassifier(Params):
+    """TF-IDF head + frozen sentence-embedding head per layer, probabilities averaged (models/hybrid.py)."""
 
     kind = KIND
+    training_arguments = HybridTrainingArguments
+    uses_encoder = True
+    supports_quantize = True
+    distributed_training = True
+    # the encoder is recorded with its fingerprint; caching and copying are how this machine runs it
+    unsaved_params = (*Params.unsaved_params, "encoder", "cache", "cache_dir", "copy_encoder")
 
     def __init__(
         self,
-        encoder: str = "encoders/e5-small",
+        encoder: str = "encoders/e5-small",  # local encoder folder or hub name (relative: to the current directory)
         layers: Sequence[str] = LAYER_NAMES,
-        text_prefix: str = "query: ",
-        pooling: str = "mean",
-        max_length: int = 128,
-        embedding_c_values: Sequence[float] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-        fusion_weight: float | None = 0.5,
-        fusion_grid: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-        class_weight: str | None = "balanced",
-        max_iter: int = 3000,
-        tfidf: Mapping[str, Any] | None = None,
-        cache_dir: str | Path | None = None,
-        cache: bool = True,
-        copy_encoder: bool = False,
-        embed_batch_size: int = 32,
-        cpu_threads: int | None = None,
+        text_prefix: str = "query: ",  # e5's convention for texts to classify; "" for other encoders
+        pooling: Literal["mean", "cls"] = "mean",
+        max_length: Annotated[int, Field(ge=8, le=4096)] = 128,
+        embedding_c_values: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = (
+            0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+        # weight of the embedding head; null: chosen per layer on dev from fusion_grid
+        fusion_weight: Annotated[float, Field(ge=0, le=1)] | None = 0.5,
+        fusion_grid: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)] = (
+            0.0, 0.25, 0.5, 0.75, 1.0),
+        class_weight: Literal["balanced"] | None = "balanced",
+        max_iter: Annotated[int, Field(ge=10)] = 3000,
+        tfidf: Annotated[Mapping[str, Any] | None, Nested(TfidfClassifier)] = None,  # the TF-IDF head's options
+        cache: bool = True,  # embeddings cached by text hash
+        cache_dir: Path | None = None,  # null: $WARTA_CACHE_DIR/embeddings or ~/.cache/warta/embeddings
+        copy_encoder: bool = False,  # copy the encoder folder into the saved model (self-contained, +470 MB for e5)
+        embed_batch_size: Annotated[int, Field(ge=1)] = 32,
+        training: HybridTrainingArguments = HybridTrainingArguments(),
         device: str = "cpu",
         selection: Mapping[str, Mapping[str, float]] | None = None,
     ):
-        self.encoder = str(encoder)
-        self.layers = list(layers)
-        self.text_prefix, self.pooling, self.max_length = text_prefix, pooling, max_length
-        self.embedding_c_values = [float(c) for c in embedding_c_values]
-        self.fusion_weight = None if fusion_weight is None else float(fusion_weight)
-        self.fusion_grid = [float(w) for w in fusion_grid]
-        self.class_weight, self.max_iter = class_weight, max_iter
-        self.tfidf_params = dict(tfidf or {})
-        self.tfidf_params.pop("kind", None)
-        self.tfidf_params.pop("layers", None)  # the hybrid's layers apply
-        self.cache_dir, self.cache, self.copy_encoder = cache_dir, cache, copy_encoder
-        self.embed_batch_size, self.cpu_threads = embed_batch_size, cpu_threads
-        self.embedder = SentenceEmbedder(self.encoder, text_prefix, pooling, max_length, embed_batch_size,
-                                         cache_dir, cache, cpu_threads, device)
-        self.tfidf_ = TfidfClassifier(layers=self.layers, **self.tfidf_params)
+        self.encoder = encoder
+        self.layers = layers
+        self.text_prefix = text_prefix
+        self.pooling = pooling
+        self.max_length = max_length
+        self.embedding_c_values = embedding_c_values
+        self.fusion_weight = fusion_weight
+        self.fusion_grid = fusion_grid
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tfidf = tfidf
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.copy_encoder = copy_encoder
+        self.embed_batch_size = embed_batch_size
+        self.training = training
+        self.device = device
         # fixed hyperparameters (`selected()` of a fitted model): fit without dev, e.g. `--refit all`
-        self.selection = None if selection is None else {k: dict(v) for k, v in selection.items()}
+        self.selection = selection
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "layers": list(self.layers), "text_prefix": self.text_prefix, "pooling": self.pooling,
-            "max_length": self.max_length, "embedding_c_values": list(self.embedding_c_values),
-            "fusion_weight": self.fusion_weight, "fusion_grid": list(self.fusion_grid),
-            "class_weight": self.class_weight, "max_iter": self.max_iter, "tfidf": self.tfidf_.get_params(),
-            "embed_batch_size": self.embed_batch_size,
-        }
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        """The frozen encoder with its embedding cache (built on first use; the encoder loads on a cache miss)."""
+        if getattr(self, "_embedder", None) is None:
+            self._embedder = SentenceEmbedder(str(self.encoder), self.text_prefix, self.pooling, self.max_length,
+                                              self.embed_batch_size, self.cache_dir, self.cache,
+                                              self.training.cpu_threads, self.device)
+        return self._embedder
+
+    def _tfidf_head(self) -> TfidfClassifier:
+        """An unfitted TF-IDF head: the `tfidf` options on the hybrid's layers (and its selected C, if given)."""
+        params = {key: value for key, value in (self.tfidf or {}).items() if key not in ("kind", "layers")}
+        selection = None if self.selection is None else {"best_c": self.selection["tfidf_c"]}
+        return TfidfClassifier(layers=self.layers, **params, selection=selection)
+
+    def saved_params(self) -> dict[str, Any]:
+        params = super().saved_params()
+        if hasattr(self, "tfidf_"):  # the fitted head's full options, not just the ones given
+            params["tfidf"] = self.tfidf_.saved_params()
+        return params
 
     @property
     def labels(self) -> dict[str, list[str]]:
         return {layer: list(LAYERS[layer]) for layer in self.layers}
-
-    @classmethod
-    def from_config(cls, config: Any) -> HybridClassifier:
-        model = config.model.model_dump(exclude={"kind"})
-        model["tfidf"] = config.model.tfidf.model_dump(exclude={"kind"})
-        model["cache_dir"] = str(model["cache_dir"]) if model.get("cache_dir") else None
-        return cls(layers=list(config.layers), **model, cpu_threads=config.train.cpu_threads)
 
     # -- training --
 
@@ -127,9 +156,7 @@ class HybridClassifier:
         texts = list(texts)
         if self.selection is not None:
             dev = None  # hyperparameters are given: nothing to select
-            self._fit_tfidf_fixed(texts, targets, self.selection["tfidf_c"])
-        else:
-            self.tfidf_.fit(texts, targets, dev=dev, progress=progress)
+        self.tfidf_ = self._tfidf_head().fit(texts, targets, dev=dev, progress=progress)
         emb = self.embedder.embed(texts)
         dev_emb = self.embedder.embed(list(dev.texts)) if dev is not None and len(dev.texts) else None
         dev = dev if dev_emb is not None else None
@@ -146,19 +173,6 @@ class HybridClassifier:
         return {"tfidf_c": {k: float(v) for k, v in self.tfidf_.best_c_.items()},
                 "embedding_c": {k: float(v) for k, v in self.best_c_.items()},
                 "fusion_weight": {k: float(v) for k, v in self.weights_.items()}}
-
-    def _fit_tfidf_fixed(self, texts: list[str], targets: Mapping[str, Sequence[str | None]],
-                         best_c: Mapping[str, float]) -> None:
-        """The TF-IDF head with a given C per layer: without dev the model takes `_default_c()` per
-        layer (in layer order), so that hook hands out each layer's C; checked after fitting."""
-        per_layer = iter([float(best_c[layer]) for layer in self.layers])
-        self.tfidf_._default_c = lambda: next(per_layer)
-        try:
-            self.tfidf_.fit(texts, targets, dev=None)
-        finally:
-            del self.tfidf_._default_c
-        if {k: float(v) for k, v in self.tfidf_.best_c_.items()} != {k: float(best_c[k]) for k in self.layers}:
-            raise RuntimeError(f"TF-IDF C per layer is {self.tfidf_.best_c_}, expected {dict(best_c)}")
 
     def _fit_head(self, X: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, Any, Any]:
         from sklearn.linear_model import LogisticRegression
@@ -278,8 +292,16 @@ class HybridClassifier:
         return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
 
     # labelling engine hooks (an encoder runs in the main process, like the transformer)
-    quantized = False
     store_predictions = False
+
+    @property
+    def quantized(self) -> bool:
+        return self.embedder.quantized
+
+    def quantize_int8(self) -> HybridClassifier:
+        """Embed with an int8 dynamically quantized copy of the encoder (CPU); see SentenceEmbedder."""
+        self.embedder.quantize_int8()
+        return self
 
     def default_batch_size(self) -> int:
         return self.embed_batch_size
@@ -317,7 +339,7 @@ class HybridClassifier:
                 shutil.copytree(local, target)
             encoder.update(path=ENCODER_FOLDER, copied=True)
         write_json(folder / MODEL_CARD, {
-            "kind": KIND, "layers": list(self.layers), "labels": self.labels, "params": self.get_params(),
+            "kind": KIND, "layers": list(self.layers), "labels": self.labels, "params": self.saved_params(),
             "encoder": encoder, "fusion_weight": self.weights_, "best_c": self.best_c_, "tuning": self.tuning_,
             "fusion_tuning": self.fusion_tuning_, "heads": HEADS_FILE, "tfidf": TFIDF_FOLDER,
             "versions": {"scikit-learn": metadata.version("scikit-learn"), "numpy": np.__version__},

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
+from warta.models.params import Params, TrainingArguments
 from warta.models.tfidf_cues import CUE_NAMES, Cues
 from warta.models.tfidf_features import (
     NgramTfidf,
@@ -31,6 +33,8 @@ from warta.models.tfidf_features import (
     stack_heads,
 )
 from warta.schema import LAYER_NAMES, LAYERS
+
+LayerName = Literal["type", "stance", "frame"]
 
 KIND = "tfidf"
 WEIGHTS_FILE = "weights.npz"
@@ -51,6 +55,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _ordered(value: tuple[int, int]) -> tuple[int, int]:
+    if value[0] > value[1]:
+        raise ValueError(f"expected [min, max] with min <= max, got {list(value)}")
+    return value
+
+
 def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
     """Dev selection uses exactly the macro-F1 that `warta evaluate` reports."""
     from warta.metrics import layer_metrics
@@ -61,54 +71,61 @@ def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
 Heads = dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
 
 
-class TfidfClassifier:
-    """TF-IDF + cue features, one logistic regression per layer; C tuned on dev per layer."""
+WordNgrams = Annotated[tuple[Annotated[int, Field(ge=1, le=3)], Annotated[int, Field(ge=1, le=3)]],
+                       AfterValidator(_ordered)]
+CharNgrams = Annotated[tuple[Annotated[int, Field(ge=1, le=8)], Annotated[int, Field(ge=1, le=8)]],
+                       AfterValidator(_ordered)]
+
+
+class TfidfTrainingArguments(TrainingArguments):
+    """TF-IDF training has nothing to tune beyond model.c_values; the batch size of the run's predictions."""
+
+    predict_batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_BATCH
+
+    @property
+    def prediction_batch_size(self) -> int:
+        return self.predict_batch_size
+
+
+class TfidfClassifier(Params):
+    """Word + character n-gram TF-IDF with cue features; one logistic regression per layer, C tuned on dev."""
 
     kind = KIND
+    training_arguments = TfidfTrainingArguments
 
     def __init__(
         self,
         layers: Sequence[str] = LAYER_NAMES,
-        word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] = (2, 5),
-        min_df: int = 1,
-        max_features: int | None = None,
+        word_ngrams: WordNgrams = (1, 2),
+        char_ngrams: CharNgrams = (2, 5),
+        min_df: Annotated[int, Field(ge=1, le=1_000_000)] = 1,
+        max_features: Annotated[int, Field(ge=1, le=100_000_000)] | None = None,
         sublinear_tf: bool = True,
         cue_features: bool = True,
-        cue_weight: float = 1.0,
-        cue_layers: Sequence[str] = ("type",),
-        class_weight: str | None = "balanced",
-        c_values: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
-        max_iter: int = 2000,
+        cue_weight: Annotated[float, Field(gt=0, le=1e6)] = 1.0,
+        # layers whose classifier sees the cue block (built for `type`)
+        cue_layers: list[LayerName] = ("type",),
+        class_weight: Literal["balanced"] | None = "balanced",
+        # C is tuned on dev over these values (per layer); one value fixes it.
+        c_values: Annotated[list[Annotated[float, Field(gt=0, le=1e9)]], Field(min_length=1, max_length=100)] = (
+            0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+        max_iter: Annotated[int, Field(ge=10, le=1_000_000)] = 2000,
+        selection: Mapping[str, Mapping[str, float]] | None = None,
     ):
-        self.layers = list(layers)
-        self.word_ngrams = tuple(word_ngrams)
-        self.char_ngrams = tuple(char_ngrams)
+        self.layers = layers
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
         self.min_df = min_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.cue_features = cue_features
         self.cue_weight = cue_weight
-        self.cue_layers = list(cue_layers)
+        self.cue_layers = cue_layers
         self.class_weight = class_weight
-        self.c_values = [float(c) for c in c_values]
+        self.c_values = c_values
         self.max_iter = max_iter
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "layers": list(self.layers),
-            "word_ngrams": list(self.word_ngrams),
-            "char_ngrams": list(self.char_ngrams),
-            "min_df": self.min_df,
-            "max_features": self.max_features,
-            "sublinear_tf": self.sublinear_tf,
-            "cue_features": self.cue_features,
-            "cue_weight": self.cue_weight,
-            "cue_layers": list(self.cue_layers),
-            "class_weight": self.class_weight,
-            "c_values": list(self.c_values),
-            "max_iter": self.max_iter,
-        }
+        # {"best_c": {layer: C}} chosen by an earlier dev selection (`selected()`): fit tunes nothing
+        self.selection = selection
 
     @property
     def labels(self) -> dict[str, list[str]]:
@@ -138,12 +155,6 @@ class TfidfClassifier:
                 raise ValueError(f"layer {layer!r}: {len(values)} targets for {n} texts")
             Y[:, j] = values
         return Y
-
-    @classmethod
-    def from_config(cls, config: Any) -> TfidfClassifier:
-        """From a validated run config: `layers` and the `model` section (kind: tfidf)."""
-        params = config.model.model_dump(exclude={"kind"})
-        return cls(layers=list(config.layers), **params)
 
     def fit(
         self,
@@ -175,6 +186,10 @@ class TfidfClassifier:
         """C chosen per layer and the dev macro-F1 of every C tried."""
         return {"best_c": self.best_c_, "dev_macro_f1_by_c": self.tuning_}
 
+    def selected(self) -> dict[str, Any]:
+        """What dev selection chose (C per layer); `TfidfClassifier(selection=...)` refits with it, no dev."""
+        return {"best_c": {layer: float(c) for layer, c in self.best_c_.items()}}
+
     def _fit(self, texts: list[str], targets: Mapping[str, Sequence[str | None]], dev: Labelled | None
              ) -> TfidfClassifier:
         Y = self._targets_matrix(targets, len(texts))
@@ -191,7 +206,9 @@ class TfidfClassifier:
         limits = {layer: n_text for layer in self.layers if layer not in self.cue_layers}
         head_options = {"class_weight": self.class_weight, "max_iter": self.max_iter, "feature_limits": limits}
         self.tuning_: dict[str, dict[str, float]] = {}
-        if dev is not None and len(self.c_values) > 1:
+        if self.selection is not None:  # chosen by an earlier dev selection: nothing to tune
+            best = {layer: float(self.selection["best_c"][layer]) for layer in self.layers}
+        elif dev is not None and len(self.c_values) > 1:
             dev_texts = list(dev.texts)
             X_dev = features.transform(splitter.transform(dev_texts))
             Y_dev = self._targets_matrix(dev.targets, len(dev_texts))
@@ -334,7 +351,7 @@ class TfidfClassifier:
             "kind": KIND,
             "layers": list(self.layers),
             "labels": self.labels,
-            "params": self.get_params(),
+            "params": self.saved_params(),
             "best_c": self.best_c_,
             "tuning": self.tuning_,
             "weights": WEIGHTS_FILE,

@@ -22,10 +22,11 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 from transformers import TrainerCallback
 
@@ -41,6 +42,7 @@ from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer 
     offline_hint,
     tokenizer_is_uncased,
 )
+from warta.models.params import Params, TrainingArguments
 from warta.models.transformer_training import (  # noqa: F401  (re-exported)
     balanced_class_weights,
     build_trainer,
@@ -65,10 +67,34 @@ DEFAULT_CPU_BATCH = 32
 DEFAULT_GPU_BATCH = 256
 
 
-class TransformerClassifier:
-    """A pretrained encoder with one classification head per layer (see module docstring).
+class TransformerTrainingArguments(TrainingArguments):
+    """How the encoder is fine-tuned (the ``train:`` section; Hugging Face TrainingArguments underneath)."""
 
-    Hyperparameters (encoder, head and training options) are set in `__init__`;
+    epochs: Annotated[float, Field(gt=0, le=1000)] = 10
+    max_steps: Annotated[int, Field(ge=1, le=100_000_000)] | None = None  # caps training (smoke runs); None: epochs decide
+    batch_size: Annotated[int, Field(ge=1, le=65536)] = 32
+    eval_batch_size: Annotated[int, Field(ge=1, le=65536)] = 128
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 3e-5
+    weight_decay: Annotated[float, Field(ge=0, le=10)] = 0.01
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    early_stopping_patience: Annotated[int, Field(ge=1, le=1000)] = 3
+    class_weighted: bool = True
+    group_by_length: bool = True
+    bf16: Literal["auto"] | bool = "auto"  # auto: on when CUDA with bf16 support is present
+    logging_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    dataloader_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    # CPU threads for torch (null: torch's default). On a busy shared CPU, 1 can be much faster.
+    cpu_threads: Annotated[int, Field(ge=1, le=1024)] | None = None
+
+    @property
+    def prediction_batch_size(self) -> int:
+        return self.eval_batch_size
+
+
+class TransformerClassifier(Params):
+    """A pretrained encoder (hub name or local folder) with one linear head per layer.
+
+    Architecture in `__init__`, fitting options in `training` (TransformerTrainingArguments);
     `initialize()` loads the pretrained encoder and fresh heads (`fit` does it
     when needed; `from_config` does it at once so a missing model fails early).
     Inference options: `load(folder, device=..., quantize=...)`, `to(device)`,
@@ -76,59 +102,42 @@ class TransformerClassifier:
     """
 
     kind = KIND
+    training_arguments = TransformerTrainingArguments
+    uses_encoder = True
+    supports_quantize = True
+    distributed_training = True
 
     def __init__(
         self,
         name_or_path: str = DEFAULT_ENCODER,
         layers: Sequence[str] = LAYER_NAMES,
-        max_length: int = 128,
-        pooling: str = "cls",
-        dropout: float = 0.1,
-        lowercase: bool | str = "auto",
-        text_prefix: str = "",
+        max_length: Annotated[int, Field(ge=8, le=4096)] = 128,
+        pooling: Literal["cls", "mean"] = "cls",
+        dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1,
+        # auto: lowercase when the tokenizer is uncased (do_lower_case, or a vocabulary without capitals).
+        lowercase: Literal["auto"] | bool = "auto",
+        text_prefix: str = "",  # put before every text in training and prediction (e5: "query: ")
+        # word-embedding table not trained (e5-small: 96M of 118M parameters; a CPU step ~6 s -> ~0.3 s)
         freeze_embeddings: bool = False,
         seed: int = 0,
-        epochs: float = 10,
-        max_steps: int | None = None,
-        batch_size: int = 32,
-        eval_batch_size: int = 128,
-        learning_rate: float = 3e-5,
-        weight_decay: float = 0.01,
-        warmup_ratio: float = 0.1,
-        early_stopping_patience: int = 3,
-        class_weighted: bool = True,
-        group_by_length: bool = True,
-        bf16: bool | str = "auto",
-        logging_steps: int = 10,
-        dataloader_workers: int = 0,
-        cpu_threads: int | None = None,
-        callbacks: Sequence[TrainerCallback] = (),
+        training: TransformerTrainingArguments = TransformerTrainingArguments(),
+        callbacks: Sequence[TrainerCallback] = (),  # extra Trainer callbacks (the speed benchmark times steps)
+        selection: Mapping[str, Any] | None = None,
     ):
-        self.name_or_path = str(name_or_path)
-        self.layers = list(layers)
+        self.name_or_path = name_or_path
+        self.layers = layers
         self.max_length = max_length
         self.pooling = pooling
         self.dropout = dropout
-        self.lowercase = lowercase  # "auto" becomes a bool in initialize() (from the tokenizer)
-        self.text_prefix = text_prefix  # e.g. e5's "query: ", put before every text (training and prediction)
+        self.lowercase = lowercase
+        self.text_prefix = text_prefix
         self.freeze_embeddings = freeze_embeddings
         self.seed = seed
-        self.epochs = epochs
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.early_stopping_patience = early_stopping_patience
-        self.class_weighted = class_weighted
-        self.group_by_length = group_by_length
-        self.bf16 = bf16
-        self.logging_steps = logging_steps
-        self.dataloader_workers = dataloader_workers
-        self.cpu_threads = cpu_threads
-        self.callbacks = list(callbacks)  # extra Trainer callbacks (the speed benchmark times steps with one)
-        self._labels = {layer: list(LAYERS[layer]) for layer in self.layers}
+        self.training = training
+        self.callbacks = callbacks
+        # {"epochs": n} chosen by an earlier dev selection (`selected()`): fit trains exactly n epochs, no dev
+        self.selection = selection
+        self._labels = {layer: list(LAYERS[layer]) for layer in layers}
         self.tokenizer: Any = None
         self.model: MultiHeadEncoder | None = None
         self._inference_module: nn.Module | None = None  # an int8 copy after quantize_int8()
@@ -140,13 +149,12 @@ class TransformerClassifier:
 
     @property
     def base_model(self) -> str:
-        return self.name_or_path
+        return str(self.name_or_path)
 
     @classmethod
     def from_config(cls, config: Any) -> TransformerClassifier:
         """From a validated run config (`layers`, `seed`, the `model` and `train` sections); loads the encoder."""
-        model = config.model.model_dump(exclude={"kind"})
-        return cls(layers=list(config.layers), seed=config.seed, **model, **config.train.model_dump()).initialize()
+        return cls(**cls.params_from_config(config)).initialize()
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, **params: Any) -> TransformerClassifier:
@@ -157,9 +165,9 @@ class TransformerClassifier:
         """Load the pretrained tokenizer and encoder and add freshly initialised heads (under `seed`)."""
         from transformers import set_seed
 
-        if self.cpu_threads:
-            torch.set_num_threads(self.cpu_threads)
-        self.tokenizer, encoder = load_pretrained(self.name_or_path)
+        if self.training.cpu_threads:
+            torch.set_num_threads(self.training.cpu_threads)
+        self.tokenizer, encoder = load_pretrained(str(self.name_or_path))
         set_seed(self.seed)
         self.model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in self.labels.items()}, self.pooling,
                                       self.dropout)
@@ -169,18 +177,16 @@ class TransformerClassifier:
             # parameters); freezing it makes an AdamW step ~20x cheaper and keeps rare-word vectors
             # from drifting on 100 sentences. The Trainer's optimizer skips frozen parameters.
             encoder.get_input_embeddings().weight.requires_grad_(False)
-        if self.lowercase == "auto":
-            self.lowercase = tokenizer_is_uncased(self.tokenizer)
-        self.lowercase = bool(self.lowercase)
+        self.lowercase_ = tokenizer_is_uncased(self.tokenizer) if self.lowercase == "auto" else bool(self.lowercase)
         log.info("transformer %s: lowercase=%s, pooling=%s, text_prefix=%r, freeze_embeddings=%s", self.name_or_path,
-                 self.lowercase, self.pooling, self.text_prefix, self.freeze_embeddings)
+                 self.lowercase_, self.pooling, self.text_prefix, self.freeze_embeddings)
         return self
 
     # -- encoding --
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
         texts = [self.text_prefix + text for text in texts] if self.text_prefix else list(texts)
-        return [text.lower() for text in texts] if self.lowercase is True else texts
+        return [text.lower() for text in texts] if self.lowercase_ else texts
 
     def encode(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
         return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_length, padding=False)
@@ -224,8 +230,10 @@ class TransformerClassifier:
         Checkpoints go to `work_dir` (default: a temporary folder) and are removed at the end:
         the best one is loaded back into the model.
         """
-        if dev is None:
-            raise ValueError("the transformer needs a dev set (early stopping on dev macro-F1)")
+        if self.selection is not None:  # fixed epochs: the Trainer's eval set is the training set itself
+            dev = Labelled(list(texts), targets)
+        elif dev is None or not len(dev.texts):
+            raise ValueError("the transformer needs a dev set (early stopping on dev macro-F1) or a selection")
         if self.model is None:
             self.initialize()
         if distributed.is_distributed() and work_dir is None:
@@ -248,7 +256,7 @@ class TransformerClassifier:
         from transformers import set_seed
 
         set_seed(self.seed)
-        if self.class_weighted:
+        if self.training.class_weighted:
             for layer in self.layers:
                 weight = balanced_class_weights(list(targets.get(layer, [])), self.labels[layer])
                 setattr(self.model, f"class_weight_{layer}", weight)
@@ -264,6 +272,21 @@ class TransformerClassifier:
     def selection_summary(self) -> dict[str, Any]:
         """The best epoch's dev score and the training log."""
         return {"best_dev_macro_f1_mean": getattr(self, "best_dev_macro_f1_", None), "history": self.history_}
+
+    def selected(self) -> dict[str, Any]:
+        """The best epoch count on dev (the first maximum); `selection=` of a refit that trains that long."""
+        history = [h for h in self.history_ if "eval_macro_f1" in h and h.get("epoch") is not None]
+        if not history:
+            return {"epochs": self.training.epochs, "note": "no dev history; the configured epochs"}
+        best = max(history, key=lambda h: h["eval_macro_f1"])  # first maximum
+        return {"epochs": max(1, round(best["epoch"])), "best_dev_macro_f1": best["eval_macro_f1"]}
+
+    def fit_arguments(self) -> TransformerTrainingArguments:
+        """The training arguments of this fit: with a selection, its epochs and no early stopping."""
+        if self.selection is None:
+            return self.training
+        epochs = self.selection["epochs"]
+        return self.training.model_copy(update={"epochs": epochs, "early_stopping_patience": int(epochs) + 1})
 
     # -- prediction: the one inference path (train, evaluate and `warta label`) --
 
@@ -372,7 +395,7 @@ class TransformerClassifier:
             "labels": self.labels,
             "pooling": self.model.pooling,
             "max_length": self.max_length,
-            "lowercase": self.lowercase,
+            "lowercase": self.lowercase_,
             "text_prefix": self.text_prefix,
             "freeze_embeddings": self.freeze_embeddings,
             "base_model": self.base_model,
@@ -419,6 +442,7 @@ class TransformerClassifier:
             freeze_embeddings=bool(card.get("freeze_embeddings", False)),
         )
         classifier._labels = labels
+        classifier.lowercase_ = classifier.lowercase
         classifier.tokenizer, classifier.model = tokenizer, model
         classifier.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         model.eval()

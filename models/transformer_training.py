@@ -140,16 +140,17 @@ def build_trainer(clf: Any, train_set: Any, dev_set: Any, work_dir: Path, progre
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    bf16_on = use_bf16(clf.bf16)
+    train = clf.fit_arguments()
+    bf16_on = use_bf16(train.bf16)
     args = TrainingArguments(
         output_dir=str(work_dir),
-        num_train_epochs=clf.epochs,
-        max_steps=clf.max_steps if clf.max_steps else -1,
-        per_device_train_batch_size=clf.batch_size,  # under torchrun: split over the ranks
-        per_device_eval_batch_size=clf.eval_batch_size,
-        learning_rate=clf.learning_rate,
-        weight_decay=clf.weight_decay,
-        warmup_steps=clf.warmup_ratio,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps if train.max_steps else -1,
+        per_device_train_batch_size=train.batch_size,  # under torchrun: split over the ranks
+        per_device_eval_batch_size=train.eval_batch_size,
+        learning_rate=train.learning_rate,
+        weight_decay=train.weight_decay,
+        warmup_steps=train.warmup_ratio,
         eval_strategy="epoch",
         save_strategy="best",
         save_only_model=True,
@@ -159,17 +160,17 @@ def build_trainer(clf: Any, train_set: Any, dev_set: Any, work_dir: Path, progre
         greater_is_better=True,
         bf16=bf16_on,
         tf32=True if bf16_on else None,  # bf16-capable GPUs (Ampere+) also run the fp32 rest in TF32
-        train_sampling_strategy="group_by_length" if clf.group_by_length else "random",
+        train_sampling_strategy="group_by_length" if train.group_by_length else "random",
         logging_strategy="steps",
-        logging_steps=clf.logging_steps,
+        logging_steps=train.logging_steps,
         report_to="none",
         seed=clf.seed,
         data_seed=clf.seed,
         remove_unused_columns=False,
-        dataloader_num_workers=clf.dataloader_workers,
+        dataloader_num_workers=train.dataloader_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not progress,
-        **ddp_arguments({"train.batch_size": clf.batch_size, "train.eval_batch_size": clf.eval_batch_size}),
+        **ddp_arguments({"train.batch_size": train.batch_size, "train.eval_batch_size": train.eval_batch_size}),
     )
     collator = DataCollatorWithPadding(clf.tokenizer, pad_to_multiple_of=8 if bf16_on else None)
     trainer = Trainer(
@@ -180,7 +181,7 @@ def build_trainer(clf: Any, train_set: Any, dev_set: Any, work_dir: Path, progre
         eval_dataset=dev_set,
         processing_class=clf.tokenizer,
         compute_metrics=partial(multihead_metrics, clf),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=clf.early_stopping_patience),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=train.early_stopping_patience),
                    _LogCallback(clf.history_), _RankSeed(), *clf.callbacks],
     )
     # The Trainer prints log dicts to stdout; ours go to the log (train.log, stderr) instead.

@@ -198,7 +198,7 @@ def test_config_schema_and_registry():
     assert config.model.kind == "hybrid" and config.model.fusion_weight is None
     assert config_class("hybrid") is type(config) and model_class("hybrid") is HybridClassifier
     model = HybridClassifier.from_config(config)
-    assert model.tfidf_.cue_features is False and model.text_prefix == "query: "
+    assert model._tfidf_head().cue_features is False and model.text_prefix == "query: "
     with pytest.raises(InputError, match="model.fusion_weigth: unknown key"):
         load_config(REPO / "configs" / "hybrid-e5.yaml", ["model.fusion_weigth=0.3"])
 
@@ -261,11 +261,11 @@ def test_warta_label_resume_with_a_hybrid_run_is_byte_identical(hybrid_run, tmp_
 def test_transformer_freeze_embeddings_and_text_prefix(tiny_bert, synthetic_data, tmp_path, one_torch_thread_module):
     import torch
 
-    from warta.models.transformer import TransformerClassifier
+    from warta.models.transformer import TransformerClassifier, TransformerTrainingArguments
 
     (train_texts, train_targets), (dev_texts, dev_targets), _ = split_data(synthetic_data)
-    model = TransformerClassifier(str(tiny_bert), max_length=64, seed=0, epochs=1, batch_size=16, learning_rate=1e-3,
-                                  text_prefix="query: ", freeze_embeddings=True).initialize()
+    model = TransformerClassifier(str(tiny_bert), max_length=64, seed=0, text_prefix="query: ", freeze_embeddings=True,
+                                  training=TransformerTrainingArguments(epochs=1, batch_size=16, learning_rate=1e-3)).initialize()
     table = model.model.encoder.get_input_embeddings().weight
     before_table = table.detach().clone()
     before_layer = next(p for n, p in model.model.encoder.named_parameters() if "encoder.layer.0" in n).detach().clone()
@@ -302,7 +302,7 @@ def test_refit_all_and_outlet_cv_with_a_hybrid_run(synthetic_data, tiny_bert, tm
     result = train_experiment(config, out=tmp_path / "run", data=synthetic_data, cv="outlet", refit="all",
                               progress=False, n_boot=0)
     run = tmp_path / "run"
-    chosen = result.metrics["refit"]["hyperparameters"]["selection"]
+    chosen = result.metrics["refit"]["hyperparameters"]
     shipped, evaluated = load_model(run / "model"), load_model(run / "model-eval")
     assert shipped.selected() == evaluated.selected() == chosen
     assert shipped.tuning_ == {layer: {} for layer in LAYER_NAMES}  # nothing re-tuned

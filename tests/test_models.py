@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pytest
 from hostile_common import make_tfidf_run
+from pydantic import BaseModel, Field
 
-from warta.config import CONFIG_CLASSES, load_config
+from warta.config import load_config
 from warta.errors import InputError
 from warta.models import (
     KINDS,
@@ -31,13 +33,51 @@ CONFIGS = REPO / "configs"
 
 
 def test_every_config_kind_is_registered_with_its_config_schema():
-    assert set(KINDS) == set(CONFIG_CLASSES)
     for kind in KINDS:
         cls = model_class(kind)
-        assert cls.kind == kind and KINDS[kind].model == f"{cls.__module__}:{cls.__name__}"
-        assert config_class(kind) is CONFIG_CLASSES[kind]
-        # the schema's model section is the one for this kind
-        assert config_class(kind).model_fields["model"].annotation.model_fields["kind"].annotation.__args__ == (kind,)
+        assert cls.kind == kind and KINDS[kind] == f"{cls.__module__}:{cls.__name__}"
+        # the schema's model section is the one for this kind, derived from the constructor
+        section = config_class(kind).model_fields["model"].annotation
+        assert section.model_fields["kind"].annotation.__args__ == (kind,)
+        assert set(section.model_fields) - {"kind"} == set(inspect.signature(cls).parameters) - set(cls.run_params)
+        assert config_class(kind).model_fields["train"].annotation is cls.training_arguments
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_default_is_written_once_in_the_constructor(kind):
+    """The config section's defaults are the constructor's (one source): a default changed there changes both."""
+    cls = model_class(kind)
+    section = config_class(kind).model_fields["model"].annotation
+    signature = inspect.signature(cls).parameters
+    for name, field in section.model_fields.items():
+        if name == "kind" or isinstance(field.default, BaseModel):
+            continue
+        default = signature[name].default
+        assert field.default == default, name
+
+
+def test_a_new_kind_is_one_class_and_one_registry_line(monkeypatch, tmp_path):
+    """A kind with its hyperparameters in the constructor gets a validated config section without more code."""
+    from warta.models.params import Params
+
+    class Constant(Params):
+        kind = "constant"
+
+        def __init__(self, layers=("type",), label: str = "fact", strength: Annotated[float, Field(gt=0)] = 1.0):
+            self.layers, self.label, self.strength = layers, label, strength
+
+    import warta.models as registry
+
+    monkeypatch.setitem(registry.KINDS, "constant", f"{__name__}:_CONSTANT")
+    monkeypatch.setitem(globals(), "_CONSTANT", Constant)
+    (tmp_path / "c.yaml").write_text("model: {kind: constant, strength: 2.5}\nlayers: [type]\n")
+    config = load_config(tmp_path / "c.yaml")
+    model = build_model(config)
+    assert model.get_params() == {"layers": ["type"], "label": "fact", "strength": 2.5}
+    with pytest.raises(InputError, match="model.strength: Input should be greater than 0"):
+        load_config(tmp_path / "c.yaml", ["model.strength=0"])
+    with pytest.raises(InputError, match="model.colour: unknown key"):
+        load_config(tmp_path / "c.yaml", ["model.colour=red"])
 
 
 def test_unknown_kind_is_one_line(tmp_path):
@@ -70,8 +110,8 @@ def test_tfidf_from_config_takes_every_model_option():
     assert isinstance(model, SentenceClassifier)
     expected = config.model.model_dump(exclude={"kind"})
     params = model.get_params()
-    assert params.pop("layers") == ["type", "frame"]
-    assert params == {key: list(v) if isinstance(v, tuple) else v for key, v in expected.items()}
+    assert params.pop("layers") == ["type", "frame"] and params.pop("selection") is None
+    assert params == expected
     assert list(model.labels) == ["type", "frame"]
 
 
@@ -80,8 +120,10 @@ def test_transformer_from_config_takes_model_and_train_options(tiny_bert):
                          [f"model.name_or_path={tiny_bert}", "train.learning_rate=0.01", "seed=3"])
     model = build_model(config)
     assert isinstance(model, SentenceClassifier)
-    assert (model.max_steps, model.batch_size, model.learning_rate, model.seed, model.max_length) == (4, 16, 0.01, 3, 64)
-    assert model.lowercase is True  # "auto" resolved from the (uncased) tokenizer when the encoder loads
+    train = model.training
+    assert (train.max_steps, train.batch_size, train.learning_rate, model.seed, model.max_length) == (4, 16, 0.01, 3, 64)
+    assert model.lowercase == "auto"  # stored as given ...
+    assert model.lowercase_ is True  # ... and resolved from the (uncased) tokenizer when the encoder loads
     assert model.model is not None and model.labels == {k: list(v) for k, v in LAYERS.items()}
 
 

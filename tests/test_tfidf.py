@@ -176,7 +176,7 @@ def test_save_load_round_trip(fitted, texts, tmp_path):
     again = load_model(tmp_path / "model")
     assert isinstance(again, TfidfClassifier)
     assert again.best_c_ == fitted.best_c_ and again.tuning_ == fitted.tuning_
-    assert again.get_params() == fitted.get_params()
+    assert again.saved_params() == fitted.saved_params()
     before, after = fitted.predict_proba(texts + NOVEL), again.predict_proba(texts + NOVEL)
     for layer in before:
         np.testing.assert_array_equal(after[layer], before[layer])  # the same numbers, bit for bit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -111,12 +110,13 @@ def test_refit_transformer_uses_the_best_epoch_count(synthetic_data, tiny_bert, 
 
 
 def test_selected_hyperparameters_pick_the_first_best_epoch():
-    class Model:
-        history_: ClassVar[list[dict]] = [{"epoch": 1.0, "eval_macro_f1": 0.4}, {"epoch": 1.0, "loss": 1.0},
-                    {"epoch": 2.0, "eval_macro_f1": 0.6}, {"epoch": 3.0, "eval_macro_f1": 0.6}]
+    from warta.models.transformer import TransformerClassifier
 
+    model = TransformerClassifier()  # nothing loaded: only the training history matters
+    model.history_ = [{"epoch": 1.0, "eval_macro_f1": 0.4}, {"epoch": 1.0, "loss": 1.0},
+                      {"epoch": 2.0, "eval_macro_f1": 0.6}, {"epoch": 3.0, "eval_macro_f1": 0.6}]
     config = load_config(CONFIGS / "smoke-transformer.yaml")
-    assert selected_hyperparameters(config, Model())["epochs"] == 2
+    assert selected_hyperparameters(config, model)["epochs"] == 2
 
 
 def test_bad_seeds_and_refit_values(synthetic_data, tmp_path):

@@ -16,6 +16,7 @@ from warta.models import Labelled, load_model
 from warta.models.transformer import (
     MultiHeadEncoder,
     TransformerClassifier,
+    TransformerTrainingArguments,
     balanced_class_weights,
     load_pretrained,
     tokenizer_is_uncased,
@@ -33,8 +34,8 @@ def trained(tiny_bert, synthetic_data, tmp_path_factory):
     train = synthetic_data.split_records("train")
     dev = synthetic_data.split_records("dev")
     work_dir = tmp_path_factory.mktemp("checkpoints")
-    model = TransformerClassifier(str(tiny_bert), max_length=64, seed=0, epochs=1, batch_size=16, learning_rate=1e-3,
-                                  logging_steps=1)
+    model = TransformerClassifier(str(tiny_bert), max_length=64, seed=0, training=TransformerTrainingArguments(
+        epochs=1, batch_size=16, learning_rate=1e-3, logging_steps=1))
     model.fit(
         [r["text"] for r in train], targets(train, LAYER_NAMES),
         dev=Labelled([r["text"] for r in dev], targets(dev, LAYER_NAMES)), work_dir=work_dir, progress=False,
@@ -165,8 +166,8 @@ def test_lowercasing_follows_the_tokenizer(tiny_bert, tmp_path, frozen_segmentat
     texts = [text for units in frozen_segmentation.values() for _, text in units]
     cased = build_tiny_bert(tmp_path / "cased", texts, lowercase=False)
     model = TransformerClassifier.from_pretrained(str(cased))
-    assert model.lowercase is False
-    assert TransformerClassifier.from_pretrained(str(cased), lowercase=True).lowercase is True
+    assert model.lowercase == "auto" and model.lowercase_ is False
+    assert TransformerClassifier.from_pretrained(str(cased), lowercase=True).lowercase_ is True
 
 
 def test_not_a_model_folder(tmp_path):

@@ -148,16 +148,9 @@ def _outlet_error_summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def selected_hyperparameters(config: RunConfig, model: Any) -> dict[str, Any]:
-    """What dev selection chose: TF-IDF C per layer; transformer the best epoch count."""
-    if config.model.kind == "tfidf":
-        return {"best_c": {layer: float(c) for layer, c in model.best_c_.items()}}
-    if config.model.kind == "hybrid":  # C per head and layer, fusion weight per layer
-        return {"selection": model.selected()}
-    history = [h for h in getattr(model, "history_", []) if "eval_macro_f1" in h and h.get("epoch") is not None]
-    if not history:
-        return {"epochs": config.train.epochs, "note": "no dev history; the configured epochs"}
-    best = max(history, key=lambda h: h["eval_macro_f1"])  # first maximum
-    return {"epochs": max(1, round(best["epoch"])), "best_dev_macro_f1": best["eval_macro_f1"]}
+    """What dev selection chose (the model's `selected()`: TF-IDF C per layer; hybrid C per head and layer
+    and the fusion weights; transformer the best epoch count); a refit takes it as `selection=`."""
+    return model.selected()
 
 
 def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress: bool = True) -> dict[str, Any]:
@@ -170,19 +163,9 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
     records = with_supplement(data, [by_id[i] for i in ids])
     chosen = distributed.broadcast(selected_hyperparameters(config, result.model))  # rank 0's choice for all
     log.info("refit on all %d labelled sentences (+%d supplement) with %s", len(ids), len(data.supplement), chosen)
-    if config.model.kind == "tfidf":
-        model = _fit_tfidf_fixed_c(config, chosen["best_c"], records, run_dir)
-    elif config.model.kind == "hybrid":  # the chosen C and fusion weights, no dev
-        model = build_model(config)
-        model.selection = chosen["selection"]
-        model = fit_model(config, model, records, [], run_dir / "checkpoints-refit", progress=False)
-    else:
-        refit_config = config.model_copy(deep=True)
-        refit_config.train.epochs = chosen["epochs"]
-        refit_config.train.early_stopping_patience = chosen["epochs"] + 1  # no early stopping: fixed epochs
-        # The Trainer needs an eval set; the training sentences stand in (nothing is held out any more).
-        model = fit_model(refit_config, build_model(refit_config), records, records, run_dir / "checkpoints-refit",
-                          progress=progress)
+    # the chosen hyperparameters, no dev: nothing is held out any more
+    model = build_model(config).set_params(selection=chosen)
+    model = fit_model(config, model, records, [], run_dir / "checkpoints-refit", progress=progress)
     if not distributed.is_main():  # under torchrun rank 0 alone saves and records the refit
         result.model = model
         return {}
@@ -204,23 +187,3 @@ def refit_all(config: RunConfig, data: LabelledData, result: RunResult, progress
     folder.write_data({**folder.data, "refit": {**block, "ids": ids}})
     result.model = model
     return block
-
-
-def _fit_tfidf_fixed_c(config: RunConfig, best_c: dict[str, float], records: list[dict[str, Any]],
-                       run_dir: Path) -> Any:
-    """TF-IDF fitted with a fixed C per layer, no tuning.
-
-    The model API has one C grid for all layers; with a one-value grid the
-    model takes `_default_c()` per layer (in layer order), so that hook hands
-    out each layer's chosen C. Checked after fitting: a change in the model
-    code fails loudly here instead of shipping the wrong C.
-    """
-    refit_config = config.model_copy(deep=True)
-    refit_config.model.c_values = [next(iter(best_c.values()))]
-    model = build_model(refit_config)
-    per_layer = iter([best_c[layer] for layer in model.layers])
-    model._default_c = lambda: next(per_layer)
-    model = fit_model(refit_config, model, records, [], run_dir / "checkpoints-refit", progress=False)
-    if {layer: float(c) for layer, c in model.best_c_.items()} != best_c:
-        raise RuntimeError(f"refit: TF-IDF C per layer is {model.best_c_}, expected {best_c}")
-    return model

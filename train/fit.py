@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from warta import models
-from warta.config import RunConfig, TfidfRunConfig
+from warta.config import RunConfig
 from warta.models.base import Labelled, SentenceClassifier
 from warta.records import Prediction, predictions_from_matrices
 from warta.train.data import targets
@@ -41,13 +41,14 @@ def fit_model(
     `work_dir` holds the transformer's checkpoints while it trains (removed by the model).
     """
     layers = list(config.layers)
-    dev = Labelled([r["text"] for r in dev_records], targets(list(dev_records), layers))
+    dev = Labelled([r["text"] for r in dev_records], targets(list(dev_records), layers)) if dev_records else None
     return model.fit([r["text"] for r in train_records], targets(list(train_records), layers), dev=dev,
                      work_dir=work_dir, progress=progress)
 
 
-def predict_batch_size(config: RunConfig) -> int:
-    return config.train.predict_batch_size if isinstance(config, TfidfRunConfig) else config.train.eval_batch_size
+def predict_batch_size(config: RunConfig) -> int | None:
+    """Batch size of the run's own predictions, from the kind's training arguments."""
+    return config.train.prediction_batch_size
 
 
 def prediction_records(

@@ -24,6 +24,7 @@ from typing import Any
 from warta import distributed
 from warta.config import RunConfig, dump_config
 from warta.errors import InputError
+from warta.models import model_class
 from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder
 from warta.train.cv import cross_validate
@@ -174,9 +175,9 @@ def train(
     """
     if cv is not None and cv not in ("outlet", "outlet-purged") and (not isinstance(cv, int) or cv < 2):
         raise InputError(f"--cv {cv}: expected K >= 2, 'outlet' or 'outlet-purged'")
-    if distributed.is_distributed() and config.model.kind == "tfidf":  # nothing to share out: refuse
-        raise InputError(f"model.kind tfidf: multi-process training (WORLD_SIZE={distributed.world_size()}) "
-                         "is for the transformer kinds; run `warta train` without torchrun")
+    if distributed.is_distributed() and not model_class(config.model.kind).distributed_training:  # nothing to share
+        raise InputError(f"model.kind {config.model.kind}: multi-process training (WORLD_SIZE="
+                         f"{distributed.world_size()}) is for the encoder kinds; run `warta train` without torchrun")
     if data is None:
         data = load_run_data(config.data)
     train_records = data.split_records("train")

@@ -10,13 +10,15 @@ command runs). ``null`` data paths mean the bundled seeds.
 from __future__ import annotations
 
 import copy
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator
 
 from warta.errors import InputError
+from warta.models.params import Strict, model_section
 from warta.schema import LAYER_NAMES
 
 LayerName = Literal["type", "stance", "frame"]
@@ -25,8 +27,7 @@ DATA_PATH_LIST_KEYS = ("extra", "supplement")
 MAX_CONFIG_BYTES = 1_000_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)  # no NaN/inf anywhere
+_Strict = Strict  # every section: unknown keys, NaN and infinity refused
 
 
 class DataConfig(_Strict):
@@ -57,106 +58,6 @@ class OutputConfig(_Strict):
     folder: Path | None = None
 
 
-class TfidfModelConfig(_Strict):
-    """Word + character n-gram TF-IDF with cue features; one logistic regression per layer."""
-
-    kind: Literal["tfidf"]
-    word_ngrams: tuple[Annotated[int, Field(ge=1, le=3)], Annotated[int, Field(ge=1, le=3)]] = (1, 2)
-    char_ngrams: tuple[Annotated[int, Field(ge=1, le=8)], Annotated[int, Field(ge=1, le=8)]] = (2, 5)
-    min_df: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    max_features: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
-    sublinear_tf: bool = True
-    cue_features: bool = True
-    cue_weight: Annotated[float, Field(gt=0, le=1e6)] = 1.0
-    cue_layers: list[LayerName] = ["type"]  # layers whose classifier sees the cue block (built for `type`)
-    class_weight: Literal["balanced"] | None = "balanced"
-    # C is tuned on dev over these values (per layer); one value fixes it.
-    c_values: Annotated[list[Annotated[float, Field(gt=0, le=1e9)]], Field(min_length=1, max_length=100)] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
-    max_iter: Annotated[int, Field(ge=10, le=1_000_000)] = 2000
-
-    @field_validator("word_ngrams", "char_ngrams")
-    @classmethod
-    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
-        if value[0] > value[1]:
-            raise ValueError(f"expected [min, max] with min <= max, got {list(value)}")
-        return value
-
-
-class TransformerModelConfig(_Strict):
-    """A pretrained encoder (hub name or local folder) with one linear head per layer."""
-
-    kind: Literal["transformer"]
-    name_or_path: str = "indobenchmark/indobert-base-p1"
-    max_length: Annotated[int, Field(ge=8, le=4096)] = 128
-    pooling: Literal["cls", "mean"] = "cls"
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    # auto: lowercase when the tokenizer is uncased (do_lower_case, or a vocabulary without capitals).
-    lowercase: Literal["auto"] | bool = "auto"
-    text_prefix: str = ""  # put before every text in training and prediction (e5: "query: ")
-    # word-embedding table not trained (e5-small: 96M of 118M parameters; a CPU step ~6 s -> ~0.3 s)
-    freeze_embeddings: bool = False
-
-
-class TfidfHeadConfig(TfidfModelConfig):
-    """The TF-IDF head of a hybrid model: the TF-IDF model's options (`kind` implied)."""
-
-    kind: Literal["tfidf"] = "tfidf"
-
-
-class HybridModelConfig(_Strict):
-    """TF-IDF head + frozen sentence-embedding head per layer, probabilities averaged (models/hybrid.py)."""
-
-    kind: Literal["hybrid"]
-    encoder: str = "encoders/e5-small"  # local encoder folder or hub name (relative: to the current directory)
-    text_prefix: str = "query: "  # e5's convention for texts to classify; "" for other encoders
-    pooling: Literal["mean", "cls"] = "mean"
-    max_length: Annotated[int, Field(ge=8, le=4096)] = 128
-    embedding_c_values: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [
-        0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
-    # weight of the embedding head; null: chosen per layer on dev from fusion_grid
-    fusion_weight: Annotated[float, Field(ge=0, le=1)] | None = 0.5
-    fusion_grid: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)] = [
-        0.0, 0.25, 0.5, 0.75, 1.0]
-    class_weight: Literal["balanced"] | None = "balanced"
-    max_iter: Annotated[int, Field(ge=10)] = 3000
-    tfidf: TfidfHeadConfig = TfidfHeadConfig()
-    cache: bool = True  # embeddings cached by text hash
-    cache_dir: Path | None = None  # null: $WARTA_CACHE_DIR/embeddings or ~/.cache/warta/embeddings
-    copy_encoder: bool = False  # copy the encoder folder into the saved model (self-contained, +470 MB for e5)
-    embed_batch_size: Annotated[int, Field(ge=1)] = 32
-
-
-class TfidfTrainConfig(_Strict):
-    """TF-IDF training has nothing to tune beyond model.c_values; kept for a uniform layout."""
-
-    predict_batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
-
-
-class TransformerTrainConfig(_Strict):
-    epochs: Annotated[float, Field(gt=0, le=1000)] = 10
-    max_steps: Annotated[int, Field(ge=1, le=100_000_000)] | None = None  # caps training (smoke runs); None: epochs decide
-    batch_size: Annotated[int, Field(ge=1, le=65536)] = 32
-    eval_batch_size: Annotated[int, Field(ge=1, le=65536)] = 128
-    learning_rate: Annotated[float, Field(gt=0, le=1)] = 3e-5
-    weight_decay: Annotated[float, Field(ge=0, le=10)] = 0.01
-    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    early_stopping_patience: Annotated[int, Field(ge=1, le=1000)] = 3
-    class_weighted: bool = True
-    group_by_length: bool = True
-    bf16: Literal["auto"] | bool = "auto"  # auto: on when CUDA with bf16 support is present
-    logging_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10
-    dataloader_workers: Annotated[int, Field(ge=0, le=64)] = 0
-    # CPU threads for torch (null: torch's default). On a busy shared CPU, 1 can be much faster.
-    cpu_threads: Annotated[int, Field(ge=1, le=1024)] | None = None
-
-
-class HybridTrainConfig(_Strict):
-    """Nothing is trained by gradient descent; prediction batch size and CPU threads for the encoder."""
-
-    eval_batch_size: Annotated[int, Field(ge=1)] = 32
-    cpu_threads: Annotated[int, Field(ge=1)] | None = None
-
-
 class _RunBase(_Strict):
     # default: the config file's stem; a plain name (it becomes part of the run folder's name, never a path)
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")] | None = None
@@ -173,24 +74,26 @@ class _RunBase(_Strict):
         return [layer for layer in LAYER_NAMES if layer in value]
 
 
-class TfidfRunConfig(_RunBase):
-    model: TfidfModelConfig
-    train: TfidfTrainConfig = TfidfTrainConfig()
+RunConfig = _RunBase  # a validated run config: `model` and `train` sections of its kind (run_config_class)
 
 
-class TransformerRunConfig(_RunBase):
-    model: TransformerModelConfig
-    train: TransformerTrainConfig = TransformerTrainConfig()
+@cache
+def run_config_class(model_cls: type) -> type[_RunBase]:
+    """The run config of one model kind: the common keys, `model:` derived from the model's constructor
+    (warta.models.params.model_section) and `train:` its training arguments."""
+    train = model_cls.training_arguments
+    name = model_cls.__name__.removesuffix("Classifier") + "RunConfig"
+    return create_model(name, __base__=_RunBase, model=(model_section(model_cls), ...), train=(train, train()))
 
 
-class HybridRunConfig(_RunBase):
-    model: HybridModelConfig
-    train: HybridTrainConfig = HybridTrainConfig()
+def __getattr__(name: str) -> Any:
+    """The old per-kind names (TfidfRunConfig, ...) as aliases of the derived classes."""
+    kinds = {"TfidfRunConfig": "tfidf", "TransformerRunConfig": "transformer", "HybridRunConfig": "hybrid"}
+    if name in kinds:
+        from warta.models import config_class
 
-
-RunConfig = TfidfRunConfig | TransformerRunConfig | HybridRunConfig
-CONFIG_CLASSES: dict[str, type[_RunBase]] = {"tfidf": TfidfRunConfig, "transformer": TransformerRunConfig,
-                                             "hybrid": HybridRunConfig}
+        return config_class(kinds[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- errors -----------------------------------------------------------------------
@@ -318,12 +221,14 @@ def validate_config(raw: dict[str, Any], source: str) -> RunConfig:
         raise InputError(f"{source}: model: required section is missing")
     if not isinstance(model, dict):
         raise InputError(f"{source}: model: expected a section with a `kind` key")
-    if kind not in CONFIG_CLASSES:
-        expected = ", ".join(repr(k) for k in CONFIG_CLASSES)
+    from warta.models import KINDS, config_class
+
+    if kind not in KINDS:
+        expected = ", ".join(repr(k) for k in KINDS)
         got = "missing" if kind is None else repr(kind)
         raise InputError(f"{source}: model.kind: expected one of {expected} (got {got})")
     try:
-        return CONFIG_CLASSES[kind].model_validate(raw)
+        return config_class(kind).model_validate(raw)
     except ValidationError as exc:
         raise InputError(validation_message(source, exc)) from None
 
