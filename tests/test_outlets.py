@@ -12,10 +12,10 @@ from scipy.stats import beta
 
 from warta.errors import InputError
 from warta.outlets.compare import compare_profiles
-from warta.outlets.constants import ALL
+from warta.outlets.options import ALL
 from warta.outlets.profile import profile_files, profile_outlets
 from warta.outlets.statistics import jeffreys_interval
-from warta.outlets.writing import outlet_rows
+from warta.outlets.tables import outlet_rows
 
 
 def sentence(outlet, article, i, type_, stance, frame, role="body", **extra):
@@ -55,7 +55,7 @@ def write_jsonl(path: Path, records) -> Path:
 
 def test_shares_and_cluster_bootstrap_intervals_match_hand_computation(two_article_outlet):
     profile = profile_outlets(two_article_outlet, n_boot=2000, seed=1, min_sentences=1)
-    a = profile["outlets"]["A"]
+    a = profile.outlets["A"]
     assert (a["articles"], a["sentences"]) == (2, 40)
     # Shares are sentence-weighted: fact = (8 + 6) / 40, not the mean of the article shares (0.5).
     assert a["type_share"]["fact"]["value"] == pytest.approx(14 / 40)
@@ -94,16 +94,16 @@ def test_shares_and_cluster_bootstrap_intervals_match_hand_computation(two_artic
 
 def test_json_schema_has_the_issue_keys(two_article_outlet):
     profile = profile_outlets(two_article_outlet, n_boot=200, min_sentences=1)
-    assert set(profile) >= {"outlets", "distances"}
-    assert list(profile["outlets"]) == ["A", ALL]
-    outlet = profile["outlets"]["A"]
+    assert set(profile.to_dict()) >= {"outlets", "distances"}
+    assert list(profile.outlets) == ["A", ALL]
+    outlet = profile.outlets["A"]
     assert set(outlet) >= {"articles", "sentences", "type_share", "stance_share", "stance_index", "frame_share", "dominant_frame"}
     assert set(outlet["stance_index"]) == {"all", "own_voice", "quoted"}
     for block in ("type_share", "stance_share", "frame_share"):
         for figure in outlet[block].values():
             assert set(figure) >= {"value", "ci"} and len(figure["ci"]) == 2
             assert 0.0 <= figure["ci"][0] <= figure["value"] <= figure["ci"][1] <= 1.0
-    json.dumps(profile)  # plain JSON types only
+    json.dumps(profile.to_dict())  # plain JSON types only
 
 
 def test_jeffreys_interval_definition():
@@ -116,7 +116,7 @@ def test_jeffreys_interval_definition():
 def test_one_article_one_sentence_outlet_gets_a_wide_interval_not_a_crash(two_article_outlet):
     lone = [sentence("B", "b1", 0, "opinion", "pro", "morality", role="title")]
     profile = profile_outlets(two_article_outlet + lone, n_boot=500, min_sentences=1)
-    b = profile["outlets"]["B"]
+    b = profile.outlets["B"]
     assert (b["articles"], b["sentences"]) == (1, 1)
     opinion = b["type_share"]["opinion"]
     assert opinion["value"] == 1.0
@@ -129,20 +129,20 @@ def test_one_article_one_sentence_outlet_gets_a_wide_interval_not_a_crash(two_ar
     assert b["stance_index"]["quoted"] == {"value": None, "ci": None, "n": 0}
     assert b["dominant_frame"] == "morality"
     assert any("one article" in note for note in b["notes"])
-    pair = profile["distances"]["pairs"][0]
+    pair = profile.distances["pairs"][0]
     assert pair["tests"]["stance_index_all"]["differs"] is False
 
 
 def test_all_row_pools_every_outlet(two_article_outlet):
     lone = [sentence("B", "b1", 0, "fact", "pro", "economic")]
-    everything = profile_outlets(two_article_outlet + lone, n_boot=200, min_sentences=1)["outlets"][ALL]
+    everything = profile_outlets(two_article_outlet + lone, n_boot=200, min_sentences=1).to_dict()["outlets"][ALL]
     assert (everything["articles"], everything["sentences"]) == (3, 41)
     assert everything["type_share"]["fact"]["value"] == pytest.approx(15 / 41, abs=1e-4)
 
 
 def test_headings_are_skipped_and_need_no_labels(two_article_outlet):
     heading = {"id": "a1-099", "article_id": "a1", "outlet": "A", "role": "heading", "index": 99, "text": "Sub"}
-    with_heading = profile_outlets(two_article_outlet + [heading], n_boot=200, min_sentences=1)
+    with_heading = profile_outlets(two_article_outlet + [heading], n_boot=200, min_sentences=1).to_dict()
     assert with_heading["outlets"]["A"]["sentences"] == 40
 
 
@@ -167,15 +167,15 @@ def test_bootstrap_is_deterministic_under_a_seed():
     first = profile_outlets(records, seed=5, n_boot=300)
     assert profile_outlets(records, seed=5, n_boot=300) == first
     other = profile_outlets(records, seed=6, n_boot=300)
-    assert other["outlets"]["X"]["stance_index"]["all"]["value"] == first["outlets"]["X"]["stance_index"]["all"]["value"]
-    assert other["outlets"]["X"]["stance_index"]["all"]["ci"] != first["outlets"]["X"]["stance_index"]["all"]["ci"]
+    assert other.outlets["X"]["stance_index"]["all"]["value"] == first.outlets["X"]["stance_index"]["all"]["value"]
+    assert other.outlets["X"]["stance_index"]["all"]["ci"] != first.outlets["X"]["stance_index"]["all"]["ci"]
 
 
 def test_an_outlets_intervals_do_not_depend_on_the_other_outlets_present():
     records = random_outlets(outlets=("X", "Y", "Z"))
     alone = profile_outlets([r for r in records if r["outlet"] == "X"], seed=2, n_boot=300)
     together = profile_outlets(records, seed=2, n_boot=300)
-    assert alone["outlets"]["X"] == together["outlets"]["X"]
+    assert alone.outlets["X"] == together.outlets["X"]
 
 
 # --- between outlets ----------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_an_outlets_intervals_do_not_depend_on_the_other_outlets_present():
 
 def test_one_article_each_is_never_called_different_however_unlike():
     records = article("P", "p1", [(30, "fact", "pro", "economic")]) + article("Q", "q1", [(30, "opinion", "against", "conflict")])
-    pair = profile_outlets(records, n_boot=500)["distances"]["pairs"][0]
+    pair = profile_outlets(records, n_boot=500).to_dict()["distances"]["pairs"][0]
     assert pair["tests"]["type_js"]["value"] == 1.0
     assert not any(test["differs"] for test in pair["tests"].values())
     assert "one article each" in pair["note"]
@@ -195,14 +195,14 @@ def test_consistent_difference_over_many_articles_is_called_different():
         records += article("P", f"p{a}", [(5, "fact", "pro", "economic"), (1, "opinion", "neutral", "none")])
         records += article("Q", f"q{a}", [(5, "opinion", "against", "conflict"), (1, "fact", "neutral", "none")])
     profile = profile_outlets(records, n_boot=1000)
-    tests = profile["distances"]["pairs"][0]["tests"]
+    tests = profile.distances["pairs"][0]["tests"]
     assert tests["stance_index_all"]["value"] == pytest.approx(10 / 6, abs=1e-4)
     for key in ("type_js", "frame_js", "stance_index_all", "stance_index_own_voice"):
         assert tests[key]["differs"] is True, key
         assert tests[key]["value"] > tests[key]["noise"]
     # A pair with the same mix is not called different.
     same = random_outlets(seed=11, outlets=("X", "Y"), articles=8)
-    tests = profile_outlets(same, n_boot=500)["distances"]["pairs"][0]["tests"]
+    tests = profile_outlets(same, n_boot=500).to_dict()["distances"]["pairs"][0]["tests"]
     assert not any(t["differs"] for t in tests.values())
 
 
@@ -236,16 +236,16 @@ def test_js_distance_is_scipys_base_2(two_article_outlet):
     lone = article("B", "b1", [(3, "fact", "pro", "economic"), (1, "quote", "against", "none")])
     profile = profile_outlets(two_article_outlet + lone, n_boot=200, min_sentences=1)
     expected = jensenshannon([14, 2, 24, 0], [3, 1, 0, 0], base=2)
-    assert profile["distances"]["type"]["A"]["B"] == pytest.approx(expected, abs=1e-4)
-    assert profile["distances"]["type"]["B"]["A"] == profile["distances"]["type"]["A"]["B"]
+    assert profile.distances["type"]["A"]["B"] == pytest.approx(expected, abs=1e-4)
+    assert profile.distances["type"]["B"]["A"] == profile.distances["type"]["A"]["B"]
 
 
 def test_small_outlets_are_listed_and_flagged_but_not_compared(two_article_outlet):
     small = article("S", "s1", [(3, "fact", "pro", "economic")])
     profile = profile_outlets(two_article_outlet + small, min_sentences=10, n_boot=200)
-    assert profile["outlets"]["S"]["below_min_sentences"] is True
-    assert profile["outlets"]["A"]["below_min_sentences"] is False
-    (pair,) = profile["distances"]["pairs"]
+    assert profile.outlets["S"]["below_min_sentences"] is True
+    assert profile.outlets["A"]["below_min_sentences"] is False
+    (pair,) = profile.distances["pairs"]
     assert "tests" not in pair and "S" in pair["skipped"]
     assert "not compared" in pair["note"]
     assert [row["outlet"] for row in outlet_rows(profile)] == ["A", "S", ALL]
@@ -294,7 +294,7 @@ def prob_records():
 
 
 def test_probs_mode_uses_expected_shares():
-    o = profile_outlets(prob_records(), use="probs", n_boot=200, min_sentences=1)["outlets"]["O"]
+    o = profile_outlets(prob_records(), use="probs", n_boot=200, min_sentences=1).to_dict()["outlets"]["O"]
     shares = {label: f["value"] for label, f in o["type_share"].items()}
     assert shares == pytest.approx({"fact": 0.4, "quote": 0.2, "opinion": 0.4, "speculation": 0.0})
     assert o["stance_index"]["all"]["value"] == pytest.approx(0.25)
@@ -304,7 +304,7 @@ def test_probs_mode_uses_expected_shares():
     assert o["stance_index"]["quoted"]["value"] == pytest.approx(1.0)
     assert o["stance_index"]["quoted"]["n"] == pytest.approx(0.4)
     # Hard labels give the labelled figures instead.
-    hard = profile_outlets(prob_records(), use="labels", n_boot=200, min_sentences=1)["outlets"]["O"]
+    hard = profile_outlets(prob_records(), use="labels", n_boot=200, min_sentences=1).to_dict()["outlets"]["O"]
     assert hard["type_share"]["fact"]["value"] == 0.5
 
 
@@ -384,7 +384,7 @@ def test_cli_writes_outputs_refuses_to_overwrite_and_reports_errors(tmp_path, tw
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} == {"outlets.json", "outlets.csv", "distances.csv", "report.html"}
     saved = json.loads((out / "outlets.json").read_text(encoding="utf-8"))
-    assert saved == profile_files([data], n_boot=300)  # the CLI writes what the library returns
+    assert saved == profile_files([data], n_boot=300).to_dict()  # the CLI writes what the library returns
     header = (out / "outlets.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert {"outlet", "articles", "sentences", "type_share.fact", "type_share.fact.ci_lo", "stance_index.own_voice.ci_hi",
             "dominant_frame"} <= set(header)

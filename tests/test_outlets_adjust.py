@@ -177,7 +177,7 @@ def test_methods_state_the_runs_error_on_unseen_outlets(tmp_path, fake_run):
     without one, that it was not measured."""
     import shutil
 
-    from warta.outlets.extras import run_summary
+    from warta.outlets.run_facts import run_summary
 
     target = tmp_path / "t.jsonl"
     target.write_text("".join(json.dumps(r) + "\n" for r in _target({"pro": 0.2, "against": 0.5, "neutral": 0.3})))
@@ -211,13 +211,13 @@ def test_methods_state_the_runs_error_on_unseen_outlets(tmp_path, fake_run):
 def test_a_malformed_outlet_error_file_is_ignored_not_fatal(tmp_path, fake_run):
     import shutil
 
-    from warta.outlets.extras import run_summary
+    from warta.outlets.run_facts import run_summary
 
     run = tmp_path / "odd-run"
     shutil.copytree(fake_run, run)
     for content in ("[1, 2]", json.dumps({"mean_over_outlets": {"stance_index_abs_error": "x"}, "outlets": {"a": 3}})):
         (run / "cv" / "outlet_error.json").write_text(content)
-        assert run_summary(run)["outlet_error"] is None
+        assert run_summary(run).get("outlet_error") is None  # malformed: ignored, never fatal
     odd_shares = {"outlets": {"a": {"stance_index": {"error": 0.1}}},
                   "mean_over_outlets": {"stance_index_abs_error": 0.1, "share_error_points": {"type": "x", "stance": 3.0}}}
     (run / "cv" / "outlet_error.json").write_text(json.dumps(odd_shares))

@@ -7,7 +7,8 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 
 import warta.outlets.pairs as pairs
-from warta.outlets.constants import _PARTS, PAIR_STATS
+from warta.outlets.pairs import PAIR_STATS
+from warta.outlets.sentences import PARTS
 
 
 def outlet(rng, articles, probs=False):
@@ -61,8 +62,8 @@ def test_js_rows_are_scipys_and_column_statistics_agree():
     got = pairs._js_rows(p, q)
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(got[1:], want[1:])
-    a = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(_PARTS, (4, 3, 6, 3, 3))}
-    b = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(_PARTS, (4, 3, 6, 3, 3))}
+    a = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(PARTS, (4, 3, 6, 3, 3))}
+    b = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(PARTS, (4, 3, 6, 3, 3))}
     rows = pairs._pair_statistics(a, b)
     cols = pairs._column_statistics({k: v.T for k, v in a.items()}, {k: v.T for k, v in b.items()})
     for key in rows:
@@ -86,8 +87,8 @@ def reference(matrices, n_boot, seed):
     made = {key: sum(1 for t, _ in out.values() if t[key]["p"] is not None) for key, _, _ in PAIR_STATS}
     for tests, spreads in out.values():
         for key, spread in spreads.items():
-            tests[key]["noise"] = pairs._round(float(np.quantile(spread, 1 - 0.05 / made[key])))
-            tests[key]["p_adj"] = pairs._round(min(1.0, made[key] * tests[key]["p"]))
+            tests[key]["noise"] = pairs.rounded(float(np.quantile(spread, 1 - 0.05 / made[key])))
+            tests[key]["p_adj"] = pairs.rounded(min(1.0, made[key] * tests[key]["p"]))
     return out
 
 
@@ -95,7 +96,7 @@ def test_distances_match_the_per_pair_algorithm_with_mixed_sizes_and_the_normal_
     monkeypatch.setattr(pairs, "_EXACT_NULL_ARTICLES", 4)  # outlets of 5+ articles take the normal approximation
     rng = np.random.default_rng(3)
     matrices = {f"o{i}": outlet(rng, int(k)) for i, k in enumerate([1, 2, 2, 3, 5, 6, 1])}
-    got = pairs._distances(profiles_for(matrices), matrices, 300, 4)
+    got = pairs.distances(profiles_for(matrices), matrices, 300, 4)
     want = reference(matrices, 300, 4)
     for pair in got["pairs"]:
         tests, _ = want[pair["a"], pair["b"]]
@@ -106,15 +107,15 @@ def test_distances_match_the_per_pair_algorithm_with_mixed_sizes_and_the_normal_
         for a in matrices:
             for b in matrices:
                 js = jensenshannon(matrices[a][layer].sum(axis=0), matrices[b][layer].sum(axis=0), base=2)
-                assert got[layer][a][b] == (pairs._round(float(js)) if a != b else 0.0)
+                assert got[layer][a][b] == (pairs.rounded(float(js)) if a != b else 0.0)
 
 
 def test_noise_is_redrawn_when_fewer_pairs_are_compared_than_planned(monkeypatch):
     rng = np.random.default_rng(5)
     matrices = {f"o{i}": outlet(rng, 3) for i in range(5)}
-    want = pairs._distances(profiles_for(matrices), matrices, 300, 1)
+    want = pairs.distances(profiles_for(matrices), matrices, 300, 1)
     monkeypatch.setattr(pairs, "_planned_comparisons", lambda jobs, sums: {key: 1 for key, _, _ in PAIR_STATS})
-    got = pairs._distances(profiles_for(matrices), matrices, 300, 1)
+    got = pairs.distances(profiles_for(matrices), matrices, 300, 1)
     assert got == want
 
 
@@ -122,5 +123,5 @@ def test_progress_is_reported_up_to_every_pair():
     rng = np.random.default_rng(6)
     matrices = {f"o{i}": outlet(rng, 2 + i % 2) for i in range(6)}
     seen = []
-    pairs._distances(profiles_for(matrices), matrices, 200, 0, progress=lambda done, total: seen.append((done, total)))
+    pairs.distances(profiles_for(matrices), matrices, 200, 0, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (15, 15) and all(t == 15 for _, t in seen)

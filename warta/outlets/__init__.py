@@ -30,5 +30,37 @@ Uncertainty (95%):
   reports fast.
 
 All resampling is seeded: the same records, seed and n_boot give identical output.
+
+Public API (imported lazily, so `import warta.outlets` stays cheap)::
+
+    from warta.outlets import OutletOptions, Profile, profile_files, write_profile
+    profile = profile_files(["labels.jsonl"], options=OutletOptions(seed=1))
+    write_profile(profile, check_outputs("out/", PROFILE_FILES, force=True))
 """
 
+from warta.outlets.options import DEFAULTS, OutletOptions
+
+_PUBLIC = {
+    "Profile": "warta.outlets.profile",
+    "profile_outlets": "warta.outlets.profile",
+    "profile_files": "warta.outlets.profile",
+    "compare_profiles": "warta.outlets.compare",
+    "compare_files": "warta.outlets.compare",
+    "check_outputs": "warta.outlets.output",
+    "write_profile": "warta.outlets.output",
+    "write_comparison": "warta.outlets.output",
+    "PROFILE_FILES": "warta.outlets.output",
+    "COMPARE_FILES": "warta.outlets.output",
+    "render_report": "warta.outlets.report",
+    "render_profile_summary": "warta.outlets.summary",
+    "render_compare_summary": "warta.outlets.summary",
+}
+__all__ = ["DEFAULTS", "OutletOptions", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        import importlib
+
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'warta.outlets' has no attribute {name!r}")

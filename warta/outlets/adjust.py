@@ -29,11 +29,10 @@ import numpy as np
 
 from warta.errors import InputError
 from warta.outlets import quantify as Q
-from warta.outlets.constants import ALL, STANCE_SUBSETS
+from warta.outlets.options import ADJUST_METHODS, ALL, DEFAULTS, STANCE_SUBSETS
 from warta.schema import LABELLED_ROLES, LAYERS
 
-ADJUST_METHODS = ("none", "acc", "pacc", "em", "cc-probs")
-DEFAULT_ADJUST = "none"
+DEFAULT_ADJUST = DEFAULTS.adjust
 EXPERIMENTAL = {"em": "experimental: biased even in the idealised simulation (bench/quantify_sim_results.md)"}
 MIN_ARTICLES = 5
 MIN_CAL_ARTICLES = 10
@@ -109,8 +108,8 @@ def _correct(cal: Q.Calibration, records: list[dict], layer: str, method: str, n
 
 
 def adjust_groups(
-    records: Sequence[dict[str, Any]], calibration: dict[str, Any], method: str, by: str = "outlet",
-    n_boot: int = 2000, seed: int = 0,
+    records: Sequence[dict[str, Any]], calibration: dict[str, Any], method: str, by: str = DEFAULTS.by,
+    n_boot: int = DEFAULTS.n_boot, seed: int = DEFAULTS.seed,
 ) -> dict[str, Any]:
     """Corrected shares per group and ALL: {"method", "run", "calibration", "outlets": {name: {...}}}."""
     if method not in ADJUST_METHODS:

@@ -8,27 +8,19 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.outlets.constants import _PARTS, ALL, STANCE_SUBSETS
-from warta.outlets.profile import _settings
+from warta.outlets.options import ALL, DEFAULTS, STANCE_SUBSETS, OutletOptions
+from warta.outlets.profile import settings_record
+from warta.outlets.sentences import PARTS, Sentence, located, located_files, read_sentence, voice_vectors, with_labels
 from warta.outlets.statistics import (
-    _envelope,
-    _index,
-    _percentiles,
-    _replicate_sums,
-    _rng,
-    _round,
-    _shares,
+    envelope,
+    percentile_interval,
+    replicate_sums,
+    rounded,
+    seeded_rng,
+    shares_of,
+    stance_index_of,
 )
-from warta.outlets.validation import (
-    _check_options,
-    _located,
-    _located_files,
-    _Sentence,
-    _sentence,
-    _voice_vectors,
-    _with_labels,
-)
-from warta.schema import LABELLED_ROLES, LAYERS
+from warta.schema import LABELLED_ROLES, LAYERS, parse_role
 
 # --- model against gold -------------------------------------------------------------------
 
@@ -37,9 +29,9 @@ def _gap_figures(gold: dict[str, np.ndarray], pred: dict[str, np.ndarray]) -> di
     """Share gaps (mean |pred - gold| over labels) and index differences, for 1-d or 2-d sums."""
     figures = {}
     for layer in LAYERS:
-        figures[f"share_gap.{layer}"] = np.mean(np.abs(_shares(pred[layer]) - _shares(gold[layer])), axis=-1)
+        figures[f"share_gap.{layer}"] = np.mean(np.abs(shares_of(pred[layer]) - shares_of(gold[layer])), axis=-1)
     for subset, part in zip(STANCE_SUBSETS, ("stance", "own", "quoted")):
-        figures[f"index_diff.{subset}"] = _index(pred[part]) - _index(gold[part])
+        figures[f"index_diff.{subset}"] = stance_index_of(pred[part]) - stance_index_of(gold[part])
     return figures
 
 
@@ -50,7 +42,7 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
     m = len(articles)
     # One row per sentence (sentence-level resampling) and one per article (cluster resampling).
     per_sentence = {}
-    for part in _PARTS:
+    for part in PARTS:
         per_sentence[f"gold.{part}"] = np.vstack([gold_vectors[part] for _, gold_vectors, _ in sentences])
         per_sentence[f"pred.{part}"] = np.vstack([pred_vectors[part] for _, _, pred_vectors in sentences])
     owner = np.array([articles[article] for article, _, _ in sentences])
@@ -59,12 +51,12 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
         sums = np.zeros((m, mat.shape[1]))
         np.add.at(sums, owner, mat)
         per_article[key] = sums
-    rng = _rng(seed, "compare", name)
-    by_article = _replicate_sums(per_article, n_boot, rng)
-    by_sentence = _replicate_sums(per_sentence, n_boot, rng)
+    rng = seeded_rng(seed, "compare", name)
+    by_article = replicate_sums(per_article, n_boot, rng)
+    by_sentence = replicate_sums(per_sentence, n_boot, rng)
 
     def split(sums: dict[str, np.ndarray]) -> tuple[dict, dict]:
-        return ({p: sums[f"gold.{p}"] for p in _PARTS}, {p: sums[f"pred.{p}"] for p in _PARTS})
+        return ({p: sums[f"gold.{p}"] for p in PARTS}, {p: sums[f"pred.{p}"] for p in PARTS})
 
     observed_gold, observed_pred = split({k: v.sum(axis=0) for k, v in per_sentence.items()})
     observed = _gap_figures(observed_gold, observed_pred)
@@ -76,8 +68,8 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
         if not np.isfinite(value):
             return {"value": None, "ci": None}
         return {
-            "value": _round(value),
-            "ci": _envelope(_percentiles(boot_article[key]), _percentiles(boot_sentence[key]), lo=lo, hi=hi),
+            "value": rounded(value),
+            "ci": envelope(percentile_interval(boot_article[key]), percentile_interval(boot_sentence[key]), lo=lo, hi=hi),
         }
 
     result = {
@@ -86,13 +78,13 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
         "below_min_sentences": name != ALL and len(sentences) < min_sentences,
         "share_gap": {layer: entry(f"share_gap.{layer}", 0.0, 1.0) for layer in LAYERS},
         "stance_index_diff": {},
-        "gold_share": {layer: dict(zip(LAYERS[layer], map(_round, _shares(observed_gold[layer])))) for layer in LAYERS},
-        "pred_share": {layer: dict(zip(LAYERS[layer], map(_round, _shares(observed_pred[layer])))) for layer in LAYERS},
+        "gold_share": {layer: dict(zip(LAYERS[layer], map(rounded, shares_of(observed_gold[layer])))) for layer in LAYERS},
+        "pred_share": {layer: dict(zip(LAYERS[layer], map(rounded, shares_of(observed_pred[layer])))) for layer in LAYERS},
     }
     for subset, part in zip(STANCE_SUBSETS, ("stance", "own", "quoted")):
         block = entry(f"index_diff.{subset}", -2.0, 2.0)
-        block["gold"] = _round(float(_index(observed_gold[part]))) if observed_gold[part].sum() > 1e-12 else None
-        block["pred"] = _round(float(_index(observed_pred[part]))) if observed_pred[part].sum() > 1e-12 else None
+        block["gold"] = rounded(float(stance_index_of(observed_gold[part]))) if observed_gold[part].sum() > 1e-12 else None
+        block["pred"] = rounded(float(stance_index_of(observed_pred[part]))) if observed_pred[part].sum() > 1e-12 else None
         result["stance_index_diff"][subset] = block
     return result
 
@@ -100,16 +92,13 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
 def _compare_located(
     gold: Iterable[tuple[str, dict[str, Any]]],
     pred: Iterable[tuple[str, dict[str, Any]]],
-    by: str,
-    use: str,
-    min_sentences: int,
-    n_boot: int,
-    seed: int,
+    options: OutletOptions,
 ) -> dict[str, Any]:
-    _check_options(by, use, min_sentences, n_boot)
-    gold_sentences: dict[str, _Sentence] = {}
+    options.check()
+    by, use, min_sentences, n_boot, seed = options.by, options.use, options.min_sentences, options.n_boot, options.seed
+    gold_sentences: dict[str, Sentence] = {}
     for where, record in gold:
-        sentence = _sentence(record, by, "labels", where)
+        sentence = read_sentence(record, by, "labels", where)
         if sentence is not None:
             if sentence.id in gold_sentences:
                 raise InputError(f"{where}: duplicate sentence id {sentence.id} in gold")
@@ -122,7 +111,7 @@ def _compare_located(
     for where, record in pred:
         # Prediction records need only id and labels (e.g. predictions/test.jsonl carries no
         # outlet): outlet, article and role come from gold.
-        if record.get("role") is not None and record.get("role") not in LABELLED_ROLES:
+        if record.get("role") is not None and parse_role(record["role"], where) not in LABELLED_ROLES:
             continue  # headings carry no labels
         ident = record.get("id")
         if ident in (None, ""):
@@ -135,7 +124,7 @@ def _compare_located(
             raise InputError(f"{where}: duplicate sentence id {reference.id} in predictions")
         matched.add(reference.id)
         # Each side's own type label decides own voice vs quoted.
-        predicted = _voice_vectors(record, use, where)
+        predicted = voice_vectors(record, use, where)
         row = (reference.article, reference.vectors, predicted)
         groups.setdefault(reference.group, []).append(row)
         groups.setdefault(ALL, []).append((f"{reference.group}\x00{reference.article}", reference.vectors, predicted))
@@ -143,8 +132,8 @@ def _compare_located(
         raise InputError("no sentence id is in both the gold and the prediction file")
     names = sorted(n for n in groups if n != ALL) + [ALL]
     return {
-        "settings": _settings(
-            by, use, min_sentences, n_boot, seed,
+        "settings": settings_record(
+            options,
             gap="share_gap = mean over labels of |pred share - gold share|; stance_index_diff = pred - gold",
             interval_method=(
                 "95% interval = the wider of a paired article-cluster bootstrap and a paired sentence bootstrap "
@@ -157,40 +146,25 @@ def _compare_located(
 
 
 def compare_profiles(
-    gold: Iterable[dict[str, Any]],
-    pred: Iterable[dict[str, Any]],
-    *,
-    by: str = "outlet",
-    use: str = "labels",
-    min_sentences: int = 10,
-    n_boot: int = 2000,
-    seed: int = 0,
+    gold: Iterable[dict[str, Any]], pred: Iterable[dict[str, Any]], options: OutletOptions = DEFAULTS, **changes: Any
 ) -> dict[str, Any]:
     """Per-outlet gap between the profile from gold labels and from predictions, joined by sentence id.
 
-    `use` applies to the predictions only (gold has labels, not probabilities).
+    `options.use` applies to the predictions only (gold has labels, not probabilities).
     """
-    return _compare_located(_located(gold), _located(pred), by, use, min_sentences, n_boot, seed)
+    return _compare_located(located(gold), located(pred), options.with_(**changes))
 
 
 def compare_files(
     gold_path: str | Path, pred_path: str | Path, labels: str | Path | None = None, progress: bool = False,
-    **options: Any,
+    options: OutletOptions = DEFAULTS, **changes: Any,
 ) -> dict[str, Any]:
     """compare_profiles over two JSONL files; errors name file and line.
     `labels` is merged onto the gold file's sentences by id first (see profile_files)."""
-    gold = _located_files([gold_path], progress)
+    gold = located_files([gold_path], progress)
     if labels is not None:
-        gold = _with_labels(gold, labels)
-    result = _compare_located(
-        gold,
-        _located_files([pred_path], progress),
-        options.get("by", "outlet"),
-        options.get("use", "labels"),
-        options.get("min_sentences", 10),
-        options.get("n_boot", 2000),
-        options.get("seed", 0),
-    )
+        gold = with_labels(gold, labels)
+    result = _compare_located(gold, located_files([pred_path], progress), options.with_(**changes))
     result["settings"]["gold"] = str(gold_path) + (f" + labels {labels}" if labels is not None else "")
     result["settings"]["pred"] = str(pred_path)
     return result

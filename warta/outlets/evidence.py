@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from warta.outlets.options import DEFAULTS
 from warta.schema import LABELLED_ROLES, LAYERS
 
-DEFAULT_K = 3
+DEFAULT_K = DEFAULTS.evidence
 
 
-def evidence(records: Sequence[dict[str, Any]], k: int = DEFAULT_K, by: str = "outlet") -> dict[str, Any]:
+def evidence(records: Sequence[dict[str, Any]], k: int = DEFAULT_K, by: str = DEFAULTS.by) -> dict[str, Any]:
     """{outlet: {layer: {label: [{"id", "article_id", "text", "p"}]}}}.
 
     A sentence supports the label it carries; ranked by the model's probability of that label when

@@ -10,18 +10,31 @@ from typing import Any
 import numpy as np
 from scipy.special import rel_entr
 
-from warta.outlets.constants import (
-    _AGAINST,
-    _CHUNK_CELLS,
-    _PARTS,
-    _PRO,
-    ALL,
-    ALPHA,
-    PAIR_METHOD,
-    PAIR_STAT_WORDS,
-    PAIR_STATS,
+from warta.outlets.options import ALL, ALPHA
+from warta.outlets.sentences import AGAINST, PARTS, PRO
+from warta.outlets.statistics import CHUNK_CELLS, replicate_sums, rounded, seeded_rng, stance_index_of
+
+# Pairwise statistics, in report order: (key, layer or subset, kind).
+PAIR_STATS = (
+    ("type_js", "type", "js"),
+    ("frame_js", "frame", "js"),
+    ("stance_index_all", "all", "index"),
+    ("stance_index_own_voice", "own_voice", "index"),
+    ("stance_index_quoted", "quoted", "index"),
 )
-from warta.outlets.statistics import _index, _replicate_sums, _rng, _round
+PAIR_STAT_WORDS = {
+    "type_js": "type mix",
+    "frame_js": "frame mix",
+    "stance_index_all": "stance (all sentences)",
+    "stance_index_own_voice": "stance (own voice)",
+    "stance_index_quoted": "stance (quoted sources)",
+}
+PAIR_METHOD = (
+    "pooled-article bootstrap test of 'same outlet' (both outlets' articles pooled, each outlet's "
+    "article count redrawn from the pool); p = (1 + #null >= observed) / (1 + #null); "
+    "'differs' when the Bonferroni-adjusted p (times the number of outlet pairs compared on that measure) < 0.05; "
+    "'noise' = the null's 1 - 0.05/pairs quantile"
+)
 
 # Null draws per pair: 100 per pair compared, so the Bonferroni tail (0.05/pairs) holds ~5 draws;
 # capped so all pairs together cost at most ~_NULL_BUDGET article draws; never below --n-boot.
@@ -40,14 +53,14 @@ def _null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Genera
     outlets, the normal approximation (mean n*mu, covariance n*Sigma of the pool's rows) above
     _EXACT_NULL_ARTICLES articles."""
     if n_draw <= _EXACT_NULL_ARTICLES:
-        return _replicate_sums(pooled, n_null, rng, n_draw=n_draw)
-    stacked = np.hstack([pooled[part] for part in _PARTS])
+        return replicate_sums(pooled, n_null, rng, n_draw=n_draw)
+    stacked = np.hstack([pooled[part] for part in PARTS])
     mean = stacked.mean(axis=0)
     covariance = np.cov(stacked, rowvar=False, bias=True)
     draws = rng.multivariate_normal(n_draw * mean, n_draw * covariance, size=n_null, method="eigh")
     np.clip(draws, 0.0, None, out=draws)
     out, start = {}, 0
-    for part in _PARTS:
+    for part in PARTS:
         width = pooled[part].shape[1]
         out[part] = draws[:, start:start + width]
         start += width
@@ -77,7 +90,7 @@ def _pair_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) 
             stats[key] = _js_rows(np.atleast_2d(sums[part]), np.atleast_2d(other[part]))
         else:
             name = {"all": "stance", "own_voice": "own", "quoted": "quoted"}[part]
-            stats[key] = np.atleast_1d(_index(sums[name]) - _index(other[name]))
+            stats[key] = np.atleast_1d(stance_index_of(sums[name]) - stance_index_of(other[name]))
     return stats
 
 
@@ -87,8 +100,8 @@ def _pair_test(
     """Observed statistics with raw p-values, and the null magnitudes (for the adjusted noise level)."""
     n_a = next(iter(a.values())).shape[0]
     n_b = next(iter(b.values())).shape[0]
-    pooled = {part: np.vstack([a[part], b[part]]) for part in _PARTS}
-    rng = _rng(seed, name_a, "\x00", name_b)
+    pooled = {part: np.vstack([a[part], b[part]]) for part in PARTS}
+    rng = seeded_rng(seed, name_a, "\x00", name_b)
     null_a = _null_sums(pooled, n_null, rng, n_draw=n_a)
     null_b = _null_sums(pooled, n_null, rng, n_draw=n_b)
     observed = _pair_statistics({p: m.sum(axis=0) for p, m in a.items()}, {p: m.sum(axis=0) for p, m in b.items()})
@@ -101,7 +114,7 @@ def _pair_test(
             tests[key] = {"value": None, "noise": None, "p": None, "p_adj": None, "differs": None}
             continue
         p = (1 + int(np.sum(spread >= abs(value) - 1e-12))) / (1 + spread.size)
-        tests[key] = {"value": _round(value), "p": _round(p)}
+        tests[key] = {"value": rounded(value), "p": rounded(p)}
         spreads[key] = spread
     return tests, spreads
 
@@ -158,10 +171,10 @@ def _null_draws(articles: list[int], pairs: int, n_boot: int) -> int:
 
 def _draw_counts(rng: np.random.Generator, m: int, n_draw: int, n_null: int, out: np.ndarray) -> None:
     """How often each of the pool's m rows is drawn in each of n_null replicates of n_draw draws,
-    written to out (n_null x m). The same random numbers as statistics._replicate_sums (same chunks,
+    written to out (n_null x m). The same random numbers as statistics.replicate_sums (same chunks,
     same calls), so a pair's null is the one the per-pair code drew."""
     gather = 4 * n_draw < m
-    chunk = max(1, _CHUNK_CELLS // (n_draw if gather else max(m, n_draw)))
+    chunk = max(1, CHUNK_CELLS // (n_draw if gather else max(m, n_draw)))
     for start in range(0, n_null, chunk):
         rows = min(n_null, start + chunk) - start
         picks = rng.integers(0, m, size=(rows, n_draw))
@@ -216,7 +229,7 @@ def _column_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]
             else:
                 name = {"all": "stance", "own_voice": "own", "quoted": "quoted"}[part]
                 c, d = sums[name], other[name]
-                stats[key] = (c[_PRO] - c[_AGAINST]) / c.sum(axis=0) - (d[_PRO] - d[_AGAINST]) / d.sum(axis=0)
+                stats[key] = (c[PRO] - c[AGAINST]) / c.sum(axis=0) - (d[PRO] - d[AGAINST]) / d.sum(axis=0)
     return stats
 
 
@@ -229,12 +242,12 @@ def _batch_tests(
     size_b, m = len(pairs), n_a + n_b
     w_a, w_b = np.empty((size_b, n_null, m)), np.empty((size_b, n_null, m))
     for i, (a, b) in enumerate(pairs):
-        rng = _rng(seed, a, "\x00", b)
+        rng = seeded_rng(seed, a, "\x00", b)
         _draw_counts(rng, m, n_a, n_null, w_a[i])
         _draw_counts(rng, m, n_b, n_null, w_b[i])
     w_a, w_b = w_a.transpose(0, 2, 1), w_b.transpose(0, 2, 1)
     null_a, null_b, obs_a, obs_b = {}, {}, {}, {}
-    for part in _PARTS:
+    for part in PARTS:
         # pooled articles, columns first: (pairs, columns, articles); sums (columns, pairs, replicates)
         pooled = np.stack([np.vstack([matrices[a][part], matrices[b][part]]).T for a, b in pairs])
         null_a[part] = np.matmul(pooled, w_a).transpose(1, 0, 2)
@@ -244,7 +257,7 @@ def _batch_tests(
     del w_a, w_b
     null = _column_statistics(null_a, null_b)
     observed = _column_statistics(obs_a, obs_b)  # same arithmetic as the null, so ties stay ties
-    shown = _pair_statistics({p: obs_a[p][:, :, 0].T for p in _PARTS}, {p: obs_b[p][:, :, 0].T for p in _PARTS})
+    shown = _pair_statistics({p: obs_a[p][:, :, 0].T for p in PARTS}, {p: obs_b[p][:, :, 0].T for p in PARTS})
     out: list[tuple[dict[str, dict], dict[str, float]]] = [({}, {}) for _ in pairs]
     for key, _, _ in PAIR_STATS:
         value = observed[key][:, 0]
@@ -262,7 +275,7 @@ def _batch_tests(
             if not ok[i]:
                 tests[key] = {"value": None, "noise": None, "p": None, "p_adj": None, "differs": None}
                 continue
-            tests[key] = {"value": _round(float(shown[key][i])), "p": _round((1 + int(count[i])) / (1 + int(size[i])))}
+            tests[key] = {"value": rounded(float(shown[key][i])), "p": rounded((1 + int(count[i])) / (1 + int(size[i])))}
             noises[key] = float(noise[i])
     return out
 
@@ -273,7 +286,7 @@ def _distance_matrix(names: list[str], matrices: dict, layer: str) -> dict[str, 
     out = {}
     for i, a in enumerate(names):
         row = _js_rows(np.repeat(sums[i:i + 1], len(names), axis=0), sums)
-        out[a] = {b: (_round(float(row[j])) if j != i else 0.0) for j, b in enumerate(names)}
+        out[a] = {b: (rounded(float(row[j])) if j != i else 0.0) for j, b in enumerate(names)}
     return out
 
 
@@ -297,7 +310,7 @@ def _run_tests(
             if progress:
                 progress(done, len(jobs))
             continue
-        batch = max(1, _BATCH_CELLS // (n_null * (n_a + n_b + sum(sums[members[0][1]][p].size for p in _PARTS))))
+        batch = max(1, _BATCH_CELLS // (n_null * (n_a + n_b + sum(sums[members[0][1]][p].size for p in PARTS))))
         for start in range(0, len(members), batch):
             chunk = members[start:start + batch]
             tested = _batch_tests([(a, b) for _, a, b in chunk], matrices, sums, n_a, n_b, n_null, seed, q)
@@ -309,7 +322,7 @@ def _run_tests(
     return results
 
 
-def _distances(
+def distances(
     profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -356,8 +369,8 @@ def _distances(
         for i in made[key]:
             test = pairs[i]["tests"][key]
             adjusted = min(1.0, len(made[key]) * test["p"])
-            test["noise"] = _round(results[i][1][key])
-            test["p_adj"] = _round(adjusted)
+            test["noise"] = rounded(results[i][1][key])
+            test["p_adj"] = rounded(adjusted)
             test["differs"] = adjusted < ALPHA
     for pair in pairs:
         pair["note"] = _pair_note(pair)
@@ -385,8 +398,8 @@ def _planned_comparisons(jobs: list, sums: dict) -> dict[str, int]:
     for start in range(0, len(jobs), step):
         chunk = jobs[start:start + step]
         observed = _pair_statistics(
-            {part: np.stack([sums[a][part] for _, a, _, _, _ in chunk]) for part in _PARTS},
-            {part: np.stack([sums[b][part] for _, _, b, _, _ in chunk]) for part in _PARTS},
+            {part: np.stack([sums[a][part] for _, a, _, _, _ in chunk]) for part in PARTS},
+            {part: np.stack([sums[b][part] for _, _, b, _, _ in chunk]) for part in PARTS},
         )
         for key in planned:
             planned[key] += int(np.isfinite(observed[key]).sum())

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from warta.outlets.constants import ALL
+from warta.outlets.options import ALL
 from warta.schema import LAYERS
+
+if TYPE_CHECKING:
+    from warta.outlets.profile import Profile
 
 TYPE_COLOURS = {"fact": "#3b6fb6", "quote": "#e39b2d", "opinion": "#4f9d5d", "speculation": "#9467bd"}
 SUBSET_STYLE = {  # stance index series: label, colour, marker
@@ -25,16 +28,16 @@ SUBSET_WORDS = {"all": "all sentences", "own_voice": "own voice", "quoted": "quo
 # --- plots ------------------------------------------------------------------------------
 
 
-def _png(fig: Figure) -> str:
+def png_base64(fig: Figure) -> str:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _row_names(profile: dict[str, Any]) -> list[str]:
+def _row_names(profile: Profile) -> list[str]:
     """Outlets top to bottom, ALL last."""
-    return list(profile["outlets"])
+    return list(profile.outlets)
 
 
 def _row_label(name: str, outlet: dict[str, Any]) -> str:
@@ -43,7 +46,7 @@ def _row_label(name: str, outlet: dict[str, Any]) -> str:
     return f"{name}{mark}\n{articles} article{'s' if articles != 1 else ''} · {outlet['sentences']} sent."
 
 
-def plot_type_mix(profile: dict[str, Any]) -> Figure:
+def plot_type_mix(profile: Profile) -> Figure:
     """Stacked horizontal bars of the type shares per outlet."""
     names = _row_names(profile)
     fig = Figure(figsize=(8.5, 0.62 * len(names) + 1.4))
@@ -51,13 +54,13 @@ def plot_type_mix(profile: dict[str, Any]) -> Figure:
     y = np.arange(len(names))[::-1]
     left = np.zeros(len(names))
     for label in LAYERS["type"]:
-        shares = np.array([profile["outlets"][n]["type_share"][label]["value"] for n in names])
+        shares = np.array([profile.outlets[n]["type_share"][label]["value"] for n in names])
         ax.barh(y, shares, left=left, color=TYPE_COLOURS[label], label=label, height=0.7, edgecolor="white")
         for yi, start, share in zip(y, left, shares):
             if share >= 0.07:
                 ax.text(start + share / 2, yi, f"{100 * share:.0f}%", ha="center", va="center", color="white", fontsize=8.5)
         left += shares
-    ax.set_yticks(y, [_row_label(n, profile["outlets"][n]) for n in names], fontsize=8.5)
+    ax.set_yticks(y, [_row_label(n, profile.outlets[n]) for n in names], fontsize=8.5)
     ax.set_xlim(0, 1)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"])
     ax.set_xlabel("share of labelled sentences")
@@ -69,7 +72,7 @@ def plot_type_mix(profile: dict[str, Any]) -> Figure:
     return fig
 
 
-def plot_stance_index(profile: dict[str, Any]) -> Figure:
+def plot_stance_index(profile: Profile) -> Figure:
     """Stance index per outlet with 95% interval bars: all sentences, own voice, quoted sources."""
     names = _row_names(profile)
     fig = Figure(figsize=(8.5, 0.8 * len(names) + 1.6))
@@ -79,7 +82,7 @@ def plot_stance_index(profile: dict[str, Any]) -> Figure:
     for subset, (label, colour, marker) in SUBSET_STYLE.items():
         first = True
         for yi, name in zip(y, names):
-            figure = profile["outlets"][name]["stance_index"][subset]
+            figure = profile.outlets[name]["stance_index"][subset]
             ypos = yi + offsets[subset]
             if figure["value"] is None:
                 ax.text(0, ypos, f"no {SUBSET_WORDS[subset]}", fontsize=7.5, color=colour, ha="center", va="center")
@@ -96,7 +99,7 @@ def plot_stance_index(profile: dict[str, Any]) -> Figure:
     ax.axvline(0, color="#888888", lw=0.8)
     if ALL in names:
         ax.axhline(y[names.index(ALL)] + 0.5, color="#888888", lw=0.8, ls="--")
-    ax.set_yticks(y, [_row_label(n, profile["outlets"][n]) for n in names], fontsize=8.5)
+    ax.set_yticks(y, [_row_label(n, profile.outlets[n]) for n in names], fontsize=8.5)
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(y.min() - 0.5, y.max() + 0.5)
     ax.set_xlabel("stance index = (pro − against) / n      ← against replacing workers with AI  ·  pro →")
@@ -107,30 +110,30 @@ def plot_stance_index(profile: dict[str, Any]) -> Figure:
     return fig
 
 
-def plot_frame_heatmap(profile: dict[str, Any]) -> Figure:
+def plot_frame_heatmap(profile: Profile) -> Figure:
     """Frame shares per outlet as a heatmap, share and interval written in each cell."""
     names = _row_names(profile)
     frames = LAYERS["frame"]
-    values = np.array([[profile["outlets"][n]["frame_share"][f]["value"] for f in frames] for n in names])
+    values = np.array([[profile.outlets[n]["frame_share"][f]["value"] for f in frames] for n in names])
     fig = Figure(figsize=(9, 0.62 * len(names) + 1.6))
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=max(0.5, float(values.max())), aspect="auto")
     for i, name in enumerate(names):
         for j, frame in enumerate(frames):
-            figure = profile["outlets"][name]["frame_share"][frame]
+            figure = profile.outlets[name]["frame_share"][frame]
             lo, hi = figure["ci"]
             dark = values[i, j] > 0.6 * max(0.5, float(values.max()))
             ax.text(
                 j, i, f"{100 * figure['value']:.0f}%\n[{100 * lo:.0f}–{100 * hi:.0f}]", ha="center", va="center",
                 fontsize=7.5, color="white" if dark else "#1a1a1a",
             )
-        dominant = profile["outlets"][name]["dominant_frame"]
+        dominant = profile.outlets[name]["dominant_frame"]
         if dominant in frames:
             j = frames.index(dominant)
             ax.add_patch(_cell_outline(j, i))
     ax.set_xticks(range(len(frames)), [f.replace("_", " ") for f in frames], fontsize=9)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(len(names)), [_row_label(n, profile["outlets"][n]) for n in names], fontsize=8.5)
+    ax.set_yticks(range(len(names)), [_row_label(n, profile.outlets[n]) for n in names], fontsize=8.5)
     if ALL in names:
         ax.axhline(names.index(ALL) - 0.5, color="#333333", lw=1.2)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)

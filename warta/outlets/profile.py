@@ -1,111 +1,139 @@
-"""Outlet profiles from records or files (the public entry points of `warta outlets`)."""
+"""Outlet profiles from records or files (the entry points of `warta outlets`) and the Profile they return."""
 
+from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.outlets.constants import CONFIDENCE, INTERVAL_METHOD
-from warta.outlets.pairs import _distances
-from warta.outlets.statistics import _outlet_profile
-from warta.outlets.validation import (
-    _check_options,
-    _collect,
-    _located,
-    _located_files,
-    _with_labels,
-)
+from warta.outlets.options import CONFIDENCE, DEFAULTS, OutletOptions
+from warta.outlets.pairs import distances
+from warta.outlets.sentences import collect_groups, located, located_files, with_labels
+from warta.outlets.statistics import INTERVAL_METHOD, outlet_profile
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.sanitise import clean_field
 
 
-def _settings(by: str, use: str, min_sentences: int, n_boot: int, seed: int, **extra: Any) -> dict[str, Any]:
+@dataclass
+class Profile:
+    """What `warta outlets` computes; `to_dict()` is outlets.json (fields in this order, absent when None).
+
+    settings: the options and method notes the figures were computed with; outlets: per outlet (ALL
+    last) shares, stance indices and notes; distances: between-outlet distances and tests; evidence,
+    syndication, run (the run behind the labels) and adjusted (--adjust) when computed."""
+
+    settings: dict[str, Any]
+    outlets: dict[str, dict[str, Any]]
+    distances: dict[str, Any]
+    evidence: dict[str, Any] | None = None
+    syndication: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+    adjusted: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """A Profile from outlets.json (keys this version does not know are ignored)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+def settings_record(options: OutletOptions, **extra: Any) -> dict[str, Any]:
     """The options a result was computed with, recorded in its JSON."""
     return {
-        "by": by, "use": use, "min_sentences": min_sentences, "n_boot": n_boot, "seed": seed,
-        "confidence": CONFIDENCE, **extra,
+        "by": options.by, "use": options.use, "min_sentences": options.min_sentences, "n_boot": options.n_boot,
+        "seed": options.seed, "confidence": CONFIDENCE, **extra,
     }
 
 
-def _profiles_from(
-    located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str, min_sentences: int, n_boot: int, seed: int
-) -> dict[str, Any]:
-    _check_options(by, use, min_sentences, n_boot)
-    groups = _collect(located, by, use)
+def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], options: OutletOptions) -> Profile:
+    options.check()
+    groups = collect_groups(located_records, options.by, options.use)
     outlets, matrices = {}, {}
     for name, group in groups.items():
-        outlets[name], matrices[name] = _outlet_profile(group, min_sentences, n_boot, seed)
-    return {
-        "settings": _settings(
-            by, use, min_sentences, n_boot, seed,
+        outlets[name], matrices[name] = outlet_profile(group, options.min_sentences, options.n_boot, options.seed)
+    return Profile(
+        settings=settings_record(
+            options,
             interval_method=INTERVAL_METHOD,
             roles=list(LABELLED_ROLES),
             labels={layer: list(labels) for layer, labels in LAYERS.items()},
         ),
-        "outlets": outlets,
-        "distances": _distances(outlets, matrices, n_boot, seed),
-    }
+        outlets=outlets,
+        distances=distances(outlets, matrices, options.n_boot, options.seed),
+    )
 
 
-def profile_outlets(
-    records: Iterable[dict[str, Any]],
-    *,
-    by: str = "outlet",
-    use: str = "labels",
-    min_sentences: int = 10,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Profile every outlet (records grouped by `by`) plus an ALL row; see the module doc for intervals.
+def profile_outlets(records: Iterable[dict[str, Any]], options: OutletOptions = DEFAULTS, **changes: Any) -> Profile:
+    """Profile every outlet (records grouped by `options.by`) plus an ALL row; see the package doc for intervals.
 
     Records are gold or prediction records (id, article_id, outlet, role, type, stance, frame,
-    probs for use="probs"); headings are skipped.
+    probs for use="probs"); headings are skipped. `changes` override single options (profile_outlets(r, seed=1)).
     """
-    return _profiles_from(_located(records), by, use, min_sentences, n_boot, seed)
+    return _profiles_from(located(records), options.with_(**changes))
 
 
 def profile_files(
-    paths: Iterable[str | Path], labels: str | Path | None = None, progress: bool = False, **options: Any
-) -> dict[str, Any]:
-    """profile_outlets over JSONL files, read lazily; errors name file and line.
+    paths: Iterable[str | Path], labels: str | Path | None = None, progress: bool = False,
+    options: OutletOptions = DEFAULTS, **changes: Any,
+) -> Profile:
+    """profile_outlets over JSONL files, read lazily, plus evidence, syndication flags and (with
+    options.run) the run's facts and corrected shares; errors name file and line.
 
     `labels`: a gold labels JSONL ({"id", "type", "stance", "frame"} per line) merged onto the
     files' sentence records by id first (e.g. the corpus built by `warta corpus build`).
     """
+    options = options.with_(**changes).check()
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no input files")
-    located = _located_files(paths, progress)
+    records = located_files(paths, progress)
     if labels is not None:
-        located = _with_labels(located, labels)
+        records = with_labels(records, labels)
     # evidence, syndication flags and (with run) corrected shares need the records in memory
-    extras = {"adjust": "none", "run": None, "evidence": 3, "dedupe_syndicated": False}
-    extras.update({key: options.pop(key) for key in list(extras) if key in options})
-    from warta.outlets.syndication import syndication as find_syndication
-
-    located = list(located)
-    by = options.get("by", "outlet")
-    for _, record in located:
+    records = list(records)
+    for _, record in records:
         # names and texts reach the report, the JSON and the terminal (evidence, syndication):
         # bidi overrides, invisible and control characters are removed once, here
-        for key in (by, "article_id", "text"):
+        for key in (options.by, "article_id", "text"):
             if isinstance(record.get(key), str):
                 record[key] = clean_field(record[key])
-    kept, syndication = find_syndication([r for _, r in located], options.get("by", "outlet"),
-                                         dedupe=bool(extras["dedupe_syndicated"]))
-    kept_ids = {id(r) for r in kept}
-    located = [(w, r) for w, r in located if id(r) in kept_ids]
-    profile = _profiles_from(
-        located,
-        options.get("by", "outlet"),
-        options.get("use", "labels"),
-        options.get("min_sentences", 10),
-        options.get("n_boot", 2000),
-        options.get("seed", 0),
-    )
-    profile["settings"]["files"] = [str(p) for p in paths] + ([f"labels: {labels}"] if labels is not None else [])
-    from warta.outlets.extras import add_extras
+    from warta.outlets.syndication import syndication as find_syndication
 
-    add_extras(profile, [r for _, r in located], syndication=syndication, **extras)
+    kept, syndication = find_syndication([r for _, r in records], options.by, dedupe=options.dedupe_syndicated)
+    kept_ids = {id(r) for r in kept}
+    records = [(w, r) for w, r in records if id(r) in kept_ids]
+    profile = _profiles_from(records, options)
+    profile.settings["files"] = [str(p) for p in paths] + ([f"labels: {labels}"] if labels is not None else [])
+    _add_run_and_evidence(profile, [r for _, r in records], syndication, options)
     return profile
+
+
+def _add_run_and_evidence(
+    profile: Profile, records: list[dict[str, Any]], syndication: dict[str, Any] | None, options: OutletOptions
+) -> None:
+    """Evidence sentences, syndication flags, the run's facts and (--adjust) corrected shares."""
+    from warta.outlets.adjust import adjust_groups, differences, load_calibration
+    from warta.outlets.evidence import evidence as find_evidence
+    from warta.outlets.run_facts import run_summary
+
+    run = options.run
+    profile.settings.update(adjust=options.adjust, run=None if run is None else str(run), evidence=options.evidence,
+                            dedupe_syndicated=bool(options.dedupe_syndicated))
+    profile.settings["models"] = sorted({str(r["model"]) for r in records if r.get("model")})
+    profile.evidence = find_evidence(records, options.evidence, options.by)
+    profile.syndication = syndication
+    if run is None:
+        return
+    calibration = load_calibration(run)
+    profile.run = run_summary(run)
+    if options.adjust == "none":
+        profile.run["calibration_sentences"] = len(calibration["records"])
+        return
+    adjusted = adjust_groups(records, calibration, options.adjust, options.by, options.n_boot, options.seed)
+    for name, entry in adjusted["outlets"].items():
+        entry["differs"] = differences(profile.outlets[name], entry)
+    profile.adjusted = adjusted

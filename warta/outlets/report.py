@@ -4,17 +4,21 @@ no scripts, fonts or images fetched from anywhere) built from profile_outlets() 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from warta.outlets.constants import ALL, PAIR_STAT_WORDS, PAIR_STATS
+from warta.outlets.options import ALL
+from warta.outlets.pairs import PAIR_STAT_WORDS, PAIR_STATS
 from warta.outlets.plots import (
-    _png,
     plot_frame_heatmap,
     plot_stance_index,
     plot_type_mix,
+    png_base64,
 )
-from warta.outlets.report_extra import EXTRA_CSS, extra_sections
+from warta.outlets.report_sections import SECTIONS_CSS, optional_sections
 from warta.schema import LAYERS
+
+if TYPE_CHECKING:
+    from warta.outlets.profile import Profile
 
 # --- plain-language reading ------------------------------------------------------------
 
@@ -77,11 +81,11 @@ def _outlet_reading(name: str, outlet: dict[str, Any], skip_single_note: bool = 
     return reading
 
 
-def plain_reading(profile: dict[str, Any]) -> dict[str, list[str]]:
+def plain_reading(profile: Profile) -> dict[str, list[str]]:
     """Short HTML snippets (names escaped) in three parts: "summary" (sample and its limits),
     "outlets" (one reading per outlet) and "between" (what differs, what cannot be told apart)."""
-    outlets = {n: o for n, o in profile["outlets"].items() if n != ALL}
-    everything = profile["outlets"][ALL]
+    outlets = {n: o for n, o in profile.outlets.items() if n != ALL}
+    everything = profile.outlets[ALL]
     single = [n for n, o in outlets.items() if o["articles"] == 1]
     summary = [
         f"{everything['sentences']} labelled sentences from {everything['articles']} articles in {len(outlets)} "
@@ -98,7 +102,7 @@ def plain_reading(profile: dict[str, Any]) -> dict[str, list[str]]:
             f"{len(single)} outlet{'s are' if len(single) != 1 else ' is'} represented by a single article "
             f"({html.escape(', '.join(single))}): their figures describe that article, not the outlet."
         )
-    pairs = profile["distances"]["pairs"]
+    pairs = profile.distances["pairs"]
     compared = [p for p in pairs if "tests" in p]
     differing = [p for p in compared if any(t.get("differs") for t in p["tests"].values())]
     same = [p for p in compared if p not in differing]
@@ -121,11 +125,11 @@ def plain_reading(profile: dict[str, Any]) -> dict[str, list[str]]:
     flagged = [n for n, o in outlets.items() if o["below_min_sentences"]]
     if flagged:
         between.append(
-            f"Not compared (fewer than {profile['settings']['min_sentences']} sentences): {html.escape(', '.join(flagged))}."
+            f"Not compared (fewer than {profile.settings['min_sentences']} sentences): {html.escape(', '.join(flagged))}."
         )
     if not pairs:
         between.append("Only one outlet: nothing to compare.")
-    between.extend(f"Warning: {html.escape(w)}." for w in profile["distances"]["warnings"])
+    between.extend(f"Warning: {html.escape(w)}." for w in profile.distances["warnings"])
     return {
         "summary": summary,
         "outlets": [_outlet_reading(name, outlet, skip_single_note=len(single) == len(outlets)) for name, outlet in outlets.items()],
@@ -152,7 +156,7 @@ def _outlet_cells(name: str, outlet: dict[str, Any]) -> tuple[str, list[str]]:
     return cls, cells
 
 
-def _profile_tables(profile: dict[str, Any]) -> str:
+def _profile_tables(profile: Profile) -> str:
     """Two tables: type mix and stance; frames."""
     types, stances, frames = LAYERS["type"], LAYERS["stance"], LAYERS["frame"]
     head = (
@@ -164,7 +168,7 @@ def _profile_tables(profile: dict[str, Any]) -> str:
         + "<th>all sentences</th><th>own voice</th><th>quoted sources</th></tr>"
     )
     rows = []
-    for name, outlet in profile["outlets"].items():
+    for name, outlet in profile.outlets.items():
         cls, cells = _outlet_cells(name, outlet)
         cells += [_ci_cell(outlet["type_share"][t], True) for t in types]
         cells += [_ci_cell(outlet["stance_share"][s], True) for s in stances]
@@ -183,7 +187,7 @@ def _profile_tables(profile: dict[str, Any]) -> str:
         + "</tr>"
     )
     rows = []
-    for name, outlet in profile["outlets"].items():
+    for name, outlet in profile.outlets.items():
         cls, cells = _outlet_cells(name, outlet)
         cells += [_ci_cell(outlet["frame_share"][f], True) for f in frames]
         cells.append(f"<td>{outlet['dominant_frame'].replace('_', ' ')}</td>")
@@ -191,8 +195,8 @@ def _profile_tables(profile: dict[str, Any]) -> str:
     return first + f'<table class="profile">{head}{"".join(rows)}</table>'
 
 
-def _pair_table(profile: dict[str, Any]) -> str:
-    pairs = [p for p in profile["distances"]["pairs"] if "tests" in p]
+def _pair_table(profile: Profile) -> str:
+    pairs = [p for p in profile.distances["pairs"] if "tests" in p]
     if not pairs:
         return "<p>No pair of outlets could be compared.</p>"
     head = (
@@ -240,13 +244,13 @@ figure{margin:1rem 0}figcaption{font-size:.85rem;color:#444;max-width:60rem}img{
 """
 
 
-def render_report(profile: dict[str, Any], title: str = "warta: how each outlet covers the story") -> str:
+def render_report(profile: Profile, title: str = "warta: how each outlet covers the story") -> str:
     """The whole report page as an HTML string (self-contained)."""
-    settings = profile["settings"]
+    settings = profile.settings
     files = ", ".join(settings.get("files", [])) or "records"
-    type_png = _png(plot_type_mix(profile))
-    stance_png = _png(plot_stance_index(profile))
-    frame_png = _png(plot_frame_heatmap(profile))
+    type_png = png_base64(plot_type_mix(profile))
+    stance_png = png_base64(plot_stance_index(profile))
+    frame_png = png_base64(plot_frame_heatmap(profile))
     parts = plain_reading(profile)
     reading = (
         "".join(f"<p>{line}</p>" for line in parts["summary"])
@@ -255,10 +259,10 @@ def render_report(profile: dict[str, Any], title: str = "warta: how each outlet 
     )
     flagged_note = (
         f"* fewer than {settings['min_sentences']} sentences: listed but not compared with other outlets."
-        if any(o["below_min_sentences"] for o in profile["outlets"].values())
+        if any(o["below_min_sentences"] for o in profile.outlets.values())
         else ""
     )
-    skipped = [p for p in profile["distances"]["pairs"] if p.get("skipped")]
+    skipped = [p for p in profile.distances["pairs"] if p.get("skipped")]
     skipped_note = (
         f"{len(skipped)} pair{'s' if len(skipped) != 1 else ''} not compared: "
         + "; ".join(f"{p['a']} vs {p['b']}" for p in skipped)
@@ -268,7 +272,7 @@ def render_report(profile: dict[str, Any], title: str = "warta: how each outlet 
     sample_note = "Each row label gives the number of articles and labelled sentences behind it."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title><style>{CSS}{EXTRA_CSS}</style></head>
+<title>{html.escape(title)}</title><style>{CSS}{SECTIONS_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">Input: {html.escape(files)} · grouped by <code>{html.escape(settings['by'])}</code> ·
@@ -321,9 +325,9 @@ each can never pass: the outlet cannot be separated from the article.</p>
 <div class="scroll">{_pair_table(profile)}</div>
 <p class="meta">{html.escape(skipped_note)}</p>
 
-{extra_sections(profile)}
+{optional_sections(profile)}
 
-<p class="meta">Method: {html.escape(settings['interval_method'])}. Between outlets: {html.escape(profile['distances']['method'])}.
+<p class="meta">Method: {html.escape(settings['interval_method'])}. Between outlets: {html.escape(profile.distances['method'])}.
 Report written by warta outlets.</p>
 </body></html>
 """

@@ -7,20 +7,28 @@ from typing import Any
 import numpy as np
 from scipy.special import betaincinv  # the Beta quantile; scipy.stats is slow to import
 
-from warta.outlets.constants import _AGAINST, _CHUNK_CELLS, _PRO, ALL, ALPHA
-from warta.outlets.validation import _Group
+from warta.outlets.options import ALL, ALPHA
+from warta.outlets.sentences import AGAINST, PRO, Group
 from warta.schema import LAYERS
+
+INTERVAL_METHOD = (
+    "95% interval = the wider of an article-cluster bootstrap percentile interval "
+    "(articles resampled with replacement within the outlet) and a sentence-level interval "
+    "treating sentences as independent (Jeffreys for shares, Dirichlet(counts+1/2) for the stance index)"
+)
+# Bound on the (replicates x articles) weight matrix held at once.
+CHUNK_CELLS = 4_000_000
 
 # --- resampling ------------------------------------------------------------------------
 
 
-def _rng(seed: int, *names: str) -> np.random.Generator:
+def seeded_rng(seed: int, *names: str) -> np.random.Generator:
     """A stream per outlet (or pair) so one outlet's figures do not depend on the others present."""
     keys = [zlib.crc32(name.encode("utf-8")) for name in names]
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, *keys])
 
 
-def _replicate_sums(
+def replicate_sums(
     matrices: dict[str, np.ndarray], n_boot: int, rng: np.random.Generator, draw_from: int | None = None,
     n_draw: int | None = None,
 ) -> dict[str, np.ndarray]:
@@ -31,7 +39,7 @@ def _replicate_sums(
     n_draw = draw_from if n_draw is None else n_draw
     out = {name: np.empty((n_boot, mat.shape[1])) for name, mat in matrices.items()}
     gather = 4 * n_draw < draw_from  # few draws from many rows: add the drawn rows directly
-    chunk = max(1, _CHUNK_CELLS // (n_draw if gather else max(draw_from, n_draw)))
+    chunk = max(1, CHUNK_CELLS // (n_draw if gather else max(draw_from, n_draw)))
     for start in range(0, n_boot, chunk):
         rows = min(n_boot, start + chunk) - start
         picks = rng.integers(0, draw_from, size=(rows, n_draw))
@@ -47,7 +55,7 @@ def _replicate_sums(
     return out
 
 
-def _percentiles(values: np.ndarray) -> tuple[float, float] | None:
+def percentile_interval(values: np.ndarray) -> tuple[float, float] | None:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None
@@ -64,24 +72,24 @@ def jeffreys_interval(x: float, n: float) -> tuple[float, float]:
     return lo, hi
 
 
-def _shares(sums: np.ndarray) -> np.ndarray:
+def shares_of(sums: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / sums.sum(axis=-1, keepdims=True)
 
 
-def _index(stance_sums: np.ndarray) -> np.ndarray:
+def stance_index_of(stance_sums: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (stance_sums[..., _PRO] - stance_sums[..., _AGAINST]) / stance_sums.sum(axis=-1)
+        return (stance_sums[..., PRO] - stance_sums[..., AGAINST]) / stance_sums.sum(axis=-1)
 
 
-def _envelope(*intervals: tuple[float, float] | None, lo: float, hi: float) -> list[float]:
+def envelope(*intervals: tuple[float, float] | None, lo: float, hi: float) -> list[float]:
     present = [iv for iv in intervals if iv is not None]
     low = min(iv[0] for iv in present)
     high = max(iv[1] for iv in present)
-    return [_round(max(lo, low)), _round(min(hi, high))]
+    return [rounded(max(lo, low)), rounded(min(hi, high))]
 
 
-def _round(x: float | None, digits: int = 4) -> float | None:
+def rounded(x: float | None, digits: int = 4) -> float | None:
     if x is None or not np.isfinite(x):
         return None
     return round(float(x), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -93,12 +101,12 @@ def _round(x: float | None, digits: int = 4) -> float | None:
 def _share_block(layer: str, observed: np.ndarray, replicates: np.ndarray) -> dict[str, dict[str, Any]]:
     n = observed.sum()
     point = observed / n
-    boot = _shares(replicates)
+    boot = shares_of(replicates)
     block = {}
     for k, label in enumerate(LAYERS[layer]):
         block[label] = {
-            "value": _round(point[k]),
-            "ci": _envelope(_percentiles(boot[:, k]), jeffreys_interval(observed[k], n), lo=0.0, hi=1.0),
+            "value": rounded(point[k]),
+            "ci": envelope(percentile_interval(boot[:, k]), jeffreys_interval(observed[k], n), lo=0.0, hi=1.0),
         }
     return block
 
@@ -108,11 +116,11 @@ def _index_block(observed: np.ndarray, replicates: np.ndarray, rng: np.random.Ge
     if n <= 1e-12:
         return {"value": None, "ci": None, "n": 0}
     dirichlet = rng.dirichlet(observed + 0.5, size=n_boot)
-    independent = _percentiles(dirichlet[:, _PRO] - dirichlet[:, _AGAINST])
+    independent = percentile_interval(dirichlet[:, PRO] - dirichlet[:, AGAINST])
     return {
-        "value": _round(_index(observed)),
-        "ci": _envelope(_percentiles(_index(replicates)), independent, lo=-1.0, hi=1.0),
-        "n": _round(n, 3) if n != round(n) else int(round(n)),
+        "value": rounded(stance_index_of(observed)),
+        "ci": envelope(percentile_interval(stance_index_of(replicates)), independent, lo=-1.0, hi=1.0),
+        "n": rounded(n, 3) if n != round(n) else int(round(n)),
     }
 
 
@@ -125,10 +133,10 @@ def _dominant_frame(frame_share: dict[str, dict[str, Any]]) -> str:
     return next(label for v, label in framed if v == best)  # ties: first in label order
 
 
-def _outlet_profile(group: _Group, min_sentences: int, n_boot: int, seed: int) -> tuple[dict[str, Any], dict]:
+def outlet_profile(group: Group, min_sentences: int, n_boot: int, seed: int) -> tuple[dict[str, Any], dict]:
     matrices = group.matrices()
-    rng = _rng(seed, group.name)
-    replicates = _replicate_sums(matrices, n_boot, rng)
+    rng = seeded_rng(seed, group.name)
+    replicates = replicate_sums(matrices, n_boot, rng)
     observed = {part: mat.sum(axis=0) for part, mat in matrices.items()}
     notes = []
     below = group.sentences < min_sentences and group.name != ALL

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from warta.outlets.options import DEFAULTS
 from warta.schema import LABELLED_ROLES
 
 SYNDICATED = 0.8
@@ -40,7 +41,7 @@ def similar_pairs(texts: list[str], threshold: float, block: int = BLOCK) -> tup
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def syndicated_clusters(records: Sequence[dict[str, Any]], by: str = "outlet", threshold: float = SYNDICATED) -> list[list[int]]:
+def syndicated_clusters(records: Sequence[dict[str, Any]], by: str = DEFAULTS.by, threshold: float = SYNDICATED) -> list[list[int]]:
     """Clusters (lists of record positions, input order) of near-identical sentences from >= 2 outlets."""
     from warta.errors import InputError
 
@@ -75,7 +76,7 @@ def _keeper(records: Sequence[dict[str, Any]], cluster: list[int]) -> int:
     return cluster[0]
 
 
-def syndication(records: Sequence[dict[str, Any]], by: str = "outlet", dedupe: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def syndication(records: Sequence[dict[str, Any]], by: str = DEFAULTS.by, dedupe: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(records to profile, report). With ``dedupe`` each syndicated sentence counts once, for the
     outlet of its earliest copy; the report lists the clusters and how many copies were merged."""
     n = sum(1 for r in records if r.get("role", "body") in LABELLED_ROLES)

@@ -1,22 +1,22 @@
-"""Flat tables (outlets.csv, distances.csv, compare.csv) and safe file writing."""
+"""Flat tables: outlets.csv, distances.csv and compare.csv rows, and the CSV text they are written as."""
 
 
-import os
+from __future__ import annotations
+
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from warta import jsonl
-from warta.errors import InputError
-from warta.jsonl import write_text_atomic
-from warta.outlets.constants import PAIR_STATS
+from warta.outlets.pairs import PAIR_STATS
 from warta.safe_io import csv_safe
 
+if TYPE_CHECKING:
+    from warta.outlets.profile import Profile
 
-def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
+
+def outlet_rows(profile: Profile) -> list[dict[str, Any]]:
     """One flat row per outlet (ALL last) for outlets.csv."""
     rows = []
-    for name, outlet in profile["outlets"].items():
+    for name, outlet in profile.outlets.items():
         row: dict[str, Any] = {
             "outlet": name,
             "articles": outlet["articles"],
@@ -32,9 +32,9 @@ def outlet_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
             lo, hi = figure["ci"] if figure["ci"] else (None, None)
             row[f"stance_index.{subset}.ci_lo"], row[f"stance_index.{subset}.ci_hi"] = lo, hi
             row[f"stance_index.{subset}.n"] = figure["n"]
-        adjusted = profile.get("adjusted", {}).get("outlets", {}).get(name)
+        adjusted = (profile.adjusted or {}).get("outlets", {}).get(name)
         if adjusted:
-            row["adjust_method"] = profile["adjusted"]["method"]
+            row["adjust_method"] = profile.adjusted["method"]
             for layer, block in adjusted["layers"].items():
                 row[f"{layer}_share.corrected_unstable"] = block.get("unstable")
                 for label, fig in block.get("shares", {}).items():
@@ -57,10 +57,10 @@ PAIR_COLUMNS = (
 )
 
 
-def pair_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
+def pair_rows(profile: Profile) -> list[dict[str, Any]]:
     """One flat row per outlet pair for distances.csv (columns: PAIR_COLUMNS)."""
     rows = []
-    for pair in profile["distances"]["pairs"]:
+    for pair in profile.distances["pairs"]:
         row: dict[str, Any] = {"a": pair["a"], "b": pair["b"], "articles_a": pair["articles"][0], "articles_b": pair["articles"][1]}
         for key, _, _ in PAIR_STATS:
             test = pair.get("tests", {}).get(key, {})
@@ -86,39 +86,6 @@ def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
             row[f"stance_index.{subset}.pred"] = figure["pred"]
         rows.append(row)
     return rows
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-PROFILE_FILES = ("outlets.json", "outlets.csv", "distances.csv", "report.html")
-COMPARE_FILES = ("compare.json", "compare.csv")
-
-
-def check_outputs(out_dir: str | Path, names: Iterable[str], force: bool) -> list[Path]:
-    """The output paths; InputError if one exists and force is off (checked before any work)."""
-    from warta.safe_io import check_output_path
-
-    out_dir = Path(out_dir)
-    if str(out_dir) == "":
-        raise InputError("--out: empty path; give a folder")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: exists and is not a folder")
-    paths = [out_dir / name for name in names]
-    if not force:
-        for path in paths:
-            if os.path.lexists(path):
-                raise InputError(f"{path}: already exists (use --force to overwrite)")
-    check_output_path(paths[0])  # the folder can be created and written, before the work
-    return paths
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    write_text_atomic(path, text)
-
-
-def json_text(data: dict[str, Any]) -> str:
-    return jsonl.json_text(data)
 
 
 def csv_text(rows: list[dict[str, Any]], columns: Iterable[str] = ()) -> str:

@@ -1,12 +1,10 @@
-"""What `warta outlets` adds on request: corrected shares (--adjust/--run), evidence sentences
-(--evidence), syndication flags (--dedupe-syndicated), and the run facts the methods section cites."""
+"""Facts about the run behind the labels that an outlet report cites: model kind, held-out scores and
+the measured profile error on outlets the run never saw."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-from warta.errors import InputError
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:
@@ -40,38 +38,6 @@ def run_summary(run: str | Path) -> dict[str, Any]:
         for split, layers in scores.items()
     }
     return summary
-
-
-def add_extras(
-    profile: dict[str, Any], records: list[dict[str, Any]], *, syndication: dict | None = None,
-    adjust: str | None = None, run: str | Path | None = None, evidence: int = 3, dedupe_syndicated: bool | None = None,
-) -> dict[str, Any]:
-    """Add "evidence", "syndication", "run" and "adjusted" to a profile (in place; returned)."""
-    from warta.outlets.adjust import DEFAULT_ADJUST, adjust_groups, differences, load_calibration
-    from warta.outlets.evidence import evidence as find_evidence
-
-    settings = profile["settings"]
-    by = settings["by"]
-    adjust = adjust or DEFAULT_ADJUST
-    if adjust != "none" and run is None:
-        raise InputError(f"--adjust {adjust} needs --run RUN (the run whose held-out errors correct the shares)")
-    settings.update(adjust=adjust, run=None if run is None else str(run), evidence=evidence,
-                    dedupe_syndicated=bool(dedupe_syndicated))
-    settings["models"] = sorted({str(r["model"]) for r in records if r.get("model")})
-    profile["evidence"] = find_evidence(records, evidence, by)
-    if syndication is not None:
-        profile["syndication"] = syndication
-    if run is not None:
-        calibration = load_calibration(run)
-        profile["run"] = run_summary(run)
-        if adjust != "none":
-            adjusted = adjust_groups(records, calibration, adjust, by, settings["n_boot"], settings["seed"])
-            for name, entry in adjusted["outlets"].items():
-                entry["differs"] = differences(profile["outlets"][name], entry)
-            profile["adjusted"] = adjusted
-        else:
-            profile["run"]["calibration_sentences"] = len(calibration["records"])
-    return profile
 
 
 def unseen_outlet_error(error: dict[str, Any]) -> dict[str, Any] | None:

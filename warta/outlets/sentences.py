@@ -11,9 +11,15 @@ import numpy as np
 
 from warta.errors import InputError
 from warta.jsonl import iter_records
-from warta.outlets.constants import _PARTS, _QUOTE, ALL, USES
-from warta.schema import LABELLED_ROLES, LAYERS
+from warta.outlets.options import ALL
+from warta.schema import LABELLED_ROLES, LAYERS, parse_role
 from warta.text.sanitise import clean_field
+
+QUOTE = LAYERS["type"].index("quote")
+PRO = LAYERS["stance"].index("pro")
+AGAINST = LAYERS["stance"].index("against")
+# Matrices kept per article: the three layers plus stance split by voice.
+PARTS = ("type", "stance", "frame", "own", "quoted")
 
 # --- reading and validating records ------------------------------------------------
 
@@ -60,7 +66,7 @@ def _label_vector(record: dict[str, Any], layer: str, use: str, where: str) -> n
 
 
 @dataclass
-class _Sentence:
+class Sentence:
     """A labelled title/body sentence reduced to what profiles need."""
 
     id: str
@@ -69,21 +75,19 @@ class _Sentence:
     vectors: dict[str, np.ndarray]
 
 
-def _voice_vectors(record: dict[str, Any], use: str, where: str) -> dict[str, np.ndarray]:
+def voice_vectors(record: dict[str, Any], use: str, where: str) -> dict[str, np.ndarray]:
     """Label vectors per layer plus the stance split into own voice and quoted (weighted by P(quote))."""
     vectors = {layer: _label_vector(record, layer, use, where) for layer in LAYERS}
-    quoted = vectors["type"][_QUOTE]
+    quoted = vectors["type"][QUOTE]
     vectors["own"] = vectors["stance"] * (1.0 - quoted)
     vectors["quoted"] = vectors["stance"] * quoted
     return vectors
 
 
-def _sentence(record: dict[str, Any], by: str, use: str, where: str) -> _Sentence | None:
+def read_sentence(record: dict[str, Any], by: str, use: str, where: str) -> Sentence | None:
     """Validate one record; None for headings (they carry no labels)."""
-    role = record.get("role")
-    if role is None:
-        raise InputError(f"{where}: record has no 'role' field (title, heading or body)")
-    if role not in LABELLED_ROLES:
+    record["role"] = parse_role(record.get("role"), where)  # `Body` is body (for every later reader); `bdy` is refused
+    if record["role"] not in LABELLED_ROLES:
         return None
     for name in ("id", "article_id"):
         if record.get(name) in (None, ""):
@@ -98,15 +102,15 @@ def _sentence(record: dict[str, Any], by: str, use: str, where: str) -> _Sentenc
         raise InputError(f"{where}: '{by}' is {len(group):,} characters long (at most 200)")
     if group == ALL:
         raise InputError(f"{where}: '{ALL}' is reserved for the all-outlets row; rename that {by}")
-    return _Sentence(str(record["id"]), group, str(record["article_id"]), _voice_vectors(record, use, where))
+    return Sentence(str(record["id"]), group, str(record["article_id"]), voice_vectors(record, use, where))
 
 
-def _located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+def located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for i, record in enumerate(records, start=1):
         yield _where(None, i), record
 
 
-def _located_files(paths: Iterable[str | Path], progress: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+def located_files(paths: Iterable[str | Path], progress: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     for path in paths:
         lines = iter_records(path)  # a JSONL file, or a `warta label --engine ray` shard folder
         if progress:
@@ -118,7 +122,7 @@ def _located_files(paths: Iterable[str | Path], progress: bool = False) -> Itera
             yield _where(path, lineno), record
 
 
-def _with_labels(located: Iterable[tuple[str, dict[str, Any]]], labels_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+def with_labels(located: Iterable[tuple[str, dict[str, Any]]], labels_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """Gold label lines (seeds/labels.jsonl layout) merged onto sentence records by id."""
     from warta.gold.labels import load_labels, merge_labels
 
@@ -138,12 +142,12 @@ def _with_labels(located: Iterable[tuple[str, dict[str, Any]]], labels_path: str
 
 
 @dataclass
-class _Group:
+class Group:
     """Per-article sums of label vectors for one outlet (or ALL)."""
 
     name: str
     articles: list[str] = field(default_factory=list)
-    sums: dict[str, list[np.ndarray]] = field(default_factory=lambda: {part: [] for part in _PARTS})
+    sums: dict[str, list[np.ndarray]] = field(default_factory=lambda: {part: [] for part in PARTS})
     sentences: int = 0
     _index: dict[str, int] = field(default_factory=dict)
 
@@ -152,9 +156,9 @@ class _Group:
         if i is None:
             i = self._index[article] = len(self.articles)
             self.articles.append(article)
-            for part in _PARTS:
+            for part in PARTS:
                 self.sums[part].append(np.zeros_like(vectors[part]))
-        for part in _PARTS:
+        for part in PARTS:
             self.sums[part][i] += vectors[part]
         self.sentences += 1
 
@@ -162,33 +166,22 @@ class _Group:
         return {part: np.vstack(rows) for part, rows in self.sums.items()}
 
 
-def _collect(located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str) -> dict[str, _Group]:
+def collect_groups(located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str) -> dict[str, Group]:
     """Stream records into per-group, per-article sums; ALL last."""
-    groups: dict[str, _Group] = {}
-    everything = _Group(ALL)
+    groups: dict[str, Group] = {}
+    everything = Group(ALL)
     seen: dict[str, str] = {}
     for where, record in located:
-        sentence = _sentence(record, by, use, where)
+        sentence = read_sentence(record, by, use, where)
         if sentence is None:
             continue
         if sentence.id in seen:
             raise InputError(f"{where}: duplicate sentence id {sentence.id} (first at {seen[sentence.id]})")
         seen[sentence.id] = where
-        groups.setdefault(sentence.group, _Group(sentence.group)).add(sentence.article, sentence.vectors)
+        groups.setdefault(sentence.group, Group(sentence.group)).add(sentence.article, sentence.vectors)
         everything.add(f"{sentence.group}\x00{sentence.article}", sentence.vectors)
     if not groups:
         raise InputError("no title/body sentences to profile")
     ordered = {name: groups[name] for name in sorted(groups)}
     ordered[ALL] = everything
     return ordered
-
-
-def _check_options(by: str, use: str, min_sentences: int, n_boot: int) -> None:
-    if use not in USES:
-        raise InputError(f"--use {use}: expected one of {', '.join(USES)}")
-    if not by:
-        raise InputError("--by: empty field name")
-    if min_sentences < 0:
-        raise InputError(f"--min-sentences {min_sentences}: must be >= 0")
-    if n_boot < 100:
-        raise InputError(f"--n-boot {n_boot}: use at least 100 resamples")

@@ -4,10 +4,13 @@ syndicated sentences, and the methods section (the report as a researcher's appe
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from warta.outlets.constants import ALL, STANCE_SUBSETS
+from warta.outlets.options import ALL, STANCE_SUBSETS
 from warta.schema import GUIDELINE_VERSION, LAYERS
+
+if TYPE_CHECKING:
+    from warta.outlets.profile import Profile
 
 E = html.escape
 
@@ -26,7 +29,7 @@ def _idx(fig: dict[str, Any] | None) -> str:
     return f"{fig['value']:+.2f}<br><small>[{lo:+.2f}, {hi:+.2f}]</small>"
 
 
-def _layer_table(profile: dict[str, Any], adjusted: dict[str, Any], layer: str) -> str:
+def _layer_table(profile: Profile, adjusted: dict[str, Any], layer: str) -> str:
     labels = LAYERS[layer]
     head = "".join(f"<th colspan='2'>{E(label)}</th>" for label in labels)
     sub = "<th>raw</th><th class='corr'>corr.</th>" * len(labels)
@@ -35,7 +38,7 @@ def _layer_table(profile: dict[str, Any], adjusted: dict[str, Any], layer: str) 
         sub += "<th>raw</th><th class='corr'>corr.</th>" * len(STANCE_SUBSETS)
     rows = []
     for name, entry in adjusted["outlets"].items():
-        raw = profile["outlets"][name]
+        raw = profile.outlets[name]
         cells = [f"<td>{_pct(raw[f'{layer}_share'][label])}</td>"
                  f"<td class='corr'>{_pct(entry['layers'][layer].get('shares', {}).get(label))}</td>" for label in labels]
         if layer == "stance":
@@ -47,8 +50,8 @@ def _layer_table(profile: dict[str, Any], adjusted: dict[str, Any], layer: str) 
             f"<tr>{sub}</tr>{''.join(rows)}</table></div>")
 
 
-def corrected_section(profile: dict[str, Any]) -> str:
-    adjusted = profile.get("adjusted")
+def corrected_section(profile: Profile) -> str:
+    adjusted = profile.adjusted
     if not adjusted:
         return ""
     method, cal = adjusted["method"], adjusted["calibration"]
@@ -80,11 +83,11 @@ def _p_text(p: float | None) -> str:
     return "" if p is None else f" · p={p:.2f}"
 
 
-def evidence_section(profile: dict[str, Any]) -> str:
-    ev = profile.get("evidence")
+def evidence_section(profile: Profile) -> str:
+    ev = profile.evidence
     if not ev:
         return ""
-    k = profile["settings"].get("evidence")
+    k = profile.settings.get("evidence")
     parts = []
     for name, layers in ev.items():
         items = []
@@ -108,8 +111,8 @@ outlet scores as it does, and to spot a systematic error (click an outlet to ope
 """
 
 
-def syndication_section(profile: dict[str, Any]) -> str:
-    syn = profile.get("syndication")
+def syndication_section(profile: Profile) -> str:
+    syn = profile.syndication
     if syn is None:
         return ""
     groups = "".join(
@@ -153,11 +156,11 @@ def _unseen_outlet_text(error: dict[str, Any] | None) -> str:
             "classifier's error rather than the outlets'.</p>")
 
 
-def methods_section(profile: dict[str, Any]) -> str:
-    s = profile["settings"]
-    run = profile.get("run")
-    all_row = profile["outlets"][ALL]
-    outlets = [n for n in profile["outlets"] if n != ALL]
+def methods_section(profile: Profile) -> str:
+    s = profile.settings
+    run = profile.run
+    all_row = profile.outlets[ALL]
+    outlets = [n for n in profile.outlets if n != ALL]
     if run:
         model = run.get("model") or {}
         models = s.get("models") or []
@@ -171,7 +174,7 @@ def methods_section(profile: dict[str, Any]) -> str:
         model_text = ("No run was given (<code>--run</code>), so the model behind the labels and its held-out scores are "
                       "not stated here; with gold labels no model is involved.")
     unseen = _unseen_outlet_text(run.get("outlet_error")) if run else ""
-    adjusted = profile.get("adjusted")
+    adjusted = profile.adjusted
     if adjusted:
         unstable = [layer for layer, st in adjusted["calibration"]["per_layer"].items() if st["unstable"]]
         quant = (f"Shares corrected with <b>{E(adjusted['method'])}</b> (warta.outlets.quantify) from "
@@ -189,7 +192,7 @@ def methods_section(profile: dict[str, Any]) -> str:
         "Outlets with one or a few articles cannot be told apart from their articles.",
         "Quoted vs own voice is decided by the type label (quote).",
     ]
-    syn = profile.get("syndication")
+    syn = profile.syndication
     caveats.append(f"Syndicated sentences: {syn['clusters']} groups flagged, {syn['merged']} copies merged."
                    if syn else "Syndicated (wire) sentences were not checked (--dedupe-syndicated off).")
     return f"""
@@ -207,11 +210,11 @@ sentences; {E(', '.join(s.get('files', [])))}. Labelling guideline version {E(st
 """
 
 
-def extra_sections(profile: dict[str, Any]) -> str:
+def optional_sections(profile: Profile) -> str:
     return corrected_section(profile) + evidence_section(profile) + syndication_section(profile) + methods_section(profile)
 
 
-EXTRA_CSS = """
+SECTIONS_CSS = """
 table.adj td.corr,table.adj th.corr{background:#eef5ff}table.adj small{color:#666}
 ul.warn li{color:#8a4b00}.unst{color:#8a4b00;font-weight:normal}h3{font-size:1rem;margin:1rem 0 .3rem}.evidence details{margin:.3rem 0}.evidence summary{cursor:pointer;font-weight:600}
 .evidence ol{margin:.1rem 0 .5rem}.sid{color:#777;font-size:.8em}.evl{margin:.4rem 0 0}

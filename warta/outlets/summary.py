@@ -1,0 +1,111 @@
+"""Terminal summaries of `warta outlets`: the profile table, the model-vs-gold gap table, and the
+lines for --adjust and syndication (text returned; the CLI prints it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warta.outlets.profile import Profile
+
+
+def _pct(x: float | None) -> str:
+    return "   -" if x is None else f"{100 * x:4.0f}"
+
+
+def _index_text(figure: dict[str, Any]) -> str:
+    if figure["value"] is None:
+        return f"{'-':>21}"
+    lo, hi = figure["ci"]
+    return f"{figure['value']:+.2f} [{lo:+.2f},{hi:+.2f}]".rjust(21)
+
+
+def render_profile_summary(profile: Profile) -> str:
+    """Terminal table: counts, type mix (%), stance index with 95% interval, dominant frame; pair notes."""
+    from warta.schema import LAYERS
+
+    types = LAYERS["type"]
+    width = max(8, *(len(name) for name in profile.outlets)) + 2
+    head = (
+        f"{'outlet':<{width}}{'art':>4}{'sent':>6}  "
+        + "".join(f"{t[:5]:>6}" for t in types)
+        + f"  {'stance all':>21}{'own voice':>21}{'quoted':>21}  dominant frame"
+    )
+    lines = [
+        f"type mix in %, stance index = (pro - against) / n in [-1, 1] with 95% interval; "
+        f"use={profile.settings['use']}, seed={profile.settings['seed']}, n_boot={profile.settings['n_boot']}",
+        head,
+    ]
+    for name, outlet in profile.outlets.items():
+        mark = "*" if outlet["below_min_sentences"] else " "
+        index = outlet["stance_index"]
+        lines.append(
+            f"{(name + mark):<{width}}{outlet['articles']:>4}{outlet['sentences']:>6}  "
+            + "".join(f"{_pct(outlet['type_share'][t]['value']):>6}" for t in types)
+            + f"  {_index_text(index['all'])}{_index_text(index['own_voice'])}{_index_text(index['quoted'])}"
+            + f"  {outlet['dominant_frame']}"
+        )
+    if any(o["below_min_sentences"] for o in profile.outlets.values()):
+        lines.append(f"* fewer than --min-sentences {profile.settings['min_sentences']}: listed, not compared")
+    lines.append("")
+    lines.append("between outlets (pooled-article bootstrap test, Bonferroni over pairs; method in outlets.json):")
+    lines.extend(f"  {pair['note']}" for pair in profile.distances["pairs"])
+    if not profile.distances["pairs"]:
+        lines.append("  only one outlet: nothing to compare")
+    lines.extend(f"warning: {w}" for w in profile.distances["warnings"])
+    return "\n".join(lines)
+
+
+def render_compare_summary(comparison: dict[str, Any]) -> str:
+    """Terminal table of the per-outlet gap between predicted and gold profiles."""
+    counts = comparison["sentences"]
+    width = max(8, *(len(name) for name in comparison["outlets"])) + 2
+
+    def cell(figure: dict[str, Any], signed: bool) -> str:
+        if figure["value"] is None:
+            return f"{'-':>24}"
+        lo, hi = figure["ci"]
+        fmt = "+.3f" if signed else ".3f"
+        return f"{figure['value']:{fmt}} [{lo:{fmt}},{hi:{fmt}}]".rjust(24)
+
+    lines = [
+        f"joined {counts['joined']} sentences by id ({counts['gold_only']} gold only, {counts['pred_only']} "
+        f"predictions only); use={comparison['settings']['use']}; 95% intervals",
+        "share gap = mean |pred share - gold share| over a layer's labels; index diff = pred - gold",
+        f"{'outlet':<{width}}{'art':>4}{'sent':>6}{'type gap':>24}{'stance gap':>24}{'frame gap':>24}"
+        f"{'index diff (all)':>24}{'(own voice)':>24}{'(quoted)':>24}",
+    ]
+    for name, outlet in comparison["outlets"].items():
+        mark = "*" if outlet["below_min_sentences"] else " "
+        gap, diff = outlet["share_gap"], outlet["stance_index_diff"]
+        lines.append(
+            f"{(name + mark):<{width}}{outlet['articles']:>4}{outlet['sentences']:>6}"
+            + cell(gap["type"], False) + cell(gap["stance"], False) + cell(gap["frame"], False)
+            + cell(diff["all"], True) + cell(diff["own_voice"], True) + cell(diff["quoted"], True)
+        )
+    if any(o["below_min_sentences"] for o in comparison["outlets"].values()):
+        lines.append(f"* fewer than --min-sentences {comparison['settings']['min_sentences']} sentences")
+    return "\n".join(lines)
+
+
+def render_corrected_summary(profile: Profile) -> str:
+    """Terminal lines for --adjust (raw vs corrected stance index, instability) and syndication."""
+    from warta.outlets.adjust import instability_words
+
+    lines = []
+    syn = profile.syndication
+    if syn:
+        lines.append(f"syndication: {syn['clusters']} near-verbatim sentence groups across outlets "
+                     f"({syn['sentences_flagged']} sentences); merged {syn['merged']} copies")
+    adjusted = profile.adjusted
+    if adjusted:
+        lines.append(f"--adjust {adjusted['method']} with run {adjusted['run']} "
+                     f"({adjusted['calibration']['sentences']} held-out sentences): stance index raw -> corrected [95%]")
+        for name, entry in adjusted["outlets"].items():
+            raw = profile.outlets[name]["stance_index"]["all"]["value"]
+            fig = entry["stance_index"]["all"]
+            if fig.get("value") is not None and raw is not None:
+                lines.append(f"  {name:<24}{raw:+.2f} -> {fig['value']:+.2f} [{fig['ci'][0]:+.2f},{fig['ci'][1]:+.2f}]")
+        lines.extend(f"  {w}" for w in instability_words(adjusted))
+        lines.extend(f"warning: {w}" for w in adjusted["warnings"])
+    return "\n".join(lines)
