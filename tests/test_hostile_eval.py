@@ -262,7 +262,7 @@ def test_many_outlets_keep_only_the_null_tail_and_few_warning_lines():
     outlets) and one warning line per pair was printed; the tail is enough, and exact."""
     import numpy as np
 
-    from warta.outlets.pairs import _MAX_PAIR_WARNINGS, _distances, _NullTail  # noqa: F401
+    from warta.outlets.pairs import _MAX_PAIR_WARNINGS, _NullTail
 
     rng = np.random.default_rng(0)
     for n in (1, 7, 100, 2001):
