@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from warta.resampling import bootstrap_indices, percentile_interval, stance_index
 from warta.schema import LAYERS
 
 POINTS = 100.0
@@ -27,12 +28,6 @@ ALL = "ALL"
 def _onehot(records: Sequence[dict[str, Any]], layer: str) -> np.ndarray:
     labels = LAYERS[layer]
     return np.eye(len(labels))[[labels.index(r[layer]) for r in records]]
-
-
-def _index(sums: np.ndarray) -> np.ndarray:
-    """(pro - against) / n over the last axis of stance counts."""
-    pro, against = LAYERS["stance"].index("pro"), LAYERS["stance"].index("against")
-    return (sums[..., pro] - sums[..., against]) / sums.sum(axis=-1)
 
 
 def _outlet(gold: list[dict[str, Any]], pred: list[dict[str, Any]], layers: Sequence[str], rng: np.random.Generator,
@@ -45,12 +40,12 @@ def _outlet(gold: list[dict[str, Any]], pred: list[dict[str, Any]], layers: Sequ
         row["gold_share"][layer] = dict(zip(LAYERS[layer], np.round(g, 4).tolist()))
         row["pred_share"][layer] = dict(zip(LAYERS[layer], np.round(p, 4).tolist()))
     g_stance, p_stance = _onehot(gold, "stance"), _onehot(pred, "stance")
-    gold_index, pred_index = float(_index(g_stance.sum(0))), float(_index(p_stance.sum(0)))
+    gold_index, pred_index = float(stance_index(g_stance.sum(0))), float(stance_index(p_stance.sum(0)))
     ci = None
-    if n_boot:
-        picks = rng.integers(0, n, size=(n_boot, n))
-        diff = _index(p_stance[picks].sum(1)) - _index(g_stance[picks].sum(1))
-        ci = [round(float(v), 4) for v in np.percentile(diff, [2.5, 97.5])]
+    if n_boot:  # paired: gold and prediction of the same resampled sentences
+        diff = np.concatenate([stance_index(p_stance[picks].sum(1)) - stance_index(g_stance[picks].sum(1))
+                               for picks in bootstrap_indices(n, n_boot, rng)])
+        ci = [round(float(v), 4) for v in percentile_interval(diff)]
     row["stance_index"] = {"gold": round(gold_index, 4), "pred": round(pred_index, 4),
                            "error": round(pred_index - gold_index, 4), "ci": ci}
     return row

@@ -12,9 +12,9 @@ Definitions (the same for every caller: `warta train`, `warta evaluate`, `warta 
   that lacks a class, the ceiling is therefore below 1; such classes are listed
   under ``"absent_labels"``.
 - Confidence intervals are 95% bootstrap percentile intervals: ``n_boot``
-  resamples of the sentences with replacement (numpy ``default_rng(seed)``,
-  drawn per layer, so a layer's interval does not depend on which other layers
-  were requested).
+  resamples of the sentences with replacement (warta.resampling, numpy
+  ``default_rng(seed)``, drawn per layer, so a layer's interval does not depend
+  on which other layers were requested).
 - ECE is the expected calibration error of the predicted label: confidence =
   the probability the model gave to the label it predicted (the top-label
   probability for both warta models, which predict the argmax), 10 equal-width
@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
+from warta.resampling import LEVEL as CI_LEVEL
+from warta.resampling import bootstrap_indices, percentile_interval
 
 ECE_BINS = 10
-CI_LEVEL = 0.95
-# Bootstrap resamples are drawn in blocks so memory stays bounded on large test sets.
-_BOOT_BLOCK_CELLS = 4_000_000
 
 
 def index_by_id(records: Iterable[Mapping[str, Any]], what: str) -> dict[str, Mapping[str, Any]]:
@@ -78,17 +77,6 @@ def _f1_from_confusion(confusion: np.ndarray) -> np.ndarray:
     return f1
 
 
-def bootstrap_indices(n: int, n_boot: int, seed: int) -> Iterable[np.ndarray]:
-    """Blocks of resampled index rows (each row: n draws with replacement), deterministic under seed."""
-    rng = np.random.default_rng(seed)
-    block = max(1, _BOOT_BLOCK_CELLS // max(n, 1))
-    done = 0
-    while done < n_boot:
-        size = min(block, n_boot - done)
-        yield rng.integers(0, n, size=(size, n))
-        done += size
-
-
 def bootstrap_scores(gold: np.ndarray, preds: Sequence[np.ndarray], n_classes: int, n_boot: int, seed: int):
     """Accuracy and macro-F1 of each prediction vector on the same bootstrap resamples.
 
@@ -114,9 +102,8 @@ def bootstrap_scores(gold: np.ndarray, preds: Sequence[np.ndarray], n_classes: i
 
 
 def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> list[float]:
-    """[lo, hi] percentile interval of bootstrap samples."""
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    """[lo, hi] percentile interval of bootstrap samples (warta.resampling.percentile_interval as a list)."""
+    lo, hi = percentile_interval(samples, level)
     return [float(lo), float(hi)]
 
 
