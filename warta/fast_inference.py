@@ -33,8 +33,6 @@ if TYPE_CHECKING:  # torch only for transformer runs
 
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
-# Kinds that run a neural encoder: labelled in the main process over wide, length-sorted buffers.
-ENCODER_KINDS = ("transformer", "hybrid")
 
 
 def resolve_model_folder(path: Path) -> tuple[Path, str]:
@@ -110,6 +108,7 @@ def load_labeller(
     `device` applies to transformer models; TF-IDF models run on the CPU
     (and torch is not even imported for them).
     """
+    from warta.models import kind_facts
     from warta.models.base import read_model_card
 
     if batch_size is not None and batch_size < 1:
@@ -121,19 +120,22 @@ def load_labeller(
         kind = read_model_card(folder).get("kind")
     else:
         folder, run_name, kind = None, None, getattr(model, "kind", None) or type(model).__name__
-    resolved = resolve_device(device) if kind in ENCODER_KINDS else "cpu"
-    if quantize and (kind != "transformer" or resolved != "cpu"):
-        raise WartaError("--quantize applies to a transformer model on CPU only")
+    # kind facts (warta.models.params.Params): an encoder kind is labelled in the main process over wide,
+    # length-sorted buffers, and takes --device; --quantize where the kind has an int8 path
+    facts = kind_facts(model if folder is None else kind)
+    resolved = resolve_device(device) if facts.uses_encoder else "cpu"
+    if quantize and (not facts.supports_quantize or resolved != "cpu"):
+        raise WartaError("--quantize applies to a transformer model on CPU only (or a hybrid: its encoder)")
     if folder is not None:
         loaded = _load_model(folder, resolved, quantize)
     else:
         loaded = model
-        if kind in ENCODER_KINDS:
+        if facts.uses_encoder:
             loaded.to(resolved)
             if quantize and not loaded.quantized:
                 loaded = copy.copy(loaded).quantize_int8()  # the caller's model stays float
     ident = model_id or f"{run_name or 'model'}/{kind}" + ("+int8" if quantize else "")
-    if kind in ENCODER_KINDS:
+    if facts.uses_encoder:
         return TransformerLabeller(loaded, ident, resolved, batch_size)
     return Labeller(loaded, ident, resolved, batch_size)
 

@@ -49,7 +49,9 @@ def default_workers(kind: str, device: str) -> int:
     """Preparation processes: all cores beside a CPU TF-IDF model, one beside a CPU transformer
     (torch uses the cores), most cores feeding a GPU."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if kind in ("transformer", "hybrid"):  # an encoder uses the cores
+    from warta.models import kind_facts
+
+    if kind_facts(kind).uses_encoder:  # an encoder uses the cores
         return max(1, min(cores - 1, 8)) if device == "cuda" else 1
     return max(1, min(cores, 8))
 

@@ -150,10 +150,8 @@ class _LabelShards:
             self.labels, self._rows = labeller.labels, labeller.label
         else:
             from warta.models import load_model
-            from warta.models.base import read_model_card
 
-            kind = read_model_card(folder).get("kind")
-            self.model = load_model(folder, device=device) if kind == "transformer" else load_model(folder)
+            self.model = load_model(folder, device=device)  # a kind without a device drops it
             self.labels = _card_labels({"labels": self.model.labels})
         self.batch_size = batch_size
         self.encoder = encoder_for("jsonl", self.labels, model_id)
@@ -221,7 +219,9 @@ def _default_actors(kind: str, gpus_per_actor: float) -> int:
     if gpus_per_actor > 0:
         return max(1, int(resources.get("GPU", 0) // gpus_per_actor))
     # TF-IDF: every core runs the whole shard pipeline; a CPU transformer: one actor, torch uses the cores.
-    return max(1, int(resources.get("CPU", 1))) if kind != "transformer" else 1
+    from warta.models import kind_facts
+
+    return 1 if kind_facts(kind).uses_encoder else max(1, int(resources.get("CPU", 1)))
 
 
 def _dataset(todo: list[tuple[int, list[Segment]]], options: InputOptions, folder: Path, model_id: str, kind: str,
