@@ -26,7 +26,7 @@ ARTICLES = [
 ("Seorang anggota kami di Semarang kini menanggung tunggakan kontrakan empat bulan, sekitar Rp4 juta, setelah kontraknya diputus.", "fah", "household numbers -> human_interest"),
 ("Kami menuntut perusahaan memberikan kompensasi atas penggunaan rekaman suara agen sebagai data latih.", "oar"),
 ("Kami juga meminta pemerintah memasukkan data suara pekerja ke dalam perlindungan data pribadi.", "oar"),
-("SP3I tidak menolak teknologi.", "onx"),
+("SP3I tidak anti terhadap kemajuan teknologi.", "onx"),
 ("Namun teknologi yang dibangun dari jerih payah pekerja tidak boleh dipakai untuk membuang pekerja itu sendiri.", "oam"),
 ("SP3I akan menyampaikan pengaduan resmi kepada komisi perlindungan data pada pekan depan.", "snr"),
 ]),
