@@ -6,8 +6,8 @@ interval, one stance index.
   the same draws as multiplicities (how often each unit is drawn in each resample), and
   `cluster_counts` maps article multiplicities onto the article's sentences. Blocks keep memory bounded
   (at most `BLOCK_CELLS` drawn numbers at once); the block size is part of the random stream
-  (numpy's bounded integers use 32-bit halves of 64-bit words within one call), so a caller that must
-  reproduce earlier figures passes the same `block_rows`.
+  (numpy's bounded integers use 32-bit halves of 64-bit words within one call): the blocking rule is
+  fixed here, so every caller draws the same numbers for the same (n, n_boot, draw, seed).
 - `percentile_interval`: the equal-tailed percentile interval (numpy's linear interpolation) at `level`.
 - `stance_index`: (pro - against) / n over the last axis of stance counts (or shares).
 
@@ -36,23 +36,25 @@ def rng_for(seed: int | np.random.Generator) -> np.random.Generator:
 
 
 def bootstrap_indices(
-    n: int, n_boot: int, rng: np.random.Generator | int, draw: int | None = None, block_rows: int | None = None,
+    n: int, n_boot: int, rng: np.random.Generator | int, draw: int | None = None, gather: bool = False,
 ) -> Iterator[np.ndarray]:
     """Blocks of resample rows: each row holds `draw` (default `n`) unit numbers drawn with replacement from
-    range(n); n_boot rows in all, `block_rows` at a time (default: as many as BLOCK_CELLS numbers allow)."""
+    range(n); n_boot rows in all. A block holds at most BLOCK_CELLS numbers of the wider of (rows x n)
+    multiplicities and (rows x draw) draws; `gather` (the caller sums the drawn rows, never builds n-wide
+    multiplicities: few draws from many units) bounds the draws alone."""
     rng = rng_for(rng)
     draw = n if draw is None else draw
-    block = block_rows or max(1, BLOCK_CELLS // max(n, draw, 1))
+    block = max(1, BLOCK_CELLS // max(draw if gather else max(n, draw), 1))
     for start in range(0, n_boot, block):
         yield rng.integers(0, n, size=(min(n_boot, start + block) - start, draw))
 
 
 def bootstrap_counts(
-    n: int, n_boot: int, rng: np.random.Generator | int, draw: int | None = None, block_rows: int | None = None,
+    n: int, n_boot: int, rng: np.random.Generator | int, draw: int | None = None, gather: bool = False,
 ) -> Iterator[np.ndarray]:
-    """The draws of `bootstrap_indices` as blocks of multiplicities, shape (rows, n): how often each unit
-    is drawn in each resample."""
-    for picks in bootstrap_indices(n, n_boot, rng, draw, block_rows):
+    """The draws of `bootstrap_indices` (same blocks, same numbers) as multiplicities, shape (rows, n): how
+    often each unit is drawn in each resample."""
+    for picks in bootstrap_indices(n, n_boot, rng, draw, gather):
         rows = picks.shape[0]
         picks += n * np.arange(rows)[:, None]  # one flat bincount for the whole block
         yield np.bincount(picks.ravel(), minlength=rows * n).reshape(rows, n)
