@@ -12,7 +12,8 @@ from scipy.special import rel_entr
 
 from warta.outlets.options import ALL, ALPHA
 from warta.outlets.sentences import AGAINST, PARTS, PRO
-from warta.outlets.statistics import CHUNK_CELLS, replicate_sums, rounded, seeded_rng, stance_index_of
+from warta.outlets.statistics import replicate_sums, rounded, seeded_rng
+from warta.resampling import bootstrap_counts, stance_index
 
 # Pairwise statistics, in report order: (key, layer or subset, kind).
 PAIR_STATS = (
@@ -90,7 +91,7 @@ def _pair_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) 
             stats[key] = _js_rows(np.atleast_2d(sums[part]), np.atleast_2d(other[part]))
         else:
             name = {"all": "stance", "own_voice": "own", "quoted": "quoted"}[part]
-            stats[key] = np.atleast_1d(stance_index_of(sums[name]) - stance_index_of(other[name]))
+            stats[key] = np.atleast_1d(stance_index(sums[name]) - stance_index(other[name]))
     return stats
 
 
@@ -171,15 +172,12 @@ def _null_draws(articles: list[int], pairs: int, n_boot: int) -> int:
 
 def _draw_counts(rng: np.random.Generator, m: int, n_draw: int, n_null: int, out: np.ndarray) -> None:
     """How often each of the pool's m rows is drawn in each of n_null replicates of n_draw draws,
-    written to out (n_null x m). The same random numbers as statistics.replicate_sums (same chunks,
-    same calls), so a pair's null is the one the per-pair code drew."""
-    gather = 4 * n_draw < m
-    chunk = max(1, CHUNK_CELLS // (n_draw if gather else max(m, n_draw)))
-    for start in range(0, n_null, chunk):
-        rows = min(n_null, start + chunk) - start
-        picks = rng.integers(0, m, size=(rows, n_draw))
-        picks += m * np.arange(rows)[:, None]
-        out[start:start + rows] = np.bincount(picks.ravel(), minlength=rows * m).reshape(rows, m)
+    written to out (n_null x m). The same random numbers as statistics.replicate_sums (the one
+    bootstrap, warta.resampling, with the same blocks), so a pair's null is the one the per-pair code drew."""
+    start = 0
+    for counts in bootstrap_counts(m, n_null, rng, draw=n_draw, gather=4 * n_draw < m):
+        out[start:start + len(counts)] = counts
+        start += len(counts)
 
 
 def _top_quantile(values: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
