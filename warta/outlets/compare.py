@@ -18,8 +18,8 @@ from warta.outlets.statistics import (
     rounded,
     seeded_rng,
     shares_of,
-    stance_index_of,
 )
+from warta.resampling import stance_index
 from warta.schema import LABELLED_ROLES, LAYERS, parse_role
 
 # --- model against gold -------------------------------------------------------------------
@@ -31,7 +31,7 @@ def _gap_figures(gold: dict[str, np.ndarray], pred: dict[str, np.ndarray]) -> di
     for layer in LAYERS:
         figures[f"share_gap.{layer}"] = np.mean(np.abs(shares_of(pred[layer]) - shares_of(gold[layer])), axis=-1)
     for subset, part in zip(STANCE_SUBSETS, ("stance", "own", "quoted")):
-        figures[f"index_diff.{subset}"] = stance_index_of(pred[part]) - stance_index_of(gold[part])
+        figures[f"index_diff.{subset}"] = stance_index(pred[part]) - stance_index(gold[part])
     return figures
 
 
@@ -83,8 +83,8 @@ def _compare_group(name: str, sentences: list[tuple[str, dict, dict]], min_sente
     }
     for subset, part in zip(STANCE_SUBSETS, ("stance", "own", "quoted")):
         block = entry(f"index_diff.{subset}", -2.0, 2.0)
-        block["gold"] = rounded(float(stance_index_of(observed_gold[part]))) if observed_gold[part].sum() > 1e-12 else None
-        block["pred"] = rounded(float(stance_index_of(observed_pred[part]))) if observed_pred[part].sum() > 1e-12 else None
+        block["gold"] = rounded(float(stance_index(observed_gold[part]))) if observed_gold[part].sum() > 1e-12 else None
+        block["pred"] = rounded(float(stance_index(observed_pred[part]))) if observed_pred[part].sum() > 1e-12 else None
         result["stance_index_diff"][subset] = block
     return result
 
