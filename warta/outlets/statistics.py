@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 from scipy.special import betaincinv  # the Beta quantile; scipy.stats is slow to import
 
-from warta.outlets.options import ALL, ALPHA
+from warta.outlets.options import ALL, ALPHA, CONFIDENCE
 from warta.outlets.sentences import AGAINST, PRO, Group
+from warta.resampling import bootstrap_counts, bootstrap_indices, stance_index
+from warta.resampling import percentile_interval as resampled_interval
 from warta.schema import LAYERS
 
 INTERVAL_METHOD = (
@@ -16,8 +18,6 @@ INTERVAL_METHOD = (
     "(articles resampled with replacement within the outlet) and a sentence-level interval "
     "treating sentences as independent (Jeffreys for shares, Dirichlet(counts+1/2) for the stance index)"
 )
-# Bound on the (replicates x articles) weight matrix held at once.
-CHUNK_CELLS = 4_000_000
 
 # --- resampling ------------------------------------------------------------------------
 
@@ -38,20 +38,18 @@ def replicate_sums(
     draw_from = m if draw_from is None else draw_from
     n_draw = draw_from if n_draw is None else n_draw
     out = {name: np.empty((n_boot, mat.shape[1])) for name, mat in matrices.items()}
-    gather = 4 * n_draw < draw_from  # few draws from many rows: add the drawn rows directly
-    chunk = max(1, CHUNK_CELLS // (n_draw if gather else max(draw_from, n_draw)))
-    for start in range(0, n_boot, chunk):
-        rows = min(n_boot, start + chunk) - start
-        picks = rng.integers(0, draw_from, size=(rows, n_draw))
-        if gather:
+    start = 0
+    if 4 * n_draw < draw_from:  # few draws from many rows: add the drawn rows directly
+        for picks in bootstrap_indices(draw_from, n_boot, rng, draw=n_draw, gather=True):
             for name, mat in matrices.items():
-                out[name][start:start + rows] = mat[picks].sum(axis=1)
-            continue
-        # how often each row is drawn in each replicate, via one flat bincount
-        picks += draw_from * np.arange(rows)[:, None]
-        weights = np.bincount(picks.ravel(), minlength=rows * draw_from).reshape(rows, draw_from).astype(float)
+                out[name][start:start + len(picks)] = mat[picks].sum(axis=1)
+            start += len(picks)
+        return out
+    for counts in bootstrap_counts(draw_from, n_boot, rng, draw=n_draw):
+        weights = counts.astype(float)
         for name, mat in matrices.items():
-            out[name][start:start + rows] = weights @ mat[:draw_from]
+            out[name][start:start + len(weights)] = weights @ mat[:draw_from]
+        start += len(weights)
     return out
 
 
@@ -59,7 +57,7 @@ def percentile_interval(values: np.ndarray) -> tuple[float, float] | None:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None
-    lo, hi = np.quantile(values, [ALPHA / 2, 1 - ALPHA / 2])
+    lo, hi = resampled_interval(values, CONFIDENCE)
     return float(lo), float(hi)
 
 
@@ -75,11 +73,6 @@ def jeffreys_interval(x: float, n: float) -> tuple[float, float]:
 def shares_of(sums: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / sums.sum(axis=-1, keepdims=True)
-
-
-def stance_index_of(stance_sums: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (stance_sums[..., PRO] - stance_sums[..., AGAINST]) / stance_sums.sum(axis=-1)
 
 
 def envelope(*intervals: tuple[float, float] | None, lo: float, hi: float) -> list[float]:
@@ -118,8 +111,8 @@ def _index_block(observed: np.ndarray, replicates: np.ndarray, rng: np.random.Ge
     dirichlet = rng.dirichlet(observed + 0.5, size=n_boot)
     independent = percentile_interval(dirichlet[:, PRO] - dirichlet[:, AGAINST])
     return {
-        "value": rounded(stance_index_of(observed)),
-        "ci": envelope(percentile_interval(stance_index_of(replicates)), independent, lo=-1.0, hi=1.0),
+        "value": rounded(stance_index(observed)),
+        "ci": envelope(percentile_interval(stance_index(replicates)), independent, lo=-1.0, hi=1.0),
         "n": rounded(n, 3) if n != round(n) else int(round(n)),
     }
 
