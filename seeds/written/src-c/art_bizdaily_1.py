@@ -69,7 +69,7 @@ ARTICLES = [
 ("“Satu agen AI untuk penagihan bisa menggantikan pekerjaan 30 orang dengan biaya kurang dari sepersepuluhnya,” ujarnya.", "qpe"),
 ("Clarissa menilai pasar agen AI di Indonesia bisa mencapai Rp15 triliun pada 2030.", "qpe", "attributed forecast -> quote"),
 ("Pendiri startup agen AI Asistra, Michael Tjandra, mengatakan perusahaannya kini melayani 140 klien dari sektor perbankan dan ritel.", "qpe"),
-("Ia menolak anggapan bahwa produknya menghilangkan pekerjaan.", "qpc"),
+("Ia membantah bahwa agen buatan perusahaannya membuat orang kehilangan mata pencaharian.", "qpc"),
 ("Menurut Michael, klien justru memindahkan karyawan ke pekerjaan yang lebih bernilai, seperti menangani nasabah prioritas.", "qpe"),
 ("Data Asosiasi Modal Ventura Nusantara menunjukkan pendanaan untuk startup AI naik empat kali lipat dibandingkan 2024.", "qpe"),
 ("Di tengah lesunya pendanaan startup secara umum, agen AI menjadi salah satu dari sedikit sektor yang masih menarik bagi investor.", "ope"),
