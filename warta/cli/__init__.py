@@ -27,7 +27,7 @@ from warta.cli import (
     outlets,  # noqa: F401  (registers commands)
     train,  # noqa: F401  (registers commands)
 )
-from warta.cli._app import app, echo_err
+from warta.cli._app import app, echo_err, library_noise
 from warta.errors import WartaError
 
 _Abort = getattr(click_errors, "Abort", None) or __import__("typer").Abort
@@ -81,8 +81,29 @@ def _empty_path_option(args: list[str]) -> str | None:
     return None
 
 
+def _is_quiet(args: list[str]) -> bool:
+    """-q/--quiet anywhere before `--` (train and label define it; the app layer honours it for libraries)."""
+    words = args[: args.index("--")] if "--" in args else args
+    return any(arg in ("-q", "--quiet") for arg in words)
+
+
 def run(args: list[str] | None = None) -> int:
-    """Run the CLI on `args` (default: sys.argv[1:]) and return the exit code; never raises."""
+    """Run the CLI on `args` (default: sys.argv[1:]) and return the exit code; never raises.
+
+    Library warnings are collected while the command runs and printed after it as one line
+    each with a count (none under -q, where library progress bars are also off).
+    """
+    argv = list(sys.argv[1:] if args is None else args)
+    quiet = _is_quiet(argv)
+    with library_noise(quiet) as tally:
+        code = _run(args)
+    if not quiet:
+        for line in tally.lines():
+            echo_err(line)
+    return code
+
+
+def _run(args: list[str] | None) -> int:
     empty = _empty_path_option(list(sys.argv[1:] if args is None else args))
     if empty:
         echo_err(f"error: {empty}: empty path (an unset variable?); give a file or folder name")

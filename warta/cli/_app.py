@@ -1,6 +1,14 @@
-"""The typer application objects every CLI module registers its commands on."""
+"""The typer application objects every CLI module registers its commands on, and the app layer's
+handling of library noise: `library_noise` collects Python warnings into one line each with a
+count and, under -q, silences library progress bars and advisory logging."""
 
 from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
@@ -23,3 +31,85 @@ def echo_err(message: str) -> None:
         typer.echo(terminal_safe(str(message)), err=True)
     except (OSError, ValueError):  # stderr closed or full: nowhere left to report
         pass
+
+
+# Distinct warnings kept (a stream of ever-new messages cannot grow memory without bound).
+MAX_DISTINCT_WARNINGS = 50
+# Under -q: progress bars of tqdm, huggingface_hub and transformers ("Writing model shards"),
+# and transformers' advisory log lines, are switched off through their documented variables.
+QUIET_ENVIRONMENT = {
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+class WarningTally:
+    """Python warnings seen during a command, counted per (category, first line of the message)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.other = 0
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        first = str(message).strip().splitlines()[0] if str(message).strip() else ""
+        key = (category.__name__, " ".join(first.split())[:300].rstrip(":"))
+        if key in self.counts or len(self.counts) < MAX_DISTINCT_WARNINGS:
+            self.counts[key] += 1
+        else:
+            self.other += 1
+
+    def lines(self) -> list[str]:
+        """One line per distinct warning, most frequent first, with its count."""
+        out = [f"warning: {name}{f' (x{n})' if n > 1 else ''}: {text}" for (name, text), n in self.counts.most_common()]
+        if self.other:
+            out.append(f"warning: {self.other} further warning(s) of other kinds not shown")
+        return out
+
+
+def _silence_loaded_libraries() -> None:
+    """Libraries already imported read their variables at import time: told directly."""
+    import sys
+
+    if "transformers" in sys.modules:
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        except Exception:  # an old or partial install: its noise is not worth an error
+            pass
+    if "huggingface_hub" in sys.modules:
+        try:
+            from huggingface_hub.utils import disable_progress_bars
+
+            disable_progress_bars()
+        except Exception:
+            pass
+
+
+@contextmanager
+def library_noise(quiet: bool) -> Iterator[WarningTally]:
+    """Collect warnings for the command's duration (printed by the caller, unless quiet);
+    under `quiet`, switch library progress bars and advisory logging off. Restores all on exit."""
+    saved = {name: os.environ.get(name) for name in QUIET_ENVIRONMENT}
+    tally = WarningTally()
+    with warnings.catch_warnings():
+        # every occurrence reaches the tally (it counts them); the interpreter's default
+        # ignores (deprecations inside libraries, resource and import warnings) stay
+        warnings.simplefilter("always")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.showwarning = tally
+        if quiet:
+            os.environ.update(QUIET_ENVIRONMENT)
+            _silence_loaded_libraries()
+        try:
+            yield tally
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

@@ -89,8 +89,19 @@ def render_extras(result: Any) -> list[str]:
     if refit:
         lines += ["", f"shipped model: refit on {refit['n_sentences']} labelled sentences"
                       + (f" + {refit['n_supplement']} supplement" if refit["n_supplement"] else "")
-                      + f" with {refit['hyperparameters']} (figures above are held-out; model-eval/ made them)"]
+                      + f" with {plain_settings(refit['hyperparameters'])} (figures above are held-out; "
+                        "model-eval/ made them)"]
     return lines
+
+
+def plain_settings(value: Any) -> str:
+    """Chosen settings in words, not a Python dict: {'best_c': {'type': 30.0}} -> 'best_c: type 30'."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {plain_settings(item)}" if isinstance(item, dict) else f"{key} {plain_settings(item)}"
+                         for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return "/".join(plain_settings(item) for item in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @app.command("train")
