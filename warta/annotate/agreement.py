@@ -49,7 +49,9 @@ def load_annotations(paths: Sequence[str | Path]) -> dict[str, dict[str, dict[st
 
 def krippendorff_alpha(matrix: Sequence[Sequence[str | None]], labels: Sequence[str]) -> float | None:
     """Nominal α of an annotators × units matrix of labels (None = not labelled); None when undefined."""
-    import krippendorff
+    from warta.errors import require_extra
+
+    krippendorff = require_extra("krippendorff", "Krippendorff's alpha (warta annotate agreement)")
 
     code = {label: i for i, label in enumerate(labels)}
     data = np.array([[np.nan if v is None else code[v] for v in row] for row in matrix], dtype=float)

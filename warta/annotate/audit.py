@@ -60,7 +60,9 @@ def find_issues(
     given: Sequence[str], probs: Sequence[Mapping[str, float]], labels: Sequence[str]
 ) -> list[tuple[int, float, int]]:
     """(row, self-confidence, suggested label index) of flagged rows, most suspicious first."""
-    from cleanlab.filter import find_label_issues
+    from warta.errors import require_extra
+
+    find_label_issues = require_extra("cleanlab.filter", "the label audit (warta corpus audit)").find_label_issues
 
     if not given:
         return []

@@ -28,7 +28,7 @@ from warta.cli import (
     train,  # noqa: F401  (registers commands)
 )
 from warta.cli._app import app, echo_err, library_noise
-from warta.errors import WartaError
+from warta.errors import WartaError, extra_for, missing_extra_message
 
 _Abort = getattr(click_errors, "Abort", None) or __import__("typer").Abort
 EXIT_USAGE = 2
@@ -140,6 +140,15 @@ def _run(args: list[str] | None) -> int:
         else:
             where = f"{exc.filename}: " if exc.filename else ""
             echo_err(f"error: {where}{exc.strerror or exc}")
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:  # an optional package imported without require_extra: still one line
+        if exc.name and extra_for(exc.name):
+            echo_err(f"{_rank_prefix()}error: {missing_extra_message(exc.name)}")
+            return EXIT_USAGE
+        if os.environ.get("WARTA_DEBUG"):
+            raise
+        echo_err(f"error: internal error (ModuleNotFoundError: {exc}); a required package is missing: "
+                 'reinstall warta (pip install -e .); set WARTA_DEBUG=1 for the traceback')
         return EXIT_USAGE
     except (MemoryError, RecursionError) as exc:
         echo_err(f"error: out of {'memory' if isinstance(exc, MemoryError) else 'stack'} "
