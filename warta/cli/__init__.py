@@ -103,10 +103,40 @@ def run(args: list[str] | None = None) -> int:
     return code
 
 
+# Words that read as a boolean value. After a flag (`--force true`) the parser would take them
+# for a positional argument (an input file named "true"); refused before parsing instead.
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "1", "0"})
+
+
+def _flag_given_a_value(args: list[str]) -> str | None:
+    """`--force true` (a flag followed by a boolean word) -> the flag's name, else None."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    position = 0
+    while position < len(args) and getattr(command, "commands", None) and args[position] in command.commands:
+        command = command.commands[args[position]]
+        position += 1
+    flags = {name for param in getattr(command, "params", ()) if getattr(param, "is_flag", False)
+             for name in (*param.opts, *param.secondary_opts)}
+    for i in range(position, len(args) - 1):
+        if args[i] == "--":
+            return None
+        if args[i] in flags and args[i + 1].lower() in _BOOLEAN_WORDS:
+            return args[i]
+    return None
+
+
 def _run(args: list[str] | None) -> int:
-    empty = _empty_path_option(list(sys.argv[1:] if args is None else args))
+    argv = list(sys.argv[1:] if args is None else args)
+    empty = _empty_path_option(argv)
     if empty:
         echo_err(f"error: {empty}: empty path (an unset variable?); give a file or folder name")
+        return EXIT_USAGE
+    flag = _flag_given_a_value(argv)
+    if flag:
+        echo_err(f"error: {flag} is a flag and takes no value: write {flag} alone to turn it on, "
+                 "or leave it out (see --help)")
         return EXIT_USAGE
     try:
         try:

@@ -12,6 +12,24 @@ from contextlib import contextmanager
 
 import typer
 
+
+def _flags_show_no_type() -> None:
+    """A flag's help row shows no type. typer's rich help puts `<bool>` in the type column of every
+    flag (`--force <bool>`), which reads as if the option took a value; it takes none."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "flags_without_type", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) and not getattr(self, "count", False) else shown(self, ctx)
+
+    display_type_rich.flags_without_type = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_show_no_type()
 app = typer.Typer(
     name="warta",
     help="Label Indonesian news sentences by type, stance and frame; profile outlets.",
