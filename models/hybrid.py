@@ -28,15 +28,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from warta.errors import InputError
-from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba
 from warta.models.embeddings import SentenceEmbedder, encoder_fingerprint
-from warta.models.params import Nested, Params, TrainingArguments
+from warta.models.params import Nested, Params, TrainingArguments, model_section
+from warta.models.safety import (
+    FileName,
+    Finite,
+    ModelFile,
+    _drop_layers,
+    check_transformer_folder,
+    inside,
+    read_model_file,
+    require_finite,
+    require_finite_output,
+)
 from warta.models.tfidf import TfidfClassifier
 from warta.models.tfidf_features import softmax_blocks, stack_heads
 from warta.schema import LAYER_NAMES, LAYERS
+
+LayerName = Literal["type", "stance", "frame"]
 
 KIND = "hybrid"
 HEADS_FILE = "embedding_heads.npz"
@@ -285,8 +298,8 @@ class HybridClassifier(Params):
             self.embedder.batch_size = batch_size
         p_tfidf = self.tfidf_.predict_proba(texts)
         p_emb = self._embedding_proba(self.embedder.embed(texts, store=self.store_predictions))
-        return {layer: (1 - self.weights_[layer]) * p_tfidf[layer] + self.weights_[layer] * p_emb[layer]
-                for layer in self.layers}
+        return require_finite_output({layer: (1 - self.weights_[layer]) * p_tfidf[layer] + self.weights_[layer]
+                                      * p_emb[layer] for layer in self.layers})
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, list[str]]:
         return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
@@ -351,42 +364,41 @@ class HybridClassifier(Params):
         """Heads from JSON/npz (allow_pickle=False); the encoder from the recorded path (or `encoder`),
         refused when its fingerprint differs from the one the heads were trained on."""
         folder = Path(folder)
-        card = read_model_card(folder)
-        if card.get("kind") != KIND:
-            raise InputError(f"{folder}: model kind is {card.get('kind')!r}, not {KIND!r}")
-        record = card.get("encoder") or {}
+        record = read_model_file(folder, cls.model_file)
         if encoder is None:
-            path = record.get("path")
-            if record.get("copied"):
+            path = record.encoder.path
+            if record.encoder.copied:
                 encoder = str(folder / str(path))
             else:
-                encoder = path if path and Path(path).is_dir() else record.get("name_or_path")
+                encoder = path if path and Path(path).is_dir() else record.encoder.name_or_path
         if not encoder:
             raise InputError(f"{folder / MODEL_CARD}: no encoder recorded")
-        if Path(encoder).expanduser().is_dir() and encoder_fingerprint(encoder) != record.get("fingerprint"):
+        if Path(encoder).expanduser().is_dir() and encoder_fingerprint(encoder) != record.encoder.fingerprint:
             raise InputError(f"{encoder}: not the encoder this model was trained with (fingerprint differs; "
-                             f"trained with {record.get('name_or_path')!r})")
-        params = dict(card.get("params", {}))
-        try:
-            model = cls(encoder=encoder, cache_dir=cache_dir, device=device or "cpu", **params)
-        except TypeError as exc:
-            raise InputError(f"{folder / MODEL_CARD}: bad params ({exc})") from None
-        if card.get("labels") != model.labels:
+                             f"trained with {record.encoder.name_or_path!r})")
+        params = {**record.params.model_dump(exclude={"kind"}), "encoder": encoder, "cache_dir": cache_dir,
+                  "device": device or "cpu"}
+        model = cls(layers=list(record.layers), **params)
+        if record.labels != model.labels:
             raise InputError(f"{folder}: {MODEL_CARD} labels do not match the model's layers")
-        model.tfidf_ = TfidfClassifier.load(folder / card.get("tfidf", TFIDF_FOLDER))
-        heads_path = folder / card.get("heads", HEADS_FILE)
+        model.tfidf_ = TfidfClassifier.load(folder / record.tfidf)
+        heads_path = folder / record.heads
         try:
             with np.load(heads_path, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
+        except Exception as exc:  # corrupt or pickled arrays
+            raise InputError(f"{heads_path}: unreadable embedding heads ({type(exc).__name__}: {exc})") from None
+        require_finite(arrays, heads_path)
+        try:
             model._restore(arrays)
         except FileNotFoundError:
             raise InputError(f"{heads_path}: embedding heads missing") from None
-        except Exception as exc:  # corrupt, pickled or mismatched arrays
-            raise InputError(f"{heads_path}: unreadable embedding heads ({type(exc).__name__}: {exc})") from None
-        model.weights_ = {layer: float(card["fusion_weight"][layer]) for layer in model.layers}
-        model.best_c_, model.tuning_ = card.get("best_c", {}), card.get("tuning", {})
-        model.fusion_tuning_ = card.get("fusion_tuning", {})
-        model.encoder_fingerprint_ = record.get("fingerprint")
+        except (KeyError, ValueError, TypeError, IndexError) as exc:  # mismatched arrays
+            raise InputError(f"{heads_path}: embedding heads do not match {MODEL_CARD} "
+                             f"({type(exc).__name__}: {exc})") from None
+        model.weights_ = dict(record.fusion_weight)
+        model.best_c_, model.tuning_, model.fusion_tuning_ = record.best_c, record.tuning, record.fusion_tuning
+        model.encoder_fingerprint_ = record.encoder.fingerprint
         return model
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
@@ -406,3 +418,58 @@ class HybridClassifier(Params):
                                  f"{len(self.mean_)}")
             self.heads_[layer] = (classes, coef, np.asarray(arrays[f"{layer}.intercept"], dtype=np.float64))
         self._stack()
+
+
+class EncoderRecord(BaseModel):
+    """The encoder a hybrid was fitted with: as given, its resolved path (or a copy in the folder), fingerprint."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name_or_path: str
+    fingerprint: str | None = None
+    path: str | None = None
+    copied: bool = False
+
+
+class HybridModelFile(ModelFile):
+    """model.json of a hybrid (see warta.models.safety): hyperparameters the constructor takes, fusion
+    weights in [0, 1] for every layer, the TF-IDF head's folder and a copied encoder inside the folder."""
+
+    FILES = ("heads",)
+    FOLDERS = ("tfidf",)
+
+    kind: Literal["hybrid"]
+    params: model_section(HybridClassifier, nested=True) = model_section(HybridClassifier, nested=True)()
+    encoder: EncoderRecord
+    fusion_weight: dict[LayerName, Annotated[Finite, Field(ge=0, le=1)]]
+    best_c: dict[LayerName, Annotated[Finite, Field(gt=0)]] = {}
+    tuning: dict[str, dict[str, Finite]] = {}
+    fusion_tuning: dict[str, dict[str, Finite]] = {}
+    heads: FileName = HEADS_FILE
+    tfidf: FileName = TFIDF_FOLDER
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _without_layers(cls, value: Any) -> Any:
+        return _drop_layers(value, nested=("tfidf",))
+
+    @model_validator(mode="after")
+    def _every_layer_fused(self) -> HybridModelFile:
+        missing = [layer for layer in self.layers if layer not in self.fusion_weight]
+        if missing:
+            raise ValueError(f"fusion_weight: no weight for layer(s) {missing}")
+        return self
+
+    def check_folder(self, folder: Path) -> None:
+        if self.encoder.copied:  # a copy inside the model folder: a plain name, and a model folder itself
+            name = self.encoder.path or ""
+            try:
+                FileNameCheck.validate_python(name)
+            except ValueError:
+                raise InputError(f"{folder / MODEL_CARD}: encoder.path: {name!r} must be a folder name inside the "
+                                 "model folder") from None
+            check_transformer_folder(inside(folder, name, folder / MODEL_CARD, "encoder.path"))
+
+
+HybridClassifier.model_file = HybridModelFile
+FileNameCheck = TypeAdapter(FileName)

@@ -84,7 +84,8 @@ class Params:
     - ``uses_encoder``: runs a neural encoder (``--device`` applies; `warta label` labels it in the
       main process over wide, length-sorted buffers);
     - ``supports_quantize``: has an int8 CPU inference path (`warta label --quantize`);
-    - ``distributed_training``: gains from multi-process training (torchrun).
+    - ``distributed_training``: gains from multi-process training (torchrun);
+    - ``model_file``: the schema of its saved model.json (warta.models.safety.ModelFile), set beside the class.
     """
 
     kind: ClassVar[str]
@@ -92,6 +93,7 @@ class Params:
     uses_encoder: ClassVar[bool] = False
     supports_quantize: ClassVar[bool] = False
     distributed_training: ClassVar[bool] = False
+    model_file: ClassVar[type]
     # supplied by the run (layers, seed, training arguments) or at run time, never by the `model:` section
     run_params: ClassVar[tuple[str, ...]] = ("layers", "seed", "training", "selection", "device", "callbacks")
     # left out of model.json: how this machine runs the model, not what was fitted

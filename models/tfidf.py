@@ -20,11 +20,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from warta.errors import InputError
-from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
-from warta.models.params import Params, TrainingArguments
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba
+from warta.models.params import Params, TrainingArguments, model_section
+from warta.models.safety import (
+    FileName,
+    Finite,
+    ModelFile,
+    _drop_layers,
+    read_model_file,
+    require_finite,
+    require_finite_output,
+)
 from warta.models.tfidf_cues import CUE_NAMES, Cues
 from warta.models.tfidf_features import (
     NgramTfidf,
@@ -282,10 +291,10 @@ class TfidfClassifier(Params):
         for start in range(0, len(texts), batch_size):
             for layer, probs in zip(self.layers, self._batch_proba(texts[start : start + batch_size]), strict=True):
                 chunks[layer].append(probs)
-        return {
+        return require_finite_output({
             layer: np.vstack(parts) if parts else np.zeros((0, len(LAYERS[layer])))
             for layer, parts in chunks.items()
-        }
+        })
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, list[str]]:
         return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
@@ -361,36 +370,31 @@ class TfidfClassifier(Params):
 
     @classmethod
     def load(cls, folder: str | Path) -> TfidfClassifier:
-        """Read a saved model: JSON and an .npz read with allow_pickle=False, so nothing is executed."""
+        """Read a saved model: JSON and an .npz read with allow_pickle=False, so nothing is executed.
+
+        The folder is checked against `TfidfModelFile` first; NaN or infinite weights are refused.
+        """
         from warta.jsonl import read_json
 
         folder = Path(folder)
-        card = read_model_card(folder)
-        if card.get("kind") != KIND:
-            raise InputError(f"{folder}: model kind is {card.get('kind')!r}, not {KIND!r}")
-        weights_path = folder / str(card.get("weights", WEIGHTS_FILE))
-        vocabulary_path = folder / str(card.get("vocabulary", VOCABULARY_FILE))
-        for path in (weights_path, vocabulary_path):
-            if not path.is_file():
-                raise InputError(f"{path}: model weights missing")
-        try:
-            model = cls(**card.get("params", {}))
-        except TypeError as exc:
-            raise InputError(f"{folder / MODEL_CARD}: bad params ({exc})") from None
-        if card.get("labels") != model.labels:
+        record = read_model_file(folder, cls.model_file)
+        weights_path, vocabulary_path = folder / record.weights, folder / record.vocabulary
+        model = cls(layers=list(record.layers), **record.params.model_dump(exclude={"kind"}))
+        if record.labels != model.labels:
             raise InputError(f"{folder}: {MODEL_CARD} labels do not match the model's layers")
         try:
             with np.load(weights_path, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
         except Exception as exc:  # zipfile/ValueError/OSError on a corrupt or pickled file
             raise InputError(f"{weights_path}: unreadable weights ({type(exc).__name__}: {exc})") from None
+        require_finite(arrays, weights_path)
         vocabulary = read_json(vocabulary_path)
         try:
             model._restore(arrays, vocabulary)
         except (KeyError, ValueError, TypeError) as exc:
             raise InputError(f"{folder}: weights do not match {MODEL_CARD} ({type(exc).__name__}: {exc})") from None
-        model.best_c_ = card.get("best_c", {})
-        model.tuning_ = card.get("tuning", {})
+        model.best_c_ = record.best_c
+        model.tuning_ = record.tuning
         return model
 
     def _restore(self, arrays: dict[str, np.ndarray], vocabulary: dict[str, list[str]]) -> None:
@@ -428,3 +432,25 @@ class TfidfClassifier(Params):
             heads[layer] = (classes, coef, intercept)
         self._pipeline = None
         self._set_inference(blocks, heads, n_features)
+
+
+class TfidfModelFile(ModelFile):
+    """model.json of a TF-IDF model (see warta.models.safety): its hyperparameters must be ones the
+    constructor takes (the same section as the config's), its C values finite and positive."""
+
+    FILES = ("weights", "vocabulary")
+
+    kind: Literal["tfidf"]
+    params: model_section(TfidfClassifier, nested=True) = model_section(TfidfClassifier, nested=True)()
+    best_c: dict[LayerName, Annotated[Finite, Field(gt=0)]] = {}
+    tuning: dict[str, dict[str, Finite]] = {}
+    weights: FileName = WEIGHTS_FILE
+    vocabulary: FileName = VOCABULARY_FILE
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _without_layers(cls, value: Any) -> Any:
+        return _drop_layers(value)
+
+
+TfidfClassifier.model_file = TfidfModelFile

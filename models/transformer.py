@@ -32,7 +32,7 @@ from transformers import TrainerCallback
 
 from warta import distributed
 from warta.errors import InputError
-from warta.models.base import MODEL_CARD, Labelled, labels_from_proba, read_model_card
+from warta.models.base import MODEL_CARD, Labelled, labels_from_proba
 from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
     IGNORE_INDEX,
     OFFLINE_HOW_TO,
@@ -43,6 +43,14 @@ from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer 
     tokenizer_is_uncased,
 )
 from warta.models.params import Params, TrainingArguments
+from warta.models.safety import (
+    FileName,
+    ModelFile,
+    check_transformer_folder,
+    read_model_file,
+    require_finite,
+    require_finite_output,
+)
 from warta.models.transformer_training import (  # noqa: F401  (re-exported)
     balanced_class_weights,
     build_trainer,
@@ -65,6 +73,10 @@ def _transformers_version() -> str:
 DEFAULT_ENCODER = "indobenchmark/indobert-base-p1"
 DEFAULT_CPU_BATCH = 32
 DEFAULT_GPU_BATCH = 256
+
+
+MaxLength = Annotated[int, Field(ge=8, le=4096)]
+Pooling = Literal["cls", "mean"]
 
 
 class TransformerTrainingArguments(TrainingArguments):
@@ -111,8 +123,8 @@ class TransformerClassifier(Params):
         self,
         name_or_path: str = DEFAULT_ENCODER,
         layers: Sequence[str] = LAYER_NAMES,
-        max_length: Annotated[int, Field(ge=8, le=4096)] = 128,
-        pooling: Literal["cls", "mean"] = "cls",
+        max_length: MaxLength = 128,
+        pooling: Pooling = "cls",
         dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1,
         # auto: lowercase when the tokenizer is uncased (do_lower_case, or a vocabulary without capitals).
         lowercase: Literal["auto"] | bool = "auto",
@@ -367,7 +379,7 @@ class TransformerClassifier(Params):
             host = {layer: p.cpu().numpy().astype(np.float64) for layer, p in probs.items()}
         inverse = np.empty(n, dtype=np.int64)
         inverse[order] = np.arange(n)
-        return {layer: host[layer][inverse] for layer in self.layers}
+        return require_finite_output({layer: host[layer][inverse] for layer in self.layers})
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, list[str]]:
         return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
@@ -413,34 +425,27 @@ class TransformerClassifier(Params):
         from safetensors.torch import load_file
 
         folder = Path(folder)
-        card = read_model_card(folder)
-        if card.get("kind") != KIND:
-            raise InputError(f"{folder}: model kind is {card.get('kind')!r}, not {KIND!r}")
-        try:
-            labels = {layer: list(card["labels"][layer]) for layer in card["layers"]}
-        except (KeyError, TypeError):
-            raise InputError(f"{folder / MODEL_CARD}: missing layers/labels") from None
+        record = read_model_file(folder, cls.model_file)  # schema, heads file, remote code, tokenizer files
+        labels = {layer: list(record.labels[layer]) for layer in record.layers}
         tokenizer, encoder = load_pretrained(str(folder), use_safetensors=True)
-        heads_path = folder / card.get("heads", HEADS_FILE)
-        if not heads_path.is_file():
-            raise InputError(f"{heads_path}: classification heads missing")
+        if len(tokenizer) <= len(set(tokenizer.all_special_tokens)):
+            raise InputError(f"{folder}: the tokenizer has no vocabulary beyond its special tokens "
+                             "(tokenizer files emptied?); a model never runs without its own tokenizer")
+        require_finite({f"encoder {name}": tensor.detach().numpy() for name, tensor in encoder.state_dict().items()
+                        if tensor.is_floating_point()}, folder / "model.safetensors")
+        heads_path = folder / record.heads
         state = load_file(str(heads_path))
-        model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, card.get("pooling", "cls"), 0.0)
+        require_finite({name: tensor.numpy() for name, tensor in state.items() if tensor.is_floating_point()},
+                       heads_path)
+        model = MultiHeadEncoder(encoder, {layer: len(v) for layer, v in labels.items()}, record.pooling, 0.0)
         try:
             for layer, head in zip(model.layer_names, model.heads, strict=True):
                 head.load_state_dict({name: state[f"{layer}.{name}"] for name in ("weight", "bias")})
         except (KeyError, RuntimeError) as exc:
             raise InputError(f"{heads_path}: heads do not match {MODEL_CARD} ({' '.join(str(exc).split())[:200]})") from None
-        classifier = cls(
-            card.get("base_model", ""),
-            layers=list(labels),
-            max_length=int(card.get("max_length", 128)),
-            pooling=card.get("pooling", "cls"),
-            dropout=0.0,
-            lowercase=bool(card.get("lowercase", False)),
-            text_prefix=str(card.get("text_prefix", "")),
-            freeze_embeddings=bool(card.get("freeze_embeddings", False)),
-        )
+        classifier = cls(record.base_model, layers=list(labels), max_length=record.max_length, pooling=record.pooling,
+                         dropout=0.0, lowercase=record.lowercase, text_prefix=record.text_prefix,
+                         freeze_embeddings=record.freeze_embeddings)
         classifier._labels = labels
         classifier.lowercase_ = classifier.lowercase
         classifier.tokenizer, classifier.model = tokenizer, model
@@ -451,3 +456,23 @@ class TransformerClassifier(Params):
         return classifier
 
 
+class TransformerModelFile(ModelFile):
+    """model.json of a transformer (see warta.models.safety) plus the Hugging Face folder around it:
+    safetensors weights, no remote code, the tokenizer's own files."""
+
+    FILES = ("heads",)
+
+    kind: Literal["transformer"]
+    pooling: Pooling = "cls"
+    max_length: MaxLength = 128
+    lowercase: bool = False
+    text_prefix: str = ""
+    freeze_embeddings: bool = False
+    base_model: str = ""
+    heads: FileName = HEADS_FILE
+
+    def check_folder(self, folder: Path) -> None:
+        check_transformer_folder(folder)
+
+
+TransformerClassifier.model_file = TransformerModelFile

@@ -205,7 +205,11 @@ def test_load_problems_are_one_line(fitted, tmp_path):
     with pytest.raises(InputError, match="not a warta model folder"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text('{"kind": "tfidf", "layers": ["type"]}')
-    with pytest.raises(InputError, match="model weights missing"):
+    with pytest.raises(InputError, match="model.json: labels: required key is missing"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps({"kind": "tfidf", "layers": ["type"],
+                                                     "labels": {"type": list(LAYERS["type"])}}))
+    with pytest.raises(InputError, match=r"weights.npz: missing \(named by model.json weights\)"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text('{"kind": "svm"}')
     with pytest.raises(InputError, match="unknown model kind 'svm'"):

@@ -106,6 +106,8 @@ def validation_message(source: str, exc: ValidationError) -> str:
     for error in errors:
         loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"]
+        if error["type"] == "value_error":  # our validators' own sentences, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "missing":
