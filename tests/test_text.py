@@ -48,8 +48,17 @@ def test_a_circumflex_inside_a_word_is_kept():
     assert repair_mojibake("château dan pâté") == "château dan pâté"
 
 
-def test_quotes_and_spaces_are_normalised():
-    assert normalise_line('  Dia\u00a0berkata  "ya,"  lalu \u201epergi\u201d\u200b ') == "Dia berkata “ya,” lalu “pergi”"
+def test_spaces_and_invisible_characters_are_normalised_and_quotes_kept():
+    assert normalise_line('  Dia\u00a0berkata  "ya,"  lalu \u201epergi\u201d\u200b ') == 'Dia berkata "ya," lalu \u201epergi\u201d'
+
+
+def test_the_users_characters_survive_cleaning_even_where_mojibake_is_repaired():
+    # straight and curly quotes, guillemets, backtick, acute, a ligature and full-width letters:
+    # none of them is something cleaning must change (docs/text-cleaning.md)
+    line = "Dia berkata \"ya\" lalu 'tidak', \u00abnon\u00bb \u2018x\u2019 `y\u00b4 \ufb01nal \uff21\uff29"
+    assert clean_lines(line) == [line]
+    broken = "café".encode("utf-8").decode("latin-1")  # makes ftfy run on the whole text
+    assert clean_lines(f"{line} {broken}") == [f"{line} café"]
 
 
 def test_clean_lines_drops_blank_lines():

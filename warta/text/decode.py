@@ -1,4 +1,4 @@
-"""Bytes to clean text: decoding, mojibake repair, whitespace and quote normalisation."""
+"""Bytes to clean text: decoding, mojibake repair, whitespace normalisation (docs/text-cleaning.md)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,11 @@ def repair_mojibake(text: str) -> str:
     """Undo double-encoding damage (ftfy), then the lost-byte quote damage ftfy cannot see."""
     if not _MOJIBAKE_HINT.search(text):
         return text
-    text = ftfy.fix_text(text, uncurl_quotes=False, normalization="NFC")
+    # Only the encoding repair: ftfy's other fixes (ligatures, full-width forms, quotes, HTML entities)
+    # would change characters the user wrote, and only in texts that happen to hold a mojibake hint;
+    # users join labels back to their articles by text (docs/text-cleaning.md).
+    text = ftfy.fix_text(text, uncurl_quotes=False, fix_latin_ligatures=False, fix_character_width=False,
+                         unescape_html=False, normalization="NFC")
     if "\u00e2" in text:
         text = _ORPHAN_OPEN.sub("\u201c", text)
         text = _ORPHAN_CLOSE.sub("\u201d", text)
@@ -109,47 +113,25 @@ def repair_mojibake(text: str) -> str:
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 # Line and page breaks other than \n become \n before invisible/control characters are stripped.
 _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-# Every double-quote look-alike becomes a curly quote; its direction is decided
-# by what stands beside it, so straight quotes come out paired as “…”.
-_DOUBLE_QUOTES = re.compile('["\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02\u201c\u201d]')
-_SINGLE_QUOTES = re.compile("[\u2018\u201b\u0060\u00b4\u2032]")
-
-
-def _curl(match: re.Match[str]) -> str:
-    text, i = match.string, match.start()
-    before = text[i - 1] if i > 0 else " "
-    after = text[i + 1] if i + 1 < len(text) else " "
-    if before.isspace() or before in "([{—–-/":
-        return "\u201c"
-    if after.isspace() or after in ".,;:!?)]}—–-":
-        return "\u201d"
-    return "\u201c" if not before.isalnum() else "\u201d"
+# Quotes are kept as written (straight, curly, guillemets): users join labels back to their
+# articles by text. What cleaning does change is listed in docs/text-cleaning.md.
 
 
 def normalise_line(line: str) -> str:
-    """One line: NFC, invisible characters out, spaces collapsed, quotes unified."""
+    """One line: NFC, invisible characters out, spaces collapsed (docs/text-cleaning.md)."""
     line = unicodedata.normalize("NFC", line)
     line = strip_invisible(_LINE_BREAKS.sub(" ", line))
-    line = _SPACES.sub(" ", line).strip()
-    if _DOUBLE_QUOTES.search(line):
-        line = _DOUBLE_QUOTES.sub(_curl, line)
-    # Single quotes mark apostrophes or nested quotes; one form is enough.
-    line = _SINGLE_QUOTES.sub("\u2019", line)
-    return line
+    return _SPACES.sub(" ", line).strip()
 
 
 def clean_lines(text: str) -> list[str]:
     """Repaired, normalised, non-empty lines of an article (normalise_line on each line)."""
-    # The substitutions run once over the whole text (newlines count as
-    # spaces for the quote rule, as they do at a line's ends), which is the
-    # same as running them line by line, only cheaper.
+    # The substitutions run once over the whole text, which is the same as
+    # running them line by line, only cheaper.
     text = unicodedata.normalize("NFC", repair_mojibake(text))
     # Bidi overrides, zero-width and control characters out (warta.text.sanitise).
     text = strip_invisible(_LINE_BREAKS.sub("\n", text))
     text = _SPACES.sub(" ", text)
-    if _DOUBLE_QUOTES.search(text):
-        text = _DOUBLE_QUOTES.sub(_curl, text)
-    text = _SINGLE_QUOTES.sub("\u2019", text)
     return [line for line in (raw.strip() for raw in text.splitlines()) if line]
 
 
