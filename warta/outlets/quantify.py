@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warta.resampling import cluster_counts, percentile_interval, stance_index
+
 METHODS = ("none", "cc-probs", "acc", "pacc", "em")
 CONFIDENCE = 0.95
 # Instability thresholds: a misclassification matrix this ill-conditioned
@@ -316,15 +318,6 @@ def stability(cal: Calibration, method: str) -> dict:
     }
 
 
-def _resample_weights(groups: np.ndarray | None, n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) multiplicities: each sentence's count in a resample of its articles (or itself)."""
-    if groups is None:
-        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-    g = int(groups.max()) + 1
-    per_group = rng.multinomial(g, np.full(g, 1.0 / g), size=n_boot).astype(float)
-    return per_group[:, groups]
-
-
 def bootstrap(
     cal: Calibration,
     pred: np.ndarray,
@@ -344,20 +337,9 @@ def bootstrap(
     pred, probs = np.asarray(pred, int), np.asarray(probs, float)
     rng = np.random.default_rng(seed)
     tgroups = None if articles is None else _group_index(list(articles))
-    wt = _resample_weights(tgroups, len(pred), n_boot, rng)
-    wc = _resample_weights(cal.groups, len(cal.gold), n_boot, rng) if resample_calibration else np.ones((n_boot, len(cal.gold)))
+    wt = cluster_counts(tgroups, len(pred), n_boot, rng)
+    wc = cluster_counts(cal.groups, len(cal.gold), n_boot, rng) if resample_calibration else np.ones((n_boot, len(cal.gold)))
     return {method: _estimate(cal, pred, probs, method, wt, wc) for method in methods}
-
-
-def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
-    """(2, ...) lower/upper percentile bounds over axis 0."""
-    a = (1 - confidence) / 2
-    return np.quantile(values, [a, 1 - a], axis=0)
-
-
-def index_of(shares: np.ndarray, labels: Sequence[str], plus: str = "pro", minus: str = "against") -> np.ndarray:
-    """share[plus] − share[minus] along the last axis (the stance index in [−1, 1])."""
-    return shares[..., list(labels).index(plus)] - shares[..., list(labels).index(minus)]
 
 
 def corrected_shares(
@@ -393,7 +375,7 @@ def corrected_shares(
             **stability(cal, method),
         }
         if has_index:
-            entry["index"] = float(index_of(point, cal.labels))
-            entry["index_interval"] = [float(v) for v in percentile_interval(index_of(reps[method], cal.labels), confidence)]
+            entry["index"] = float(stance_index(point, cal.labels))
+            entry["index_interval"] = [float(v) for v in percentile_interval(stance_index(reps[method], cal.labels), confidence)]
         result[method] = entry
     return result
