@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from warta.outlets import quantify as Q
+from warta.resampling import stance_index
 from warta.schema import LAYERS
 
 METHODS = ("none", "cc-probs", "acc", "pacc", "em")
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
                 est = np.array([res[m]["shares"][lab] for lab in labels])
                 entry = {"share_err": float(np.abs(est - truth).mean()), "unstable": res[m]["unstable"]}
                 if layer == "stance":
-                    g_index = float(Q.index_of(truth, labels))
+                    g_index = float(stance_index(truth, labels))
                     lo, hi = res[m]["index_interval"]
                     entry.update(index=res[m]["index"], gold_index=g_index, index_err=res[m]["index"] - g_index,
                                  covered=bool(lo - 1e-9 <= g_index <= hi + 1e-9), interval=[lo, hi])
