@@ -104,7 +104,7 @@ def rate_line(name: str, n: int, seconds: float, extra: str = "") -> str:
 def bench_tfidf(args) -> None:
     import pickle
 
-    from warta.fast_inference import load_labeller
+    from warta.labelling.labeller import load_labeller
     from warta.jsonl import dumps
     from warta.labelling.engine import label_articles
     from warta.labelling.inputs import iter_items

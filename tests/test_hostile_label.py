@@ -384,7 +384,7 @@ def test_library_refuses_negative_workers(tfidf_run, tmp_path):
 def test_ctrl_c_during_model_load_promises_nothing_that_does_not_exist(tfidf_run, tmp_path):
     script = (
         "import sys, time\n"
-        "import warta.fast_inference as fi\n"
+        "import warta.labelling.labeller as fi\n"
         "def slow(*a, **k):\n"
         "    sys.stderr.write('loading\\n'); sys.stderr.flush(); time.sleep(60)\n"
         "fi.load_labeller = slow\n"

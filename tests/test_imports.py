@@ -7,7 +7,7 @@ Layers, lowest first (a module may import only its own layer or lower ones):
     models     warta.models
     train      warta.train
     eval       warta.eval
-    apps       warta.labelling, warta.fast_inference, warta.outlets, warta.annotate
+    apps       warta.labelling, warta.outlets, warta.annotate
     cli        warta.cli, warta.__main__
 
 Run as a script for a summary: ``python tests/test_imports.py`` (edges, layers, largest module).
@@ -37,7 +37,6 @@ RANKS = [
     ("warta.train", 20),
     ("warta.eval", 30),
     ("warta.labelling", 40),
-    ("warta.fast_inference", 40),
     ("warta.outlets", 40),
     ("warta.annotate", 40),
     ("warta.cli", 50),

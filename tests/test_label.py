@@ -123,7 +123,7 @@ def test_fast_json_lines_are_exactly_json_dumps_of_the_record():
 def test_csv_and_parquet_hold_the_same_records_as_json_lines(tfidf_run, tmp_path):
     import pyarrow.parquet as pq
 
-    inputs = [SEEDS]
+    inputs = sorted(SEEDS.glob("*.txt"))  # the seed articles (the folder also holds written, changing, material)
     label_articles(tfidf_run, inputs, tmp_path / "out.jsonl", manifest=MANIFEST, workers=0)
     label_articles(tfidf_run, inputs, tmp_path / "out.csv", manifest=MANIFEST, workers=0)
     label_articles(tfidf_run, inputs, tmp_path / "out.data", format="parquet", manifest=MANIFEST, workers=0)

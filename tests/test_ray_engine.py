@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -170,14 +169,10 @@ def test_killed_run_resumes_to_the_uninterrupted_records(ray_address, tfidf_run,
     out = tmp_path / "ray"
     command = [sys.executable, "-m", "warta", "label", str(tfidf_run), *inputs, "--out", str(out), "--engine", "ray",
                "--address", ray_address, "--actors", "1", "--shard-units", "16", "-q"]
-    # The test hook slows the driver after each committed shard, so the kill lands mid-run.
-    env = {**os.environ, "WARTA_RAY_SHARD_DELAY": "0.5", "RAY_AUTH_MODE": "disabled"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*.done"))) < 3 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
+    # The CLI's fault injection kills the process (SIGKILL) right after its 3rd finished shard.
+    env = {**os.environ, "WARTA_LABEL_STOP_AFTER": "3", "RAY_AUTH_MODE": "disabled"}
+    process = subprocess.run(command, env=env, capture_output=True, timeout=180)
+    assert process.returncode == -signal.SIGKILL, process.stderr
     manifest = json.loads((out / MANIFEST).read_text("utf-8"))
     n_shards = len(manifest["shards"])
     done = {p.name for p in out.glob("*.done")}

@@ -1,7 +1,17 @@
-"""`warta label`: batch-label new articles with a trained run (streaming, resumable)."""
+"""`warta label`: batch-label new articles with a trained run (streaming, resumable), on this machine or on Ray.
+
+The command parses its options into a LabelJob (warta.labelling.job), runs it
+and prints one summary line; skipped inputs and notes go to stderr.
+
+Fault injection for resume tests: with WARTA_LABEL_STOP_AFTER=N in the
+environment, the process kills itself (SIGKILL, as `kill -9` would) right after
+its N-th checkpoint (local engine) or N-th finished shard (ray engine).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -9,13 +19,16 @@ from typing import Optional
 import typer
 
 from warta.cli._app import app, echo_err
-from warta.errors import WartaError
+from warta.labelling.items import LabelSummary
+from warta.labelling.job import DEFAULT_SHARD_UNITS, LabelHooks, LabelJob
+from warta.safe_io import refuse_protected_output
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
 from warta.text.sanitise import terminal_safe
 
 # Per input file, this many problems are printed; the rest are counted.
 SHOWN_PROBLEMS_PER_SOURCE = 20
 EXIT_INTERRUPTED = 130
+STOP_AFTER_ENV = "WARTA_LABEL_STOP_AFTER"
 
 
 class _ProblemPrinter:
@@ -43,21 +56,71 @@ def _print_err(message: str) -> None:
     tqdm.write(terminal_safe(message), file=sys.stderr)
 
 
-def render_summary(summary) -> str:
-    """One closing line: articles, sentences, skipped inputs, time."""
-    resumed = f" (resumed after {summary.resumed_units} input unit(s) done earlier)" if summary.resumed_units else ""
+def render_summary(summary: LabelSummary) -> str:
+    """One closing line, either engine: articles, sentences, where, time, what was resumed or skipped."""
+    if summary.engine == "ray":
+        where = f"{summary.out}/ [{summary.shards} {summary.format} shard(s), {summary.model_id}]"
+        resumed = (f" ({summary.resumed_shards} shard(s) complete from an earlier run)"
+                   if summary.resumed_shards else "")
+        readable = ""
+    else:
+        where = f"{summary.out} [{summary.format}, {summary.model_id}]"
+        resumed = (f" (resumed after {summary.resumed_units} input unit(s) done earlier)"
+                   if summary.resumed_units else "")
+        readable = " (not .txt/.jsonl)"
     skipped = f"; {summary.skipped} input(s) skipped" if summary.skipped else ""
-    ignored = (
-        f"; {summary.ignored_files} file(s) in folders ignored (not .txt/.jsonl)" if summary.ignored_files else ""
-    )
-    dropped = getattr(summary, "dropped_lines", 0)
-    if dropped:
-        ignored += f"; {dropped} line(s) dropped by cleaning (page furniture, duplicates)"
+    ignored = f"; {summary.ignored_files} file(s) in folders ignored{readable}" if summary.ignored_files else ""
+    if summary.dropped_lines:
+        ignored += f"; {summary.dropped_lines} line(s) dropped by cleaning (page furniture, duplicates)"
     return (
         f"labelled {summary.articles} articles, {summary.sentences} sentences "
-        f"({summary.predicted} with predictions) into {summary.out} [{summary.format}, {summary.model_id}] "
+        f"({summary.predicted} with predictions) into {where} "
         f"in {summary.seconds:.1f} s ({summary.sentences_per_second:,.0f} sentences/s){resumed}{skipped}{ignored}"
     )
+
+
+def _stop_after(count_env: str | None):
+    """The WARTA_LABEL_STOP_AFTER fault injection: a callback that kills this process at its N-th call."""
+    if not count_env:
+        return None
+    calls = {"n": 0}
+
+    def maybe_stop(*_args) -> None:
+        calls["n"] += 1
+        if calls["n"] >= int(count_env):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return maybe_stop
+
+
+def _hooks(engine: str, quiet: bool) -> LabelHooks:
+    stop = _stop_after(os.environ.get(STOP_AFTER_ENV))
+
+    def on_shard(done: int, total: int) -> None:
+        if not quiet:
+            print(f"\rshards {done}/{total}", end="", file=sys.stderr, flush=True)
+        if stop:
+            stop()
+
+    return LabelHooks(
+        progress=not quiet and engine == "local",
+        on_problem=_ProblemPrinter() if engine == "local" else lambda problem: echo_err(f"skipped: {problem.message}"),
+        on_note=lambda note: _print_err(f"note: {note}"),
+        on_shard=on_shard,
+        on_commit=stop,
+        stdin=getattr(sys.stdin, "buffer", None),  # None: started with stdin closed
+    )
+
+
+def _interrupted(job: LabelJob) -> str:
+    if job.engine == "ray":
+        return f"\ninterrupted: finished shards are kept in {job.out}; rerun with --resume to continue"
+    from warta.labelling.checkpoint import partial_paths
+
+    partial, ckpt = partial_paths(job.out)
+    if partial.is_file() and ckpt.is_file():
+        return f"interrupted: finished articles are kept in {partial}; rerun with --resume to continue"
+    return "interrupted before any article was written; nothing to resume (rerun the command)"
 
 
 @app.command("label")
@@ -94,7 +157,9 @@ def label_cli(
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: cluster address (default: local Ray)."),
     actors: Optional[int] = typer.Option(None, "--actors", min=1, help="--engine ray: labelling actors (model copies)."),
     gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", min=0.0, help="--engine ray: GPUs per actor."),
-    shard_units: int = typer.Option(500, "--shard-units", min=1, help="--engine ray: input units per shard."),
+    shard_units: int = typer.Option(
+        DEFAULT_SHARD_UNITS, "--shard-units", min=1, help="--engine ray: input units per shard."
+    ),
 ) -> None:
     """Label every sentence of new articles (type, stance, frame, probabilities) with a trained model.
 
@@ -102,47 +167,23 @@ def label_cli(
     (each reported on one line); 2 nothing labelled, or bad arguments; 130
     interrupted (rerun with --resume).
     """
-    if engine == "ray":
-        from warta.cli.label_ray import run_ray
+    from warta.labelling import label
 
-        if quantize or workers is not None:
-            raise WartaError("--quantize and --workers apply to --engine local only")
+    # The overwrite rule (warta.safe_io.claim_output), the part --force never lifts: an input, a file
+    # inside a walked input folder or a run/model folder. An existing --out: --force/--resume (the job).
+    refuse_protected_output(out, [*inputs, manifest])
 
-        options = {"format": format, "outlet": outlet, "manifest": manifest, "resume": resume, "force": force,
-                   "address": address, "actors": actors, "gpus_per_actor": gpus_per_actor, "batch_size": batch_size,
-                   "device": device, "shard_units": shard_units}
-        run_ray(run, inputs, out, options, quiet)
-    if engine != "local":
-        raise WartaError(f"--engine {engine}: expected local or ray")
-    from warta.labelling.checkpoint import partial_paths
-    from warta.labelling.engine import label_articles
-
+    job = LabelJob(
+        run, inputs, out, format=format, outlet=outlet, manifest=manifest, resume=resume, force=force,
+        batch_size=batch_size, device=device, max_article_bytes=max_article_bytes, engine=engine, quantize=quantize,
+        workers=workers, address=address, actors=actors, gpus_per_actor=gpus_per_actor, shard_units=shard_units,
+    )
     try:
-        summary = label_articles(
-            run,
-            inputs,
-            out,
-            format=format,
-            outlet=outlet,
-            manifest=manifest,
-            resume=resume,
-            force=force,
-            batch_size=batch_size,
-            device=device,
-            quantize=quantize,
-            workers=workers,
-            max_article_bytes=max_article_bytes,
-            progress=not quiet,
-            on_problem=_ProblemPrinter(),
-            on_note=lambda note: _print_err(f"note: {note}"),
-            stdin=getattr(sys.stdin, "buffer", None),  # None: started with stdin closed
-        )
+        summary = label(job, _hooks(engine, quiet))
     except KeyboardInterrupt:
-        partial, ckpt = partial_paths(out)
-        if partial.is_file() and ckpt.is_file():
-            echo_err(f"interrupted: finished articles are kept in {partial}; rerun with --resume to continue")
-        else:
-            echo_err("interrupted before any article was written; nothing to resume (rerun the command)")
+        echo_err(_interrupted(job))
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if engine == "ray" and not quiet:
+        print(file=sys.stderr)
     typer.echo(render_summary(summary))
     raise typer.Exit(summary.exit_code)

@@ -27,11 +27,11 @@ class BufferedWriter:
     """
 
     def __init__(self, labeller, encoder, partial: PartialOutput, summary, bar, buffer_sentences: int,
-                 buffer_units: int, checkpoint_seconds: float, on_problem, on_note):
+                 buffer_units: int, checkpoint_seconds: float, hooks):
         self.labeller, self.encoder, self.partial, self.summary, self.bar = labeller, encoder, partial, summary, bar
         self.buffer_sentences, self.buffer_units = buffer_sentences, buffer_units
         self.checkpoint_seconds = checkpoint_seconds
-        self.on_problem, self.on_note = on_problem, on_note
+        self.on_problem, self.on_note, self.on_commit = hooks.on_problem, hooks.on_note, hooks.on_commit
         self.state = Progress(**asdict(partial.state))
         self.last_commit = time.monotonic()
         self.buffer: list[Prepared] = []
@@ -103,6 +103,8 @@ class BufferedWriter:
         if time.monotonic() - self.last_commit >= self.checkpoint_seconds:
             self.partial.commit(self.state)
             self.last_commit = time.monotonic()
+            if self.on_commit:
+                self.on_commit(self.state.units)
 
 
 class _Background:

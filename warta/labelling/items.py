@@ -1,4 +1,4 @@
-"""The units of the `warta label` input walk and the options that shape it: Article or Problem, walk stats."""
+"""The units of the `warta label` input walk and the options that shape it: Article or Problem, walk stats, run summary."""
 
 from __future__ import annotations
 
@@ -48,19 +48,26 @@ class InputOptions:
 
 
 @dataclass
-class RunTotals:
+class LabelSummary:
     """What a labelling run did, whichever engine ran it (counts include work done before a resume)."""
 
     out: Path
     format: str
     model_id: str
+    engine: str = "local"
     units: int = 0
     articles: int = 0
     sentences: int = 0
     predicted: int = 0
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     ignored_files: int = 0
+    dropped_lines: int = 0  # lines removed by cleaning (page furniture, duplicates)
+    resumed_units: int = 0  # local engine: input units done before a resume
+    shards: int = 0  # ray engine: shard files of the output folder
+    resumed_shards: int = 0  # ray engine: shards complete from an earlier run
+    ray_start_seconds: float = 0.0
     seconds: float = 0.0
 
     @property

@@ -30,13 +30,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError, WartaError
-from warta.labelling.items import InputOptions, Problem, RunTotals
+from warta.labelling.items import InputOptions, LabelSummary, Problem
+from warta.labelling.job import LabelHooks, LabelJob, job_and_hooks
 from warta.labelling.shard_folder import (
     MANIFEST,
     MANIFEST_VERSION,
@@ -50,27 +51,10 @@ from warta.labelling.shard_folder import (
     read_json,
     shard_name,
 )
-from warta.labelling.shards import (
-    DEFAULT_SHARD_UNITS,
-    Segment,
-    plan_shards,
-    shard_items,
-)
+from warta.labelling.shards import Plan, Segment, plan_shards, shard_items
+from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
 
-__all__ = ["MANIFEST", "RaySummary", "label_with_ray", "marker_name", "ray_session", "shard_name"]
-
-# Test hook: seconds the driver waits after committing each shard (lets a test kill a run mid-way).
-_DELAY_ENV = "WARTA_RAY_SHARD_DELAY"
-
-
-@dataclass
-class RaySummary(RunTotals):
-    """What a ray-engine run did (counts include shards completed before a resume)."""
-
-    shards: int = 0
-    resumed_shards: int = 0
-    ray_start_seconds: float = 0.0
-
+__all__ = ["MANIFEST", "label_with_ray", "marker_name", "ray_session", "run_ray", "shard_name"]
 
 # --- model ------------------------------------------------------------------------
 
@@ -79,10 +63,9 @@ def model_folder(run: str | Path) -> tuple[Path, str, dict[str, Any]]:
     """(model folder, model id as the local engine writes it, model card) of a run folder or a model folder."""
     from warta.models.base import read_model_card
     from warta.records import model_id
-
     from warta.runfolder import resolve_model_folder
 
-    folder, name = resolve_model_folder(run)
+    folder, name = resolve_model_folder(Path(run))
     card = read_model_card(folder)
     return folder.resolve(), model_id(name, str(card.get("kind"))), card
 
@@ -136,37 +119,16 @@ def _prepare(batch: dict[str, Any], options: InputOptions, cwd: str) -> dict[str
 
 
 class _LabelShards:
-    """A Ray actor: loads the model once, labels and encodes whole shards."""
+    """A Ray actor: loads the model once (the local engine's labeller: the same code, the same numbers),
+    labels and encodes whole shards."""
 
     def __init__(self, folder: str, model_id: str, device: str, batch_size: int | None):
+        from warta.labelling.labeller import load_labeller
         from warta.labelling.output import encoder_for
 
-        try:  # the local engine's labeller, where there is one: the same code, the same numbers
-            from warta.fast_inference import load_labeller
-        except ImportError:
-            load_labeller = None
-        if load_labeller is not None:
-            labeller = load_labeller(folder, device=device, batch_size=batch_size, model_id=model_id)
-            self.labels, self._rows = labeller.labels, labeller.label
-        else:
-            from warta.models import load_model
-
-            self.model = load_model(folder, device=device)  # a kind without a device drops it
-            self.labels = _card_labels({"labels": self.model.labels})
-        self.batch_size = batch_size
+        labeller = load_labeller(folder, device=device, batch_size=batch_size, model_id=model_id)
+        self.labels, self._rows = labeller.labels, labeller.label
         self.encoder = encoder_for("jsonl", self.labels, model_id)
-
-    def _rows(self, texts: list[str]) -> tuple[list, list]:
-        """Per sentence: probabilities of every layer, rounded as the local engine rounds; winning index per layer."""
-        import numpy as np
-
-        from warta.records import PROB_DECIMALS
-
-        probs = self.model.predict_proba(texts, batch_size=self.batch_size) if self.batch_size else \
-            self.model.predict_proba(texts)
-        matrices = [np.asarray(probs[layer], dtype=np.float64) for layer in self.labels]
-        winners = np.column_stack([m.argmax(axis=1) for m in matrices]).tolist()
-        return np.round(np.hstack(matrices), PROB_DECIMALS).tolist(), winners
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         from warta.labelling.output import label_present
@@ -224,128 +186,135 @@ def _default_actors(kind: str, gpus_per_actor: float) -> int:
     return 1 if kind_facts(kind).uses_encoder else max(1, int(resources.get("CPU", 1)))
 
 
-def _dataset(todo: list[tuple[int, list[Segment]]], options: InputOptions, folder: Path, model_id: str, kind: str,
-             actors: int | None, gpus_per_actor: float, cpus_per_actor: float, batch_size: int | None, device: str):
+def _dataset(todo: list[tuple[int, list[Segment]]], job: LabelJob, folder: Path, model_id: str, kind: str):
     import ray
     import ray.data
 
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines in the CLI's output
     ray.data.DataContext.get_current().enable_progress_bars = False
     # No more actors (model copies to load) than shards to label.
-    actors = min(actors or _default_actors(kind, gpus_per_actor), len(todo))
-    if gpus_per_actor > 0:
-        device = "cuda"
-    elif device == "auto":
-        device = "cpu"
+    actors = min(job.actors or _default_actors(kind, job.gpus_per_actor), len(todo))
+    device = "cuda" if job.gpus_per_actor > 0 else ("cpu" if job.device == "auto" else job.device)
     items = [{"shard": index, "segments": json.dumps([asdict(s) for s in segments])} for index, segments in todo]
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-    ds = ds.map_batches(_prepare, batch_size=1, num_cpus=1, fn_kwargs={"options": options, "cwd": os.getcwd()})
+    ds = ds.map_batches(_prepare, batch_size=1, num_cpus=1,
+                        fn_kwargs={"options": job.input_options(), "cwd": os.getcwd()})
     return ds.map_batches(
         _LabelShards,
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=cpus_per_actor,
-        num_gpus=gpus_per_actor or None,
+        num_cpus=job.cpus_per_actor,
+        num_gpus=job.gpus_per_actor or None,
         fn_constructor_kwargs={"folder": str(folder), "model_id": model_id, "device": device,
-                               "batch_size": batch_size},
+                               "batch_size": job.batch_size},
     )
 
 
 # --- the run ------------------------------------------------------------------------
 
 
-def label_with_ray(
-    model: str | Path,
-    inputs: Sequence[str | Path],
-    out: str | Path,
-    *,
-    format: str | None = None,
-    outlet: str | None = None,
-    manifest: str | Path | None = None,
-    resume: bool = False,
-    force: bool = False,
-    address: str | None = None,
-    actors: int | None = None,
-    gpus_per_actor: float = 0.0,
-    cpus_per_actor: float = 1.0,
-    batch_size: int | None = None,
-    device: str = "auto",
-    shard_units: int = DEFAULT_SHARD_UNITS,
-    num_cpus: int | None = None,
-    on_problem: Callable[[Problem], None] | None = None,
-    on_shard: Callable[[int, int], None] | None = None,
-) -> RaySummary:
+def label_with_ray(model: str | Path, inputs: Sequence[str | Path], out: str | Path, **options: Any) -> LabelSummary:
     """Label every sentence of `inputs` into the shard folder `out` on Ray (see the module docstring).
 
-    Problems with single inputs are collected (manifest, summary, `on_problem` at
-    the end), never raised; a run that labels nothing raises InputError.
+    The keyword form of a ray job: `options` are the fields of LabelJob and
+    LabelHooks (warta.labelling.job). Problems with single inputs are
+    collected (manifest, summary, `on_problem` at the end), never raised; a
+    run that labels nothing raises InputError.
     """
-    out = Path(out)
-    fmt = format or "jsonl"
-    if fmt not in ("jsonl", "parquet"):
-        raise WartaError(f"--format {fmt}: --engine ray writes jsonl or parquet shards")
-    if batch_size is not None and batch_size < 1:
-        raise WartaError(f"--batch-size {batch_size}: must be at least 1")
-    if not inputs:
-        raise WartaError("no INPUT given (files or folders)")
-    options = InputOptions(outlet=outlet or None, manifest=Path(manifest) if manifest else None)
-    if options.manifest is not None and not options.manifest.is_file():
-        raise InputError(f"{options.manifest}: manifest not found")
-    folder, model_id, card = model_folder(model)
-    labels = _card_labels(card)
+    job, hooks = job_and_hooks(model, inputs, out, **{"engine": "ray", **options})
+    job.check()
+    return run_ray(job, hooks)
 
-    plan = plan_shards(inputs, options, shard_units, skip_dirs=[out])
+
+@dataclass
+class _ShardRun:
+    """A ray-engine run's plan and output folder state, as the driver goes."""
+
+    plan: Plan
+    folder: Path
+    card: dict[str, Any]
+    run_fingerprint: str
+    book: ManifestBook
+    summary: LabelSummary
+    done: dict[int, dict[str, Any]]
+
+
+def run_ray(job: LabelJob, hooks: LabelHooks) -> LabelSummary:
+    """Run a checked job on Ray (see the module docstring)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise WartaError('--engine ray needs Ray: pip install -e ".[ray]"') from None
+    run = _open_run(job)
+    start = time.perf_counter()
+    for index, shard in enumerate(run.plan.shards):
+        # Shards of inputs already known to be unusable (missing, binary, ...) need no worker.
+        if index not in run.done and all(seg.kind == "problem" for seg in shard):
+            meta = {"units": len(shard), "articles": 0, "sentences": 0, "predicted": 0, "notes": [],
+                    "problems": [[seg.message.split(": ", 1)[0], seg.message] for seg in shard]}
+            _commit(job, run, index, b"", meta)
+    todo = [(i, shard) for i, shard in enumerate(run.plan.shards) if i not in run.done]
+    if todo:
+        with ray_session(job.address, job.num_cpus) as ray_start:
+            run.summary.ray_start_seconds = ray_start
+            ds = _dataset(todo, job, run.folder, run.summary.model_id, run.card.get("kind", ""))
+            for row in ds.iter_rows():
+                _commit(job, run, int(row["shard"]), row["data"], json.loads(row["meta"]))
+                run.book.write("running", force=False)
+                if hooks.on_shard:
+                    hooks.on_shard(len(run.done), len(run.plan.shards))
+    summary = _complete(run, hooks)
+    summary.seconds = time.perf_counter() - start
+    if summary.articles == 0:
+        raise InputError(f"nothing could be labelled ({summary.skipped} input(s) skipped)")
+    return summary
+
+
+def _open_run(job: LabelJob) -> _ShardRun:
+    """Plan the shards, check the output folder against the plan's fingerprints, keep the valid shards (resume)."""
+    out, fmt = job.out, job.output_format
+    options = job.input_options()
+    folder, model_id, card = model_folder(job.model)
+    labels = _card_labels(card)
+    plan = plan_shards(job.inputs, options, job.shard_units, skip_dirs=[out])
     settings = {"outlet": options.outlet, "manifest": str(options.manifest.resolve()) if options.manifest else None,
-                "format": fmt, "shard_units": shard_units}
+                "format": fmt, "shard_units": job.shard_units}
+    if job.max_article_bytes != DEFAULT_MAX_ARTICLE_BYTES:
+        settings["max_article_bytes"] = job.max_article_bytes
     fingerprints = {"inputs": plan.fingerprint({}), "model": f"{model_id}:{_model_fingerprint(folder)}",
                     "options": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]}
     run_fingerprint = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()[:32]
     existing = read_json(out / MANIFEST) if (out / MANIFEST).is_file() else None
-    check_out(out, existing, fingerprints, resume, force)
+    check_out(out, existing, fingerprints, job.resume, job.force)
     out.mkdir(parents=True, exist_ok=True)
-    if force:
+    if job.force:
         clear(out)
     for stale in out.glob(f"{SHARD_PREFIX}*.tmp"):
         stale.unlink()
 
-    summary = RaySummary(out=out, format=fmt, model_id=model_id, shards=len(plan.shards), units=plan.units,
-                         ignored_files=plan.ignored_files)
+    summary = LabelSummary(out=out, format=fmt, model_id=model_id, engine="ray", shards=len(plan.shards),
+                           units=plan.units, ignored_files=plan.ignored_files)
     head = {"version": MANIFEST_VERSION, "engine": "ray", "model": model_id, "format": fmt,
-            "inputs": [str(Path(p).resolve()) for p in inputs], "settings": settings, "fingerprints": fingerprints,
-            "run_fingerprint": run_fingerprint, "labels": labels}
+            "inputs": [str(Path(p).resolve()) for p in job.inputs], "settings": settings,
+            "fingerprints": fingerprints, "run_fingerprint": run_fingerprint, "labels": labels}
     book = ManifestBook(out, head, plan, fmt)
-    done = complete_shards(out, run_fingerprint, fmt, len(plan.shards)) if resume else {}
+    done = complete_shards(out, run_fingerprint, fmt, len(plan.shards)) if job.resume else {}
     for index, marker in done.items():
         book.mark(index, marker)
     summary.resumed_shards = len(done)
     book.write("running")
+    return _ShardRun(plan, folder, card, run_fingerprint, book, summary, done)
 
-    start = time.perf_counter()
-    todo = [(i, shard) for i, shard in enumerate(plan.shards) if i not in done]
-    # Shards of inputs already known to be unusable (missing, binary, ...) need no worker.
-    for index, shard in [(i, shard) for i, shard in todo if all(seg.kind == "problem" for seg in shard)]:
-        meta = {"units": len(shard), "articles": 0, "sentences": 0, "predicted": 0, "notes": [],
-                "problems": [[seg.message.split(": ", 1)[0], seg.message] for seg in shard]}
-        done[index] = commit_shard(out, index, fmt, b"", meta, run_fingerprint, labels)
-        book.mark(index, done[index])
-    todo = [(i, shard) for i, shard in todo if i not in done]
-    delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
-    if todo:
-        with ray_session(address, num_cpus) as ray_start:
-            summary.ray_start_seconds = ray_start
-            ds = _dataset(todo, options, folder, model_id, card.get("kind", ""), actors, gpus_per_actor,
-                          cpus_per_actor, batch_size, device)
-            for row in ds.iter_rows():
-                index = int(row["shard"])
-                done[index] = commit_shard(out, index, fmt, row["data"], json.loads(row["meta"]), run_fingerprint,
-                                            labels)
-                book.mark(index, done[index])
-                book.write("running", force=False)
-                if on_shard:
-                    on_shard(len(done), len(plan.shards))
-                if delay:
-                    time.sleep(delay)
 
+def _commit(job: LabelJob, run: _ShardRun, index: int, data: bytes, meta: dict[str, Any]) -> None:
+    run.done[index] = commit_shard(job.out, index, job.output_format, data, meta, run.run_fingerprint,
+                                   run.book.head["labels"])
+    run.book.mark(index, run.done[index])
+
+
+def _complete(run: _ShardRun, hooks: LabelHooks) -> LabelSummary:
+    """Totals from the shard markers; the manifest marked complete; skipped inputs reported."""
+    summary, done = run.summary, run.done
     for index in sorted(done):
         marker = done[index]
         summary.articles += marker["articles"]
@@ -355,11 +324,8 @@ def label_with_ray(
         summary.problems.extend(message for _, message in marker["skipped"])
     skipped = [{"source": source, "message": message} for i in sorted(done) for source, message in done[i]["skipped"]]
     totals = {k: getattr(summary, k) for k in ("units", "articles", "sentences", "predicted", "skipped")}
-    book.write("complete", {"totals": totals, "ignored_files": plan.ignored_files, "skipped_inputs": skipped})
-    summary.seconds = time.perf_counter() - start
-    if on_problem:
+    run.book.write("complete", {"totals": totals, "ignored_files": run.plan.ignored_files, "skipped_inputs": skipped})
+    if hooks.on_problem:
         for entry in skipped:
-            on_problem(Problem(entry["message"], entry["source"]))
-    if summary.articles == 0:
-        raise InputError(f"nothing could be labelled ({summary.skipped} input(s) skipped)")
+            hooks.on_problem(Problem(entry["message"], entry["source"]))
     return summary

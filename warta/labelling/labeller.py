@@ -1,4 +1,5 @@
-"""Labellers: a loaded model wrapped for batch labelling (model id, buffer sizes, rounded rows).
+"""Labellers: a loaded model wrapped for batch labelling (model id, buffer sizes, rounded rows), and the
+model folder a run or model path names.
 
 A labeller turns a list of sentence texts into, per sentence, the
 probabilities of every layer (layer after layer, rounded to
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from warta.errors import InputError, WartaError
+from warta.errors import WartaError
 from warta.models.base import SentenceClassifier
 from warta.records import PROB_DECIMALS
+from warta.runfolder import resolve_model_folder
 from warta.schema import LAYER_NAMES
 
 if TYPE_CHECKING:  # torch only for transformer runs
@@ -33,13 +35,6 @@ if TYPE_CHECKING:  # torch only for transformer runs
 
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
-
-
-def resolve_model_folder(path: Path) -> tuple[Path, str]:
-    """(model folder, run name) of a run or model folder (alias: warta.runfolder owns the answer)."""
-    from warta import runfolder
-
-    return runfolder.resolve_model_folder(path)
 
 
 def resolve_device(device: str) -> str:
