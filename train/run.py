@@ -73,11 +73,6 @@ def run_dir_for(config: RunConfig, out: str | Path | None = None, now: datetime 
     return candidate
 
 
-def prepare_run_dir(run_dir: Path, force: bool = False) -> Path:
-    """Create the folder; an existing non-empty one needs `force` (then only run files are replaced)."""
-    return RunFolder(run_dir).prepare(force).path
-
-
 class _RunLog:
     """Attach train.log (and stderr when `echo`) to the warta.train logger for one run."""
 
