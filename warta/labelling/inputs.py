@@ -52,9 +52,6 @@ class Walker:
         self.ids = UniqueIds()
 
     # Each unit goes through _emit, which numbers it and drops it while skipping.
-    def _due(self) -> bool:
-        return self.position >= self.skip
-
     def walk(self, inputs: Sequence[str | Path]) -> Iterator[tuple[int, Item]]:
         for given in inputs:
             if str(given) == STDIN:
