@@ -127,11 +127,6 @@ class UniqueIds:
 # --- reading articles --------------------------------------------------------
 
 
-def read_text_file(path: Path) -> str:
-    """Read and decode a text file; InputError names the file on any problem."""
-    return read_decoded(path).text
-
-
 def decoding_note(path: Path | str, decoded: DecodedText) -> str | None:
     """A one-line warning when a file was not UTF-8 and a fallback decoded it."""
     if decoded.encoding in ("utf-8", "utf-16"):
