@@ -37,10 +37,6 @@ def strip_invisible(text: str) -> str:
     return INVISIBLE.sub("", text)
 
 
-def count_invisible(text: str) -> int:
-    return len(INVISIBLE.findall(text))
-
-
 def _escape(match: re.Match[str]) -> str:
     ch = match.group()
     code = ord(ch)
