@@ -215,7 +215,7 @@ def test_cli_split_check_write_and_refuse(tmp_path):
 
     refused = run_warta("corpus", "split", "--out", str(out))
     assert refused.returncode == 2
-    assert refused.stderr.strip() == f"error: {out}: exists (use --force to overwrite)"
+    assert refused.stderr.strip() == f"error: {out}: already exists (use --force to overwrite)"
 
     out.write_text("{}", encoding="utf-8")
     stale = run_warta("corpus", "split", "--out", str(out), "--check")

@@ -111,7 +111,7 @@ def claim_output(
     """
     path = refuse_protected_output(path, inputs, what)
     if os.path.lexists(path) and not path.is_dir() and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
+        raise OutputError(f"{path}: already exists (use --force to overwrite)")
     return check_output_path(path, what)
 
 
@@ -153,7 +153,7 @@ def claim_output_folder(
 
     The folder itself may not be a run or model folder; each planned file follows `claim_output`.
     """
-    if str(folder) in ("", "."):
+    if str(folder) == "":
         raise OutputError(f"{what}: empty path; give a folder")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

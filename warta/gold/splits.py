@@ -291,7 +291,7 @@ def write_splits(splits: Splits, path: str | Path, force: bool = False) -> Path:
     """Write splits JSON; refuse to overwrite an existing file without force."""
     path = Path(path)
     if path.exists() and not force:
-        raise InputError(f"{path}: exists (use --force to overwrite)")
+        raise InputError(f"{path}: already exists (use --force to overwrite)")
     return write_text_atomic(path, dumps_splits(splits))
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from warta import jsonl
-from warta.errors import InputError
 from warta.jsonl import write_text_atomic
 from warta.outlets.profile import Profile
 
@@ -16,22 +14,14 @@ PROFILE_FILES = ("outlets.json", "outlets.csv", "distances.csv", "report.html")
 COMPARE_FILES = ("compare.json", "compare.csv")
 
 
-def check_outputs(out_dir: str | Path, names: Iterable[str], force: bool) -> list[Path]:
-    """The output paths; InputError if one exists and force is off (checked before any work)."""
-    from warta.safe_io import check_output_path
+def check_outputs(
+    out_dir: str | Path, names: Iterable[str], force: bool, inputs: Iterable[str | Path | None] = ()
+) -> list[Path]:
+    """The output paths, claimed by the one overwrite rule before any work (warta.safe_io.claim_output_folder:
+    an existing file needs force; an input, or a file in a run/model folder, is refused even with it)."""
+    from warta.safe_io import claim_output_folder
 
-    out_dir = Path(out_dir)
-    if str(out_dir) == "":
-        raise InputError("--out: empty path; give a folder")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: exists and is not a folder")
-    paths = [out_dir / name for name in names]
-    if not force:
-        for path in paths:
-            if os.path.lexists(path):
-                raise InputError(f"{path}: already exists (use --force to overwrite)")
-    check_output_path(paths[0])  # the folder can be created and written, before the work
-    return paths
+    return claim_output_folder(out_dir, names, force=force, inputs=inputs)
 
 
 def write_text(path: str | Path, text: str) -> None:
