@@ -1,5 +1,6 @@
 """Run the `warta` command line in this process (click's test isolation), or as a real subprocess.
 
+`run_warta` is the one helper tests call: in this process unless the test needs a real process.
 In-process runs go through the console entry point `warta.cli.main` (so user
 errors become one line and an exit code exactly as on the command line) and
 pay the import cost of the CLI once per test session instead of once per call.
@@ -49,3 +50,15 @@ def run_in_process(*args: str, cwd: Path | None = None, stdin: bytes | str | Non
     if text:
         out, err = out.decode("utf-8"), err.decode("utf-8")
     return subprocess.CompletedProcess(["warta", *args], code, out, err)
+
+
+def run_warta(*args: str | Path, cwd: Path | None = None, stdin: bytes | str | None = None, text: bool = True,
+              env: dict | None = None, process: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`warta ARGS` -> CompletedProcess (returncode, stdout, stderr; bytes with text=False).
+
+    In this process by default; as `python -m warta` in a subprocess with `process=True`, or when `env`
+    is given (environment variables such as HF_HUB_OFFLINE are read at import time)."""
+    argv = [str(arg) for arg in args]
+    if process or env is not None:
+        return run_subprocess(*argv, cwd=cwd, env=env, stdin=stdin, text=text, timeout=timeout)
+    return run_in_process(*argv, cwd=cwd, stdin=stdin, text=text)
