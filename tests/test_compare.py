@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 
 import warta.eval.compare as compare_module
 from warta.errors import InputError
@@ -183,10 +183,6 @@ def two_runs(tmp_path_factory):
         config = load_config(REPO / "configs" / f"{name}.yaml", ["model.c_values=[1.0]"])
         runs.append(train(config, out=root / name, progress=False, n_boot=0).run_dir)
     return runs
-
-
-def run_warta(*args):
-    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_compare_two_runs(two_runs, tmp_path):
