@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 
 import warta.eval.evaluate as evaluate_module
 from warta.errors import InputError
@@ -194,10 +194,6 @@ def test_render_report_shows_every_figure():
 
 
 # --- end to end: a real TF-IDF run folder and the command line ----------------------------
-
-
-def run_warta(*args):
-    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 @pytest.fixture(scope="module")
