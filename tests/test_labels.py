@@ -8,7 +8,7 @@ import shutil
 from collections import Counter
 
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 
 from warta.errors import InputError
 from warta.gold.labels import (
@@ -198,10 +198,6 @@ def test_load_labels_names_file_and_line_of_malformed_json(tmp_path):
 
 
 # --- command line ------------------------------------------------------------------
-
-
-def run_warta(*args):
-    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_validate_ok_and_defects(tmp_path, labels):
