@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 from scipy.stats import beta
 
 from warta.errors import InputError
@@ -370,10 +370,6 @@ def test_compare_without_overlap_is_an_error():
 
 
 # --- command line ---------------------------------------------------------------------------
-
-
-def run_warta(*args):
-    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_writes_outputs_refuses_to_overwrite_and_reports_errors(tmp_path, two_article_outlet):
