@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 
 from warta.errors import InputError
 from warta.gold.groups import NEAR_DUPLICATE, near_duplicate_groups, similarity_matrix
@@ -200,10 +200,6 @@ def test_groups_cover_only_labelled_sentences(stored, gold):
 
 
 # --- command line ------------------------------------------------------------------------
-
-
-def run_warta(*args):
-    return run_in_process(*args)  # the CLI in this process (tests/cli_runner.py)
 
 
 def test_cli_split_check_write_and_refuse(tmp_path):
