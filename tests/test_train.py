@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import yaml
-from cli_runner import run_in_process, run_subprocess
+from cli_runner import run_warta
 
 from warta.config import load_config
 from warta.errors import InputError
@@ -148,12 +148,6 @@ def test_folds_keep_groups_together(synthetic_data):
         assert len({folds[i] for i in ids if groups[i] == group}) == 1
     with pytest.raises(InputError, match="choose K <="):
         fold_assignment(LabelledData(synthetic_data.records, splits), 1000, 0, "type")
-
-
-def run_warta(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    if env is not None:  # HF_HUB_OFFLINE is read when huggingface_hub is imported: a real process
-        return run_subprocess(*args, env=env, cwd=cwd)
-    return run_in_process(*args, cwd=cwd)
 
 
 def test_cli_trains_the_baseline_on_the_real_seeds_with_cv(tmp_path):
