@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-
-def run_warta(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "warta", *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+from cli_runner import run_warta
 
 
 def test_corpus_build_and_stats(tmp_path):
