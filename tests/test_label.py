@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import run_in_process
+from cli_runner import run_warta
 from hostile_common import make_tfidf_run
 
 from warta.errors import InputError, WartaError
@@ -28,13 +28,6 @@ from warta.text.corpus import article_sentences, iter_seed_articles
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 MANIFEST = SEEDS / "manifest.csv"
-
-
-def run_warta(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "warta", *args], capture_output=True, input=stdin, timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -399,7 +392,7 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_file(tfidf_run, seed
     assert 0 < state["units"] < full.units
     committed = read_jsonl_prefix(partial, state["bytes"])  # the killed run's file is readable up to its checkpoint
     assert len(committed) == state["sentences"]
-    resumed = run_warta("label", str(tfidf_run), str(big), "--out", str(out), "--resume", "--quiet")
+    resumed = run_warta("label", str(tfidf_run), str(big), "--out", str(out), "--resume", "--quiet", text=False)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed after {state['units']} input unit(s) done earlier" in resumed.stdout.decode()
     assert out.read_bytes() == reference.read_bytes()
@@ -411,7 +404,7 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_file(tfidf_run, seed
 def test_cli_labels_stdin_and_reports_skips_with_exit_1(tfidf_run, tmp_path):
     out = tmp_path / "o.jsonl"
     lines = b'{"id": "x1", "text": "Klarna menyesal mengganti karyawan dengan AI.", "outlet": "kompas.com"}\n{bad\n'
-    result = run_warta("label", str(tfidf_run), "-", "--out", str(out), "--quiet", stdin=lines)
+    result = run_warta("label", str(tfidf_run), "-", "--out", str(out), "--quiet", stdin=lines, text=False)
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr
     assert "Traceback" not in stderr
@@ -422,17 +415,15 @@ def test_cli_labels_stdin_and_reports_skips_with_exit_1(tfidf_run, tmp_path):
 
 
 def test_cli_exit_codes_0_and_2_without_traceback(tfidf_run, tmp_path):
-    def run_warta(*args):  # in this process: the CLI's import cost is paid once per session
-        return run_in_process(*args, text=False)
-
-    ok = run_warta("label", str(tfidf_run), str(SEEDS / "000_f1aba28e426cfe17.txt"), "--out", str(tmp_path / "a.csv"))
+    ok = run_warta("label", str(tfidf_run), str(SEEDS / "000_f1aba28e426cfe17.txt"), "--out", str(tmp_path / "a.csv"), text=False)
     assert ok.returncode == 0, ok.stderr
     assert "labelled 1 articles" in ok.stdout.decode() and "[csv," in ok.stdout.decode()
-    again = run_warta("label", str(tfidf_run), str(SEEDS / "000_f1aba28e426cfe17.txt"), "--out", str(tmp_path / "a.csv"))
+    again = run_warta("label", str(tfidf_run), str(SEEDS / "000_f1aba28e426cfe17.txt"), "--out", str(tmp_path / "a.csv"),
+                      text=False)
     assert again.returncode == 2
     assert again.stderr.decode().strip().splitlines()[-1].startswith(f"error: {tmp_path / 'a.csv'}: already exists")
     (tmp_path / "empty.txt").write_bytes(b"")
-    nothing = run_warta("label", str(tfidf_run), str(tmp_path / "empty.txt"), "--out", str(tmp_path / "b.jsonl"))
+    nothing = run_warta("label", str(tfidf_run), str(tmp_path / "empty.txt"), "--out", str(tmp_path / "b.jsonl"), text=False)
     assert nothing.returncode == 2
     assert "Traceback" not in nothing.stderr.decode()
     assert nothing.stderr.decode().strip().splitlines()[-1] == "error: nothing could be labelled (1 input(s) skipped)"
