@@ -1,0 +1,285 @@
+"""Every figure in README.md and docs/*.md comes from here, so none can go stale.
+
+A figure block in a Markdown file looks like
+
+    <!-- figures:NAME -->
+    ... text this script writes ...
+    <!-- /figures -->
+
+and NAME is one of ``RENDERERS`` below. Each renderer reads its figures from one place: the
+repository's own files (pyproject.toml, configs/, seeds/), a bench script's results file
+(``bench/*_results.md`` / ``.json``, written by the script that measured them) or a cheap
+computation on the bundled seeds (agreement). Nothing is retrained here.
+
+    python bench/readme_figures.py            # rewrite the blocks in place
+    python bench/readme_figures.py --check    # exit 1 (and name the blocks) if a block is out of date
+
+tests/test_readme_figures.py runs the check, so a results file rerun, a new supplement part or a
+new extra fails the suite until this script is rerun. The README's shell blocks are read here too
+(``shell_blocks``), for tests/test_readme.py and the fresh-clone measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the extras block needs 3.11's tomllib
+    tomllib = None
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+README = REPO / "README.md"
+DOCS_WITH_FIGURES = ("docs/cli.md", "docs/models.md")
+BLOCK = re.compile(r"(?P<open><!-- figures:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(?P<close><!-- /figures -->)", re.S)
+FENCE = re.compile(r"^(?P<marks>(?:<!--[^\n]*-->\n)*)```(?:bash|sh|shell)\n(?P<code>.*?)^```$", re.S | re.M)
+SKIP = re.compile(r"<!-- skip-test: (?P<reason>.+?) -->")
+MAIN_JOB = "<!-- main-job -->"
+# Lines of the main job that set up the environment (the README test runs in the suite's own venv).
+REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+SETUP_PREFIXES = ("python3 -m venv", ". .venv/bin/activate", "source .venv/bin/activate", "pip install")
+
+
+# --- the README's shell blocks -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShellBlock:
+    code: str
+    line: int  # 1-based line of the opening fence in the file
+    main_job: bool
+    skip_reason: str | None
+
+    def commands(self) -> list[str]:
+        """Command lines, comments and blank lines left out, backslash continuations joined."""
+        joined = self.code.replace("\\\n", " ")
+        return [ln.strip() for ln in joined.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+    def without_setup(self) -> list[str]:
+        return [c for c in self.commands() if not c.startswith(SETUP_PREFIXES)]
+
+
+def shell_blocks(text: str) -> list[ShellBlock]:
+    """The ```bash blocks of a Markdown text, with the HTML comments right above each."""
+    blocks = []
+    for m in FENCE.finditer(text):
+        marks = m.group("marks")
+        skip = SKIP.search(marks)
+        line = text.count("\n", 0, m.start("marks") + len(marks)) + 1
+        blocks.append(ShellBlock(m.group("code"), line, MAIN_JOB in marks, skip.group("reason") if skip else None))
+    return blocks
+
+
+def main_job_block(text: str | None = None) -> ShellBlock:
+    text = README.read_text(encoding="utf-8") if text is None else text
+    found = [b for b in shell_blocks(text) if b.main_job]
+    if len(found) != 1:
+        raise SystemExit(f"README.md: expected one block marked {MAIN_JOB}, found {len(found)}")
+    return found[0]
+
+
+def main_job_config(text: str | None = None) -> Path:
+    """The config the README's main job trains (`warta train CONFIG ...`)."""
+    for command in main_job_block(text).commands():
+        words = command.split()
+        if words[:2] == ["warta", "train"]:
+            return REPO / words[2]
+    raise SystemExit("README.md: the main job has no `warta train CONFIG` line")
+
+
+# --- reading results files ---------------------------------------------------------------------
+
+def md_tables(path: Path) -> list[list[dict[str, str]]]:
+    """Every pipe table of a Markdown file, as rows keyed by the header cells."""
+    tables, header, rows = [], None, []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if header is None:
+                header = cells
+            elif not all(set(c) <= set("-: ") for c in cells):
+                rows.append(dict(zip(header, cells)))
+            continue
+        if header is not None:
+            tables.append(rows)
+        header, rows = None, []
+    return tables
+
+
+def missing(what: str, command: str) -> str:
+    return f"_Not measured yet: {what} (`{command}`)._\n"
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+def render_extras() -> str:
+    """Optional extras from pyproject.toml, each with the comment written above it there."""
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    extras = tomllib.loads(text)["project"]["optional-dependencies"]
+    section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in section.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(stripped.lstrip("# ").strip())
+        elif "=" in stripped:
+            comments[stripped.split("=", 1)[0].strip()] = " ".join(pending)
+            pending = []
+    out = []
+    for name in extras:
+        packages = ", ".join(f"`{REQUIREMENT_NAME.match(p).group(0)}`" for p in extras[name])
+        why = comments.get(name, "")
+        out.append(f"- `[{name}]` ({packages})" + (f": {why}" if why else ""))
+    return "\n".join(out) + "\n"
+
+
+def render_bundled_configs() -> str:
+    names = sorted(p.stem for p in (REPO / "configs").glob("*.yaml"))
+    return f"{len(names)} bundled configs: " + ", ".join(f"`{n}`" for n in names) + ".\n"
+
+
+def seed_facts() -> dict[str, object]:
+    seeds = REPO / "seeds"
+    with (seeds / "manifest.csv").open(encoding="utf-8", newline="") as f:
+        manifest = list(csv.DictReader(f))
+    labels = [json.loads(ln) for ln in (seeds / "labels.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    config_path = main_job_config()
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    supplement = (config.get("data") or {}).get("supplement") or []
+    supplement = [supplement] if isinstance(supplement, str) else supplement
+    sizes = {}
+    for rel in supplement:
+        path = (config_path.parent / rel).resolve()
+        sizes[path.name] = sum(1 for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip())
+    return {"articles": len(manifest), "outlets": len({r["outlet"] for r in manifest}), "labelled": len(labels),
+            "config": config_path.relative_to(REPO).as_posix(), "supplement": sizes}
+
+
+def render_seeds() -> str:
+    f = seed_facts()
+    parts = " + ".join(f"{Path(name).stem} {n}" for name, n in f["supplement"].items())
+    total = sum(f["supplement"].values())
+    supplement = (f"plus {total:,} written training-only sentences (`seeds/written/`: {parts})" if total
+                  else "without the written supplement")
+    return (f"The bundled seed corpus: {f['articles']} articles from {f['outlets']} outlets (one of them `unknown`), "
+            f"{f['labelled']} hand-labelled title and body sentences; the main job (`{f['config']}`) trains on them "
+            f"{supplement}.\n")
+
+
+def render_agreement() -> str:
+    from warta.annotate.agreement import agreement, load_annotations
+
+    files = [REPO / "seeds" / "labels.jsonl", REPO / "seeds" / "agreement" / "second_pass.jsonl"]
+    result = agreement(load_annotations(files))
+    alphas = ", ".join(f"{layer} {figures['alpha']:.3f}" for layer, figures in result["layers"].items())
+    return (f"Agreement of the seed labels with a blind second labelling of {result['overlap']} of them "
+            f"(`warta annotate agreement seeds/labels.jsonl seeds/agreement/second_pass.jsonl`): Krippendorff's α "
+            f"{alphas}. The gold labels were corrected where review sided with the second pass after the "
+            "comparison, so these overstate blind agreement; the figures of the two passes as made are in "
+            "`docs/agreement-and-audit.md`.\n")
+
+
+EXTERNAL = BENCH / "external_table_results.md"
+
+
+def render_which_model() -> str:
+    """The external-dev table of bench/external_table.py (ACC), the columns a reader chooses by."""
+    if not EXTERNAL.is_file():
+        return missing("every model on real unseen outlets", "python bench/external_table.py")
+    tables = md_tables(EXTERNAL)
+    if not tables:
+        raise SystemExit(f"{EXTERNAL}: no table")
+    main_config = main_job_config().stem
+    head = ("| model | type | stance | frame | stance-index error (points) | "
+            "leave-one-outlet-out on the seeds: type / stance / frame; SI |")
+    out = [head, "| --- | --- | --- | --- | --- | --- |"]
+    for row in tables[0]:
+        name = row["model"]
+        shown = f"**{name}** (main job)" if name == main_config else name
+        out.append(f"| {shown} | {row['type F1 [CI]']} | {row['stance F1 [CI]']} | {row['frame F1 [CI]']} | "
+                   f"{row['SI err pts']} | {row['LOOO F1; SI']} |")
+    first = EXTERNAL.read_text(encoding="utf-8").split("\n\n")[1].strip()
+    measured = re.search(r"on (\d{4}-\d{2}-\d{2})", first)
+    when = f", measured {measured.group(1)}" if measured else ""
+    return ("\n".join(out) + f"\n\nSource: `bench/external_table_results.md` (`python bench/external_table.py`{when}).\n")
+
+
+def render_main_job_time() -> str:
+    path = BENCH / "fresh_clone_results.json"
+    if not path.is_file():
+        return missing("the main job from a fresh clone", "python bench/fresh_clone.py")
+    r = json.loads(path.read_text(encoding="utf-8"))
+    return (f"From a fresh clone with only Python {r['python']} and pip ({r['machine']}): the install "
+            f"{r['install_s'] / 60:.1f} min, the main job's `warta` commands {r['main_job_s'] / 60:.1f} min wall, "
+            f"peak memory {r['peak_mb']:,.0f} MB; the environment takes {r['venv_size']} on disk "
+            f"(torch {r['torch_size']}). Measured {r['date']} by `python bench/fresh_clone.py`.\n")
+
+
+RENDERERS: dict[str, Callable[[], str]] = {
+    "extras": render_extras,
+    "bundled-configs": render_bundled_configs,
+    "seeds": render_seeds,
+    "agreement": render_agreement,
+    "which-model": render_which_model,
+    "main-job-time": render_main_job_time,
+}
+
+
+def render(text: str, cache: dict[str, str] | None = None) -> str:
+    """`text` with every figure block rewritten by its renderer."""
+    cache = {} if cache is None else cache
+
+    def replace(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in RENDERERS:
+            raise SystemExit(f"unknown figure block {name!r} (known: {', '.join(RENDERERS)})")
+        if name not in cache:
+            cache[name] = RENDERERS[name]()
+        return m.group("open") + cache[name] + m.group("close")
+
+    return BLOCK.sub(replace, text)
+
+
+def stale_blocks(text: str, rendered: str) -> list[str]:
+    old = {m.start(): (m.group("name"), m.group("body")) for m in BLOCK.finditer(text)}
+    new = [m.group("body") for m in BLOCK.finditer(rendered)]
+    return [name for (name, body), fresh in zip(old.values(), new) if body != fresh]
+
+
+def files_with_figures() -> list[Path]:
+    return [README] + [REPO / p for p in DOCS_WITH_FIGURES if (REPO / p).is_file()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report out-of-date blocks (exit 1 if any)")
+    args = parser.parse_args(argv)
+    cache: dict[str, str] = {}
+    stale = []
+    for path in files_with_figures():
+        text = path.read_text(encoding="utf-8")
+        rendered = render(text, cache)
+        names = stale_blocks(text, rendered)
+        stale += [f"{path.relative_to(REPO)}: {n}" for n in names]
+        if names and not args.check:
+            path.write_text(rendered, encoding="utf-8")
+    if args.check:
+        for s in stale:
+            print(f"out of date: {s} (run python bench/readme_figures.py)")
+        return 1 if stale else 0
+    print("\n".join(f"rewrote {s}" for s in stale) or "all figure blocks up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
