@@ -8,7 +8,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import typer
 
@@ -86,25 +86,37 @@ class WarningTally:
         return out
 
 
-def _silence_loaded_libraries() -> None:
-    """Libraries already imported read their variables at import time: told directly."""
+@contextmanager
+def _loaded_libraries_silenced() -> Iterator[None]:
+    """Libraries already imported read their variables at import time: told directly, and restored after."""
     import sys
 
+    restore = []
     if "transformers" in sys.modules:
         try:
             from transformers.utils import logging as hf_logging
 
+            verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
+            restore.append(lambda: (hf_logging.set_verbosity(verbosity),
+                                    hf_logging.enable_progress_bar() if bars else None))
         except Exception:  # an old or partial install: its noise is not worth an error
             pass
     if "huggingface_hub" in sys.modules:
         try:
-            from huggingface_hub.utils import disable_progress_bars
+            from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+            hub_off = are_progress_bars_disabled()
             disable_progress_bars()
+            restore.append(lambda: None if hub_off else enable_progress_bars())
         except Exception:
             pass
+    try:
+        yield
+    finally:
+        for undo in reversed(restore):
+            undo()
 
 
 @contextmanager
@@ -122,9 +134,9 @@ def library_noise(quiet: bool) -> Iterator[WarningTally]:
         warnings.showwarning = tally
         if quiet:
             os.environ.update(QUIET_ENVIRONMENT)
-            _silence_loaded_libraries()
         try:
-            yield tally
+            with _loaded_libraries_silenced() if quiet else nullcontext():
+                yield tally
         finally:
             for name, value in saved.items():
                 if value is None:
