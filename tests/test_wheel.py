@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,26 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("warta", "train", "models", "eval", "seeds", "configs", "pyproject.toml", "README.md")
 
 
-def base_python() -> str:
-    """An interpreter whose setuptools can build the wheel without network (the venv's base one)."""
-    candidate = Path(sys.base_prefix) / "bin" / "python3"
-    return str(candidate) if candidate.exists() else sys.executable
+def build_wheel(src: Path, dist: Path) -> Path:
+    """The wheel, built by this interpreter's own `build` and setuptools (the test extra), never the system's:
+    no build isolation (no network), and a missing build dependency is an error, not a download."""
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(src)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    return next(dist.glob("warta-*.whl"))
+
+
+def fresh_venv(venv: Path) -> Path:
+    """A venv with only the wheel of its own: made without pip, dependencies visible through a .pth line naming
+    this environment's site-packages (a path in a .pth is not itself a site dir, so this environment's
+    editable install of the checkout is not picked up); the wheel is installed by this interpreter's pip."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "_dependencies.pth").write_text("".join(f"{path}\n" for path in sorted(here)), encoding="utf-8")
+    return python
 
 
 @pytest.mark.wheel
@@ -30,18 +47,12 @@ def test_wheel_installed_outside_the_checkout_builds_the_corpus_and_trains(tmp_p
             shutil.copytree(source, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(source, src / name)
-    python = base_python()
-    subprocess.run(
-        [python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
-        check=True, capture_output=True, text=True,
-    )
-    wheel = next((tmp_path / "dist").glob("warta-*.whl"))
+    wheel = build_wheel(src, tmp_path / "dist")
     venv = tmp_path / "venv"
-    # --without-pip: the system site-packages (visible to the venv) hold pip and every dependency.
-    subprocess.run([python, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    venv_python = venv / "bin" / "python"
-    subprocess.run([str(venv_python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True,
-                   capture_output=True, text=True)
+    venv_python = fresh_venv(venv)
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv_python), "install", "-q", "--no-deps",
+                                "--no-index", str(wheel)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
     work = tmp_path / "elsewhere"
     work.mkdir()
 
