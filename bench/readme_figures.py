@@ -40,7 +40,7 @@ except ModuleNotFoundError:  # Python 3.10: the extras block needs 3.11's tomlli
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 README = REPO / "README.md"
-DOCS_WITH_FIGURES = ("docs/cli.md", "docs/models.md")
+DOCS_WITH_FIGURES = ("docs/cli.md", "docs/models.md", "docs/layout.md")
 BLOCK = re.compile(r"(?P<open><!-- figures:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(?P<close><!-- /figures -->)", re.S)
 FENCE = re.compile(r"^(?P<marks>(?:<!--[^\n]*-->\n)*)```(?:bash|sh|shell)\n(?P<code>.*?)^```$", re.S | re.M)
 SKIP = re.compile(r"<!-- skip-test: (?P<reason>.+?) -->")
@@ -225,7 +225,36 @@ def render_main_job_time() -> str:
             f"(torch {r['torch_size']}). Measured {r['date']} by `python bench/fresh_clone.py`.\n")
 
 
+PACKAGES = (("warta", "warta"), ("warta/text", "warta.text"), ("warta/gold", "warta.gold"),
+            ("warta/labelling", "warta.labelling"), ("warta/outlets", "warta.outlets"),
+            ("warta/annotate", "warta.annotate"), ("warta/cli", "warta.cli"), ("train", "warta.train"),
+            ("models", "warta.models"), ("eval", "warta.eval"))
+
+
+def first_sentence(doc: str | None, limit: int = 150) -> str:
+    text = " ".join((doc or "").split("\n\n")[0].split())
+    end = re.search(r"(?<=[a-z0-9)`])\. ", text)
+    text = text[:end.start() + 1] if end else text
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def render_layout() -> str:
+    """Every module with the first sentence of its docstring, so the layout cannot drift from the code."""
+    import ast
+
+    out = []
+    for folder, package in PACKAGES:
+        out.append(f"- `{folder}/` (`{package}`)")
+        for path in sorted((REPO / folder).glob("*.py")):
+            if path.name in ("__init__.py", "__main__.py"):
+                continue
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+            out.append(f"  - `{path.name}`" + (f": {first_sentence(doc)}" if doc else ""))
+    return "\n".join(out) + "\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
+    "layout": render_layout,
     "extras": render_extras,
     "bundled-configs": render_bundled_configs,
     "seeds": render_seeds,
