@@ -138,8 +138,10 @@ def render_extras() -> str:
     out = []
     for name in extras:
         packages = ", ".join(f"`{REQUIREMENT_NAME.match(p).group(0)}`" for p in extras[name])
-        why = comments.get(name, "")
-        out.append(f"- `[{name}]` ({packages})" + (f": {why}" if why else ""))
+        why = first_sentence(comments.get(name, ""), limit=400)
+        if len(why) > 120:  # the README wants the gist; pyproject.toml keeps the details
+            why = re.sub(r" \([^()]*\)", "", why)
+        out.append(f"- `[{name}]`" + (f": {why.rstrip('.')}" if why else "") + f" ({packages})")
     return "\n".join(out) + "\n"
 
 
