@@ -202,14 +202,22 @@ def render_which_model() -> str:
     if not tables:
         raise SystemExit(f"{EXTERNAL}: no table")
     main_config = main_job_config().stem
-    head = ("| model | type | stance | frame | stance-index error (points) | "
-            "leave-one-outlet-out on the seeds: type / stance / frame; SI |")
-    out = [head, "| --- | --- | --- | --- | --- | --- |"]
+    head = ("| model | type macro-F1 [95% CI] | stance macro-F1 | frame macro-F1 | stance-index error (points) | "
+            "leave-one-outlet-out: macro-F1 type / stance / frame; stance-index error | train (s) | "
+            "label (sentences/s, × TF-IDF) |")
+    out = [head, "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    speed = next((k for k in tables[0][0] if k.startswith("label s/s")), None) if tables[0] else None
+    names = [row["model"] for row in tables[0]]
+    # The main job's row: the variant named after its config (the first one, when variants share the stem).
+    main_row = next((n for n in names if n == main_config), None) or next(
+        (n for n in names if n.startswith(main_config + " ")), None)
     for row in tables[0]:
         name = row["model"]
-        shown = f"**{name}** (main job)" if name == main_config else name
+        shown = f"**{name}** (main job)" if name == main_row else name
         out.append(f"| {shown} | {row['type F1 [CI]']} | {row['stance F1 [CI]']} | {row['frame F1 [CI]']} | "
-                   f"{row['SI err pts']} | {row['LOOO F1; SI']} |")
+                   f"{row['SI err pts']} | {row['LOOO F1; SI']} | {row['train s']} | {row[speed] if speed else ''} |")
+    if main_row is None:
+        out.append(f"\nThe main job's config (`{main_config}`) is not among the models this table measured.")
     first = EXTERNAL.read_text(encoding="utf-8").split("\n\n")[1].strip()
     measured = re.search(r"on (\d{4}-\d{2}-\d{2})", first)
     when = f", measured {measured.group(1)}" if measured else ""
