@@ -148,6 +148,15 @@ def test_quiet_prints_only_the_result_and_warnings_come_once_with_a_count(tmp_pa
     warnings = [line for line in stderr.splitlines() if "ConvergenceWarning" in line]
     assert code == 0 and len(warnings) == 1 and "(x" in warnings[0], stderr
     assert "Traceback" not in stderr and "n_iter_i = " not in stderr  # no multi-line library warning text
+    # repeated notes of one kind: three shown, the rest counted in one line
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(12):
+        (many / f"a{i}.txt").write_text("Judul\n" + BODY * 4, encoding="utf-8")  # 3 of 4 copies dropped
+    code, _, stderr = cli(capsys, "corpus", "build", "--seeds", many, "--out", tmp_path / "many.jsonl")
+    notes = [line for line in stderr.splitlines() if ".txt: cleaning dropped" in line]
+    assert code == 0 and len(notes) == 3, stderr
+    assert "9 more input(s) with this note: cleaning dropped N of N lines" in stderr
     # the transformers progress bar that `save_pretrained` draws ("Writing model shards")
     from transformers.utils import logging as hf_logging
 

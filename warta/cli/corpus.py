@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -48,13 +49,38 @@ def build_cli(
     seeds_dir = seeds or default_seeds_dir()
     report = build_corpus(seeds_dir, out, manifest=manifest, on_error=lambda exc: echo_err(f"skipped: {exc}"),
                           max_bytes=max_article_bytes, force=force)
-    for warning in report.warnings:
+    for warning in collapse_notes(report.warnings):
         echo_err(f"warning: {warning}")
     dropped = f" ({report.dropped_lines} line(s) dropped by cleaning: page furniture, duplicates)" if report.dropped_lines else ""
     typer.echo(f"wrote {report.sentences} sentences from {report.articles} articles to {out}{dropped}")
     if report.errors:
         echo_err(f"{len(report.errors)} input(s) skipped")
         raise typer.Exit(1)
+
+
+# Notes of one kind beyond this many are counted in one line, not printed one by one.
+SHOWN_NOTES_PER_KIND = 3
+
+
+def note_kind(note: str) -> str:
+    """A note with its file name and figures set aside: `a.txt: cleaning dropped 26 of 45 lines` and
+    `b.txt: cleaning dropped 3 of 9 lines` are one kind."""
+    text = note.split(": ", 1)[1] if ": " in note else note
+    text = re.sub(r"\d+(?:[.,]\d+)*", "N", re.sub(r"\([^)]*\)", "", text))
+    return re.sub(r"\s+([;,.])", r"\1", " ".join(text.split()))
+
+
+def collapse_notes(notes: list[str], shown: int = SHOWN_NOTES_PER_KIND) -> list[str]:
+    """The first `shown` notes of each kind, then one line counting the rest of that kind."""
+    seen: dict[str, int] = {}
+    lines = []
+    for note in notes:
+        kind = note_kind(note)
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= shown:
+            lines.append(note)
+    lines.extend(f"{n - shown} more input(s) with this note: {kind}" for kind, n in seen.items() if n > shown)
+    return lines
 
 
 def render_stats(stats: dict) -> str:
