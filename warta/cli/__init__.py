@@ -110,6 +110,8 @@ _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n",
 
 def _flag_given_a_value(args: list[str]) -> str | None:
     """`--force true` (a flag followed by a boolean word) -> the flag's name, else None."""
+    if not any(arg.lower() in _BOOLEAN_WORDS for arg in args[1:]):
+        return None  # the common case: no need to build the command tree
     import typer.main
 
     command = typer.main.get_command(app)
