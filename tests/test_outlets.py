@@ -129,8 +129,8 @@ def test_one_article_one_sentence_outlet_gets_a_wide_interval_not_a_crash(two_ar
     assert b["stance_index"]["quoted"] == {"value": None, "ci": None, "n": 0}
     assert b["dominant_frame"] == "morality"
     assert any("one article" in note for note in b["notes"])
-    pair = profile.distances["pairs"][0]
-    assert pair["tests"]["stance_index_all"]["differs"] is False
+    versus_rest = profile.distances["versus_rest"]["outlets"]["B"]
+    assert versus_rest["tests"]["stance_index_all"]["differs"] is False
 
 
 def test_all_row_pools_every_outlet(two_article_outlet):
@@ -175,7 +175,9 @@ def test_an_outlets_intervals_do_not_depend_on_the_other_outlets_present():
     records = random_outlets(outlets=("X", "Y", "Z"))
     alone = profile_outlets([r for r in records if r["outlet"] == "X"], seed=2, n_boot=300)
     together = profile_outlets(records, seed=2, n_boot=300)
-    assert alone.outlets["X"] == together.outlets["X"]
+    own = {k: v for k, v in together.outlets["X"].items() if k != "shrunk"}  # shrinkage uses the others, by design
+    assert {k: v for k, v in alone.outlets["X"].items() if k != "shrunk"} == own
+    assert together.outlets["X"]["shrunk"]["weight"] is not None
 
 
 # --- between outlets ----------------------------------------------------------------------
@@ -183,10 +185,16 @@ def test_an_outlets_intervals_do_not_depend_on_the_other_outlets_present():
 
 def test_one_article_each_is_never_called_different_however_unlike():
     records = article("P", "p1", [(30, "fact", "pro", "economic")]) + article("Q", "q1", [(30, "opinion", "against", "conflict")])
-    pair = profile_outlets(records, n_boot=500).to_dict()["distances"]["pairs"][0]
+    distances = profile_outlets(records, n_boot=500, pairs=(("P", "Q"),)).distances
+    pair = distances["pairs"]["pairs"][0]
     assert pair["tests"]["type_js"]["value"] == 1.0
     assert not any(test["differs"] for test in pair["tests"].values())
     assert "one article each" in pair["note"]
+    for name in ("P", "Q"):
+        entry = distances["versus_rest"]["outlets"][name]
+        assert entry["tests"]["type_js"]["value"] == 1.0 and entry["tests"]["type_js"]["p"] == 1.0
+        assert not any(test["differs"] for test in entry["tests"].values())
+        assert "one article" in entry["note"]
 
 
 def test_consistent_difference_over_many_articles_is_called_different():
@@ -194,16 +202,22 @@ def test_consistent_difference_over_many_articles_is_called_different():
     for a in range(8):
         records += article("P", f"p{a}", [(5, "fact", "pro", "economic"), (1, "opinion", "neutral", "none")])
         records += article("Q", f"q{a}", [(5, "opinion", "against", "conflict"), (1, "fact", "neutral", "none")])
-    profile = profile_outlets(records, n_boot=1000)
-    tests = profile.distances["pairs"][0]["tests"]
+    profile = profile_outlets(records, n_boot=1000, pairs=(("P", "Q"),))
+    tests = profile.distances["pairs"]["pairs"][0]["tests"]
     assert tests["stance_index_all"]["value"] == pytest.approx(10 / 6, abs=1e-4)
     for key in ("type_js", "frame_js", "stance_index_all", "stance_index_own_voice"):
         assert tests[key]["differs"] is True, key
         assert tests[key]["value"] > tests[key]["noise"]
-    # A pair with the same mix is not called different.
+    # Each against the rest (here: the other one): the same difference, FDR-controlled.
+    rest = profile.distances["versus_rest"]["outlets"]["P"]["tests"]
+    assert rest["stance_index_all"]["value"] == pytest.approx(10 / 6, abs=1e-4)
+    for key in ("type_js", "frame_js", "stance_index_all", "stance_index_own_voice"):
+        assert rest[key]["differs"] is True and rest[key]["q"] < 0.05, key
+    # Outlets with the same mix are not called different.
     same = random_outlets(seed=11, outlets=("X", "Y"), articles=8)
-    tests = profile_outlets(same, n_boot=500).to_dict()["distances"]["pairs"][0]["tests"]
-    assert not any(t["differs"] for t in tests.values())
+    distances = profile_outlets(same, n_boot=500, pairs=(("X", "Y"),)).distances
+    assert not any(t["differs"] for t in distances["pairs"]["pairs"][0]["tests"].values())
+    assert not any(t["differs"] for e in distances["versus_rest"]["outlets"].values() for t in e["tests"].values())
 
 
 def test_large_outlets_null_approximation_matches_exact_resampling(monkeypatch):
@@ -221,9 +235,9 @@ def test_large_outlets_null_approximation_matches_exact_resampling(monkeypatch):
         return parts
 
     a, b = article_sums(250), article_sums(250)
-    monkeypatch.setattr(outlets, "_EXACT_NULL_ARTICLES", 10**9)
+    monkeypatch.setattr(outlets, "EXACT_NULL_ARTICLES", 10**9)
     _, exact = outlets._pair_test("a", a, "b", b, 4000, 0)
-    monkeypatch.setattr(outlets, "_EXACT_NULL_ARTICLES", 100)
+    monkeypatch.setattr(outlets, "EXACT_NULL_ARTICLES", 100)
     _, normal = outlets._pair_test("a", a, "b", b, 4000, 0)
     for key in exact:
         for q in (0.5, 0.95, 0.99):
@@ -245,9 +259,11 @@ def test_small_outlets_are_listed_and_flagged_but_not_compared(two_article_outle
     profile = profile_outlets(two_article_outlet + small, min_sentences=10, n_boot=200)
     assert profile.outlets["S"]["below_min_sentences"] is True
     assert profile.outlets["A"]["below_min_sentences"] is False
-    (pair,) = profile.distances["pairs"]
-    assert "tests" not in pair and "S" in pair["skipped"]
-    assert "not compared" in pair["note"]
+    small_entry = profile.distances["versus_rest"]["outlets"]["S"]
+    assert "tests" not in small_entry and "min-sentences" in small_entry["skipped"]
+    assert "not compared" in small_entry["note"]
+    (pair,) = profile_outlets(two_article_outlet + small, min_sentences=10, n_boot=200, pairs=(("A", "S"),)).distances["pairs"]["pairs"]
+    assert "tests" not in pair and "S" in pair["skipped"] and "not compared" in pair["note"]
     assert [row["outlet"] for row in outlet_rows(profile)] == ["A", "S", ALL]
 
 
@@ -420,8 +436,9 @@ def test_cli_merges_gold_labels_onto_the_seed_corpus(tmp_path):
     assert result.returncode == 0, result.stderr
     profile = json.loads((out / "outlets.json").read_text(encoding="utf-8"))
     assert profile["outlets"][ALL]["sentences"] == 137 and profile["outlets"][ALL]["articles"] == 5
-    # Every seed outlet is one article: no pair may be called different.
-    assert all("one article each" in pair["note"] for pair in profile["distances"]["pairs"])
+    # Every seed outlet is one article: none may be called different from the rest.
+    assert all("one article" in entry["note"] for entry in profile["distances"]["versus_rest"]["outlets"].values())
+    assert not any(t["differs"] for e in profile["distances"]["versus_rest"]["outlets"].values() for t in e["tests"].values())
 
 
 def test_single_outlet_writes_an_empty_pairs_table_with_header(tmp_path, two_article_outlet):
@@ -429,5 +446,6 @@ def test_single_outlet_writes_an_empty_pairs_table_with_header(tmp_path, two_art
     result = run_warta("outlets", str(data), "--out", str(tmp_path / "o"), "--n-boot", "200")
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "o" / "distances.csv").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 1 and lines[0].startswith("a,b,articles_a,articles_b,type_js.value")
+    assert len(lines) == 2 and lines[0].startswith("outlet,versus,articles,articles_versus,type_js.value")
+    assert "only one outlet" in lines[1]
     assert "only one outlet: nothing to compare" in result.stdout

@@ -64,12 +64,17 @@ def test_js_rows_are_scipys_and_column_statistics_agree():
     assert np.array_equal(got[1:], want[1:])
     a = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(PARTS, (4, 3, 6, 3, 3))}
     b = {part: rng.integers(0, 4, size=(300, w)).astype(float) for part, w in zip(PARTS, (4, 3, 6, 3, 3))}
-    rows = pairs._pair_statistics(a, b)
+    rows = pairs.pair_statistics(a, b)
     cols = pairs._column_statistics({k: v.T for k, v in a.items()}, {k: v.T for k, v in b.items()})
     for key in rows:
         assert np.array_equal(np.isfinite(rows[key]), np.isfinite(cols[key])), key
         ok = np.isfinite(rows[key])
         assert np.allclose(rows[key][ok], cols[key][ok], rtol=0, atol=1e-7), key
+
+
+def all_pairs(matrices):
+    names = list(matrices)
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
 
 
 def profiles_for(matrices):
@@ -93,10 +98,10 @@ def reference(matrices, n_boot, seed):
 
 
 def test_distances_match_the_per_pair_algorithm_with_mixed_sizes_and_the_normal_path(monkeypatch):
-    monkeypatch.setattr(pairs, "_EXACT_NULL_ARTICLES", 4)  # outlets of 5+ articles take the normal approximation
+    monkeypatch.setattr(pairs, "EXACT_NULL_ARTICLES", 4)  # outlets of 5+ articles take the normal approximation
     rng = np.random.default_rng(3)
     matrices = {f"o{i}": outlet(rng, int(k)) for i, k in enumerate([1, 2, 2, 3, 5, 6, 1])}
-    got = pairs.distances(profiles_for(matrices), matrices, 300, 4)
+    got = pairs.pair_tests(all_pairs(matrices), profiles_for(matrices), matrices, 300, 4)
     want = reference(matrices, 300, 4)
     for pair in got["pairs"]:
         tests, _ = want[pair["a"], pair["b"]]
@@ -107,15 +112,15 @@ def test_distances_match_the_per_pair_algorithm_with_mixed_sizes_and_the_normal_
         for a in matrices:
             for b in matrices:
                 js = jensenshannon(matrices[a][layer].sum(axis=0), matrices[b][layer].sum(axis=0), base=2)
-                assert got[layer][a][b] == (pairs.rounded(float(js)) if a != b else 0.0)
+                assert pairs.distance_matrix(list(matrices), matrices, layer)[a][b] == (pairs.rounded(float(js)) if a != b else 0.0)
 
 
 def test_noise_is_redrawn_when_fewer_pairs_are_compared_than_planned(monkeypatch):
     rng = np.random.default_rng(5)
     matrices = {f"o{i}": outlet(rng, 3) for i in range(5)}
-    want = pairs.distances(profiles_for(matrices), matrices, 300, 1)
+    want = pairs.pair_tests(all_pairs(matrices), profiles_for(matrices), matrices, 300, 1)
     monkeypatch.setattr(pairs, "_planned_comparisons", lambda jobs, sums: {key: 1 for key, _, _ in PAIR_STATS})
-    got = pairs.distances(profiles_for(matrices), matrices, 300, 1)
+    got = pairs.pair_tests(all_pairs(matrices), profiles_for(matrices), matrices, 300, 1)
     assert got == want
 
 
@@ -123,5 +128,5 @@ def test_progress_is_reported_up_to_every_pair():
     rng = np.random.default_rng(6)
     matrices = {f"o{i}": outlet(rng, 2 + i % 2) for i in range(6)}
     seen = []
-    pairs.distances(profiles_for(matrices), matrices, 200, 0, progress=lambda done, total: seen.append((done, total)))
+    pairs.pair_tests(all_pairs(matrices), profiles_for(matrices), matrices, 200, 0, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (15, 15) and all(t == 15 for _, t in seen)

@@ -51,15 +51,21 @@ def outlets_cli(
         DEFAULTS.dedupe_syndicated, "--dedupe-syndicated", help="Count a sentence printed (near-)verbatim by several outlets once "
         "(earliest article by date where known, else first in input order)."
     ),
+    pairs: Optional[list[str]] = typer.Option(
+        None, "--pairs", help="Also test outlet A against outlet B (A,B; repeatable). Every outlet is always "
+        "tested against all the others pooled.", show_default=False,
+    ),
 ) -> None:
     """Profile outlets (type mix, stance index, frames, with 95% intervals) or, with --gold/--pred,
     measure per outlet how far the predicted profile is from the gold one."""
     from warta.outlets import output
+    from warta.outlets.between import parse_pairs
     from warta.outlets.options import OutletOptions
     from warta.outlets.summary import render_compare_summary, render_corrected_summary, render_profile_summary
 
     options = OutletOptions(by=by, use=use.value, min_sentences=min_sentences, n_boot=n_boot, seed=seed, adjust=adjust,
-                            run=run, evidence=evidence, dedupe_syndicated=dedupe_syndicated)
+                            run=run, evidence=evidence, dedupe_syndicated=dedupe_syndicated,
+                            pairs=parse_pairs(pairs))
     if gold is not None or pred is not None:
         if files:
             raise InputError("give either FILE... or --gold and --pred, not both")
@@ -67,7 +73,7 @@ def outlets_cli(
             raise InputError("--gold and --pred go together")
         from warta.outlets.compare import compare_files
 
-        paths = output.check_outputs(out, output.COMPARE_FILES, force)
+        paths = output.check_outputs(out, output.COMPARE_FILES, force, inputs=[gold, pred, labels])
         comparison = compare_files(gold, pred, labels=labels, progress=True, options=options)
         output.write_comparison(comparison, paths)
         typer.echo(render_compare_summary(comparison))
@@ -78,7 +84,7 @@ def outlets_cli(
     from warta.outlets.profile import profile_files
 
     options.check()
-    paths = output.check_outputs(out, output.PROFILE_FILES, force)
+    paths = output.check_outputs(out, output.PROFILE_FILES, force, inputs=[*files, labels])
     profile = profile_files(files, labels=labels, progress=True, options=options)
     output.write_profile(profile, paths)
     typer.echo(render_profile_summary(profile))

@@ -30,6 +30,7 @@ class OutletOptions:
     run: str | Path | None = None  # run folder: held-out errors, methods section
     evidence: int = 3  # top-K supporting sentences per outlet and label
     dedupe_syndicated: bool = False  # count a sentence printed by several outlets once
+    pairs: tuple[tuple[str, str], ...] = ()  # outlet pairs tested against each other (--pairs A,B)
 
     def check(self) -> OutletOptions:
         """Raise InputError naming the option when a value cannot work; returns self."""

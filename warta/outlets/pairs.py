@@ -1,4 +1,6 @@
-"""Between-outlet tests: pooled-article bootstrap null, Jensen-Shannon and stance-index distances.
+"""Tests of requested outlet pairs (--pairs A,B): pooled-article bootstrap null, Jensen-Shannon and
+stance-index distances, Bonferroni over the pairs requested. (Every outlet is tested against the pooled
+rest in versus_rest.py; all pairs grow with the square of the outlets and are not run by default.)
 
 Pairs are tested in batches of pairs with the same article counts: each pair keeps its own random
 stream and its own pool (the null is that pair's pooled articles), only the arithmetic is shared."""
@@ -44,16 +46,16 @@ _NULL_BUDGET = 400_000_000
 _MAX_PAIR_WARNINGS = 20
 # Above this many articles an outlet's resampled null sums come from their normal (CLT)
 # approximation: same mean and covariance as exact resampling, a cost independent of size.
-_EXACT_NULL_ARTICLES = 200
+EXACT_NULL_ARTICLES = 200
 # Replicate x (articles + columns) cells of one batch of pairs (~8 bytes x 4 per cell held at once).
 _BATCH_CELLS = 4_000_000
 
 
-def _null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Generator, n_draw: int) -> dict[str, np.ndarray]:
+def null_sums(pooled: dict[str, np.ndarray], n_null: int, rng: np.random.Generator, n_draw: int) -> dict[str, np.ndarray]:
     """Sums of `n_draw` rows drawn with replacement from the pool: exact resampling for small
     outlets, the normal approximation (mean n*mu, covariance n*Sigma of the pool's rows) above
-    _EXACT_NULL_ARTICLES articles."""
-    if n_draw <= _EXACT_NULL_ARTICLES:
+    EXACT_NULL_ARTICLES articles."""
+    if n_draw <= EXACT_NULL_ARTICLES:
         return replicate_sums(pooled, n_null, rng, n_draw=n_draw)
     stacked = np.hstack([pooled[part] for part in PARTS])
     mean = stacked.mean(axis=0)
@@ -83,7 +85,7 @@ def _js_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         return np.sqrt(js / 2.0)
 
 
-def _pair_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def pair_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The pairwise statistics for observed sums (1-d) or replicate sums (2-d)."""
     stats = {}
     for key, part, kind in PAIR_STATS:
@@ -103,10 +105,10 @@ def _pair_test(
     n_b = next(iter(b.values())).shape[0]
     pooled = {part: np.vstack([a[part], b[part]]) for part in PARTS}
     rng = seeded_rng(seed, name_a, "\x00", name_b)
-    null_a = _null_sums(pooled, n_null, rng, n_draw=n_a)
-    null_b = _null_sums(pooled, n_null, rng, n_draw=n_b)
-    observed = _pair_statistics({p: m.sum(axis=0) for p, m in a.items()}, {p: m.sum(axis=0) for p, m in b.items()})
-    null = _pair_statistics(null_a, null_b)
+    null_a = null_sums(pooled, n_null, rng, n_draw=n_a)
+    null_b = null_sums(pooled, n_null, rng, n_draw=n_b)
+    observed = pair_statistics({p: m.sum(axis=0) for p, m in a.items()}, {p: m.sum(axis=0) for p, m in b.items()})
+    null = pair_statistics(null_a, null_b)
     tests, spreads = {}, {}
     for key, _, _ in PAIR_STATS:
         value = float(observed[key][0])
@@ -165,7 +167,7 @@ def _pair_note(pair: dict) -> str:
 def _null_draws(articles: list[int], pairs: int, n_boot: int) -> int:
     """How many null draws a pair gets: enough for the Bonferroni tail, within the work budget."""
     pool = sum(articles)
-    cost = sum(n if pool > 4 * n else n + pool for n in articles if n <= _EXACT_NULL_ARTICLES) + 1
+    cost = sum(n if pool > 4 * n else n + pool for n in articles if n <= EXACT_NULL_ARTICLES) + 1
     affordable = _NULL_BUDGET // (pairs * cost)
     return int(max(n_boot, min(_NULL_DRAWS_PER_PAIR * pairs, affordable)))
 
@@ -209,7 +211,7 @@ def _xlogx(x: np.ndarray) -> np.ndarray:
 
 
 def _column_statistics(sums: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """_pair_statistics for sums laid out label-first (labels x pairs x replicates): whole-array
+    """pair_statistics for sums laid out label-first (labels x pairs x replicates): whole-array
     operations per label instead of short rows. JS as H(m) - (H(p) + H(q)) / 2 (the same quantity
     as scipy's sum of relative entropies, equal up to rounding; tiny negatives are clipped to 0)."""
     stats = {}
@@ -255,7 +257,7 @@ def _batch_tests(
     del w_a, w_b
     null = _column_statistics(null_a, null_b)
     observed = _column_statistics(obs_a, obs_b)  # same arithmetic as the null, so ties stay ties
-    shown = _pair_statistics({p: obs_a[p][:, :, 0].T for p in PARTS}, {p: obs_b[p][:, :, 0].T for p in PARTS})
+    shown = pair_statistics({p: obs_a[p][:, :, 0].T for p in PARTS}, {p: obs_b[p][:, :, 0].T for p in PARTS})
     out: list[tuple[dict[str, dict], dict[str, float]]] = [({}, {}) for _ in pairs]
     for key, _, _ in PAIR_STATS:
         value = observed[key][:, 0]
@@ -278,7 +280,7 @@ def _batch_tests(
     return out
 
 
-def _distance_matrix(names: list[str], matrices: dict, layer: str) -> dict[str, dict[str, float]]:
+def distance_matrix(names: list[str], matrices: dict, layer: str) -> dict[str, dict[str, float]]:
     """Jensen-Shannon distances (base 2) between every two outlets' mixes, one row at a time."""
     sums = np.stack([matrices[name][layer].sum(axis=0) for name in names])
     out = {}
@@ -299,7 +301,7 @@ def _run_tests(
     results, done = {}, 0
     for (n_a, n_b), members in groups.items():
         n_null = _null_draws([n_a, n_b], candidates, n_boot)
-        if max(n_a, n_b) > _EXACT_NULL_ARTICLES:  # normal approximation: per pair, as before
+        if max(n_a, n_b) > EXACT_NULL_ARTICLES:  # normal approximation: per pair, as before
             for index, a, b in members:
                 tests, spreads = _pair_test(a, matrices[a], b, matrices[b], n_null, seed)
                 noise = {key: float(np.quantile(spread, q[key])) for key, spread in spreads.items()}
@@ -320,25 +322,24 @@ def _run_tests(
     return results
 
 
-def distances(
-    profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int,
+def pair_tests(
+    requested: list[tuple[str, str]], profiles: dict, matrices: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Distance matrices and every pair's tests. `progress(done, total)` is called as pair tests finish."""
+    """Tests of the requested outlet pairs (--pairs A,B), Bonferroni over them. `progress(done, total)` is
+    called as pair tests finish."""
     names = [name for name in profiles if name != ALL]
-    distance = {layer: _distance_matrix(names, matrices, layer) for layer in ("type", "frame")}
     sums = {name: {part: mat.sum(axis=0) for part, mat in matrices[name].items()} for name in names}
     pairs: list[dict[str, Any]] = []
     jobs = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            pair: dict[str, Any] = {"a": a, "b": b, "articles": [profiles[a]["articles"], profiles[b]["articles"]]}
-            flagged = [n for n in (a, b) if profiles[n]["below_min_sentences"]]
-            if flagged:
-                pair["skipped"] = f"fewer than --min-sentences sentences: {', '.join(flagged)}"
-            else:
-                jobs.append((len(pairs), a, b, *pair["articles"]))
-            pairs.append(pair)
+    for a, b in requested:
+        pair: dict[str, Any] = {"a": a, "b": b, "articles": [profiles[a]["articles"], profiles[b]["articles"]]}
+        flagged = [n for n in (a, b) if profiles[n]["below_min_sentences"]]
+        if flagged:
+            pair["skipped"] = f"fewer than --min-sentences sentences: {', '.join(flagged)}"
+        else:
+            jobs.append((len(pairs), a, b, *pair["articles"]))
+        pairs.append(pair)
     candidates = len(jobs)
     # The noise level is the null's 1 - 0.05/k quantile, k = pairs compared on that measure. k is
     # planned as the pairs whose observed value is finite; a pair whose whole null is undefined
@@ -379,9 +380,6 @@ def distances(
             "Bonferroni threshold (raise --n-boot, or compare fewer outlets)"
         ]
     return {
-        "metric": "Jensen-Shannon distance (base 2, in [0, 1]) of the sentence-weighted label distributions",
-        "type": distance["type"],
-        "frame": distance["frame"],
         "method": PAIR_METHOD,
         "comparisons": comparisons,
         "pairs": pairs,
@@ -395,7 +393,7 @@ def _planned_comparisons(jobs: list, sums: dict) -> dict[str, int]:
     step = 50_000
     for start in range(0, len(jobs), step):
         chunk = jobs[start:start + step]
-        observed = _pair_statistics(
+        observed = pair_statistics(
             {part: np.stack([sums[a][part] for _, a, _, _, _ in chunk]) for part in PARTS},
             {part: np.stack([sums[b][part] for _, _, b, _, _ in chunk]) for part in PARTS},
         )

@@ -11,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from warta.outlets.options import ALL
+from warta.outlets.shrinkage import extreme_outlets
 from warta.schema import LAYERS
 
 if TYPE_CHECKING:
@@ -35,9 +36,13 @@ def png_base64(fig: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+# With more outlets, the plots show the PLOT_EXTREMES most pro and most against (shrunk stance index) and ALL.
+PLOT_EXTREMES = 12
+
+
 def _row_names(profile: Profile) -> list[str]:
     """Outlets top to bottom, ALL last."""
-    return list(profile.outlets)
+    return extreme_outlets(profile.outlets, PLOT_EXTREMES) + [ALL]
 
 
 def _row_label(name: str, outlet: dict[str, Any]) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
+from warta.outlets.between import between_outlets
 from warta.outlets.options import CONFIDENCE, DEFAULTS, OutletOptions
-from warta.outlets.pairs import distances
 from warta.outlets.sentences import collect_groups, located, located_files, with_labels
+from warta.outlets.shrinkage import SHRINKAGE_METHOD, add_shrunk
 from warta.outlets.statistics import INTERVAL_METHOD, outlet_profile
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.sanitise import clean_field
@@ -55,15 +56,17 @@ def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], option
     outlets, matrices = {}, {}
     for name, group in groups.items():
         outlets[name], matrices[name] = outlet_profile(group, options.min_sentences, options.n_boot, options.seed)
+    add_shrunk(outlets)
     return Profile(
         settings=settings_record(
             options,
             interval_method=INTERVAL_METHOD,
+            shrinkage_method=SHRINKAGE_METHOD,
             roles=list(LABELLED_ROLES),
             labels={layer: list(labels) for layer, labels in LAYERS.items()},
         ),
         outlets=outlets,
-        distances=distances(outlets, matrices, options.n_boot, options.seed),
+        distances=between_outlets(outlets, matrices, options.n_boot, options.seed, options.pairs),
     )
 
 
@@ -83,9 +86,14 @@ def profile_files(
     """profile_outlets over JSONL files, read lazily, plus evidence, syndication flags and (with
     options.run) the run's facts and corrected shares; errors name file and line.
 
+    Records stream into per-article sums (memory grows with outlets and articles, not sentences), except
+    with --dedupe-syndicated or --adjust, which need every sentence at once.
     `labels`: a gold labels JSONL ({"id", "type", "stance", "frame"} per line) merged onto the
     files' sentence records by id first (e.g. the corpus built by `warta corpus build`).
     """
+    from warta.outlets.evidence import EvidenceCollector
+    from warta.outlets.syndication import SyndicationCollector
+
     options = options.with_(**changes).check()
     paths = [Path(p) for p in paths]
     if not paths:
@@ -93,38 +101,58 @@ def profile_files(
     records = located_files(paths, progress)
     if labels is not None:
         records = with_labels(records, labels)
-    # evidence, syndication flags and (with run) corrected shares need the records in memory
-    records = list(records)
-    for _, record in records:
-        # names and texts reach the report, the JSON and the terminal (evidence, syndication):
-        # bidi overrides, invisible and control characters are removed once, here
-        for key in (options.by, "article_id", "text"):
-            if isinstance(record.get(key), str):
-                record[key] = clean_field(record[key])
-    from warta.outlets.syndication import syndication as find_syndication
+    evidence = EvidenceCollector(options.evidence, options.by)
+    syndication = SyndicationCollector(options.by, dedupe=options.dedupe_syndicated)
+    in_memory = options.dedupe_syndicated or options.adjust != "none"
+    kept: list[tuple[str, dict[str, Any]]] = []
+    models: set[str] = set()
 
-    kept, syndication = find_syndication([r for _, r in records], options.by, dedupe=options.dedupe_syndicated)
-    kept_ids = {id(r) for r in kept}
-    records = [(w, r) for w, r in records if id(r) in kept_ids]
-    profile = _profiles_from(records, options)
+    def observed() -> Iterator[tuple[str, dict[str, Any]]]:
+        for where, record in records:
+            # names and texts reach the report, the JSON and the terminal (evidence, syndication):
+            # bidi overrides, invisible and control characters are removed once, here
+            for key in (options.by, "article_id", "text"):
+                if isinstance(record.get(key), str):
+                    record[key] = clean_field(record[key])
+            syndication.add(record)
+            if record.get("model"):
+                models.add(str(record["model"]))
+            if in_memory:
+                kept.append((where, record))
+                continue
+            evidence.add(record)
+            yield where, record
+
+    if in_memory:
+        for _ in observed():
+            pass
+        merged = syndication.merged_away()
+        kept = [(w, r) for w, r in kept if id(r) not in merged]
+        models = {str(r["model"]) for _, r in kept if r.get("model")}
+        for _, record in kept:
+            evidence.add(record)
+        profile = _profiles_from(iter(kept), options)
+    else:
+        profile = _profiles_from(observed(), options)
     profile.settings["files"] = [str(p) for p in paths] + ([f"labels: {labels}"] if labels is not None else [])
-    _add_run_and_evidence(profile, [r for _, r in records], syndication, options)
+    _add_run_and_evidence(profile, [r for _, r in kept], sorted(models), syndication.result(), evidence.result(), options)
     return profile
 
 
 def _add_run_and_evidence(
-    profile: Profile, records: list[dict[str, Any]], syndication: dict[str, Any] | None, options: OutletOptions
+    profile: Profile, records: list[dict[str, Any]], models: list[str], syndication: dict[str, Any] | None,
+    evidence: dict[str, Any],
+    options: OutletOptions,
 ) -> None:
     """Evidence sentences, syndication flags, the run's facts and (--adjust) corrected shares."""
     from warta.outlets.adjust import adjust_groups, differences, load_calibration
-    from warta.outlets.evidence import evidence as find_evidence
     from warta.outlets.run_facts import run_summary
 
     run = options.run
     profile.settings.update(adjust=options.adjust, run=None if run is None else str(run), evidence=options.evidence,
                             dedupe_syndicated=bool(options.dedupe_syndicated))
-    profile.settings["models"] = sorted({str(r["model"]) for r in records if r.get("model")})
-    profile.evidence = find_evidence(records, options.evidence, options.by)
+    profile.settings["models"] = models
+    profile.evidence = evidence
     profile.syndication = syndication
     if run is None:
         return

@@ -15,6 +15,7 @@ from warta.outlets.plots import (
     png_base64,
 )
 from warta.outlets.report_sections import SECTIONS_CSS, optional_sections
+from warta.outlets.shrinkage import extreme_outlets
 from warta.schema import LAYERS
 
 if TYPE_CHECKING:
@@ -81,6 +82,44 @@ def _outlet_reading(name: str, outlet: dict[str, Any], skip_single_note: bool = 
     return reading
 
 
+# With more outlets than 2 x READ_EXTREMES, the reading covers the most pro and most against ones.
+READ_EXTREMES = 10
+MAX_BETWEEN_LINES = 20
+
+
+def _between_reading(profile: Profile, outlets: dict[str, Any]) -> list[str]:
+    """Plain lines: which outlets differ from all the others, which requested pairs differ, what was not compared."""
+    rest = profile.distances["versus_rest"]
+    entries = rest["outlets"]
+    compared = {n: e for n, e in entries.items() if "tests" in e}
+    differing = sorted((n for n, e in compared.items() if any(t.get("differs") for t in e["tests"].values())),
+                       key=lambda n: min(t["q"] for t in compared[n]["tests"].values() if t.get("q") is not None))
+    between = [f"<b>Differs:</b> {html.escape(entries[n]['note'])}." for n in differing[:MAX_BETWEEN_LINES]]
+    if len(differing) > MAX_BETWEEN_LINES:
+        between.append(f"… and {len(differing) - MAX_BETWEEN_LINES} more outlets that differ from the others "
+                       "(see the table below, or distances.csv).")
+    if compared and not differing:
+        one_each = all(e["articles"] == 1 for e in compared.values())
+        between.append(
+            f"<b>None of the {len(compared)} outlets differs from the others by more than chance would give</b>"
+            + (" (one article each: an outlet cannot be separated from its article)" if one_each else "")
+            + ". This does not show that they are alike, only that these samples cannot show a difference."
+        )
+    elif compared:
+        between.append(f"The other {len(compared) - len(differing)} outlets cannot be told apart from the rest on any measure.")
+    for pair in profile.distances.get("pairs", {}).get("pairs", []):
+        between.append(f"<b>Pair you asked for:</b> {html.escape(pair['note'])}.")
+    flagged = [n for n, o in outlets.items() if o["below_min_sentences"]]
+    if flagged:
+        shown = ", ".join(flagged[:MAX_BETWEEN_LINES]) + (f" and {len(flagged) - MAX_BETWEEN_LINES} more" if len(flagged) > MAX_BETWEEN_LINES else "")
+        between.append(f"Not compared (fewer than {profile.settings['min_sentences']} sentences): {html.escape(shown)}.")
+    if len(outlets) < 2:
+        between.append("Only one outlet: nothing to compare.")
+    warnings = rest["warnings"] + profile.distances.get("pairs", {}).get("warnings", [])
+    between.extend(f"Warning: {html.escape(w)}." for w in warnings)
+    return between
+
+
 def plain_reading(profile: Profile) -> dict[str, list[str]]:
     """Short HTML snippets (names escaped) in three parts: "summary" (sample and its limits),
     "outlets" (one reading per outlet) and "between" (what differs, what cannot be told apart)."""
@@ -102,37 +141,11 @@ def plain_reading(profile: Profile) -> dict[str, list[str]]:
             f"{len(single)} outlet{'s are' if len(single) != 1 else ' is'} represented by a single article "
             f"({html.escape(', '.join(single))}): their figures describe that article, not the outlet."
         )
-    pairs = profile.distances["pairs"]
-    compared = [p for p in pairs if "tests" in p]
-    differing = [p for p in compared if any(t.get("differs") for t in p["tests"].values())]
-    same = [p for p in compared if p not in differing]
-    between = [f"<b>Differs:</b> {html.escape(p['note'])}." for p in differing]
-    if compared and not differing:
-        between.append("<b>No difference between outlets is larger than its uncertainty.</b>")
-    if same and len(same) == len(compared) > 1:
-        one_each = all(p["articles"] == [1, 1] for p in same)
-        between.append(
-            f"None of the {len(same)} pairs of outlets compared can be told apart on any measure"
-            + (" (one article each: the outlet cannot be separated from the article)" if one_each else "")
-            + ". This does not show that they are alike, only that these samples cannot show a difference."
-        )
-    elif same:
-        between.append(
-            "<b>Cannot be told apart on any measure:</b> "
-            + ", ".join(html.escape(f"{p['a']} vs {p['b']}") for p in same)
-            + ". This does not show that they are alike, only that these samples cannot show a difference."
-        )
-    flagged = [n for n, o in outlets.items() if o["below_min_sentences"]]
-    if flagged:
-        between.append(
-            f"Not compared (fewer than {profile.settings['min_sentences']} sentences): {html.escape(', '.join(flagged))}."
-        )
-    if not pairs:
-        between.append("Only one outlet: nothing to compare.")
-    between.extend(f"Warning: {html.escape(w)}." for w in profile.distances["warnings"])
+    between = _between_reading(profile, outlets)
     return {
         "summary": summary,
-        "outlets": [_outlet_reading(name, outlet, skip_single_note=len(single) == len(outlets)) for name, outlet in outlets.items()],
+        "outlets": [_outlet_reading(name, outlets[name], skip_single_note=len(single) == len(outlets))
+                    for name in extreme_outlets(profile.outlets, READ_EXTREMES)],
         "between": between,
     }
 
@@ -195,36 +208,70 @@ def _profile_tables(profile: Profile) -> str:
     return first + f'<table class="profile">{head}{"".join(rows)}</table>'
 
 
-def _pair_table(profile: Profile) -> str:
-    pairs = [p for p in profile.distances["pairs"] if "tests" in p]
-    if not pairs:
-        return "<p>No pair of outlets could be compared.</p>"
+def _verdict_cell(test: dict[str, Any] | None, kind: str, adjusted: str) -> str:
+    if not test or test["value"] is None:
+        return '<td class="na" data-v="">–</td>'
+    value = f"{test['value']:.2f}" if kind == "js" else f"{test['value']:+.2f}"
+    verdict, cls = ("differs", "differs") if test["differs"] else ("within chance", "same")
+    return (f'<td class="{cls}" data-v="{test["value"]}">{value} <span class="verdict">{verdict}</span><br>'
+            f'<span class="ci">chance ≤ {test["noise"]:.2f}</span></td>')
+
+
+def _versus_rest_table(profile: Profile) -> str:
+    """One row per outlet against all the others: sortable (click a heading) and filterable (type a name)."""
+    entries = profile.distances["versus_rest"]["outlets"]
+    compared = {n: e for n, e in entries.items() if "tests" in e}
+    if not compared:
+        return "<p>No outlet could be compared with the others.</p>"
     head = (
-        "<tr><th>outlets</th><th>articles</th>"
+        "<tr><th>outlet</th><th>articles</th>"
         + "".join(f"<th>{html.escape(PAIR_STAT_WORDS[key])}</th>" for key, _, _ in PAIR_STATS)
-        + "<th>verdict</th></tr>"
+        + "<th>shrunk stance index</th><th>verdict</th></tr>"
     )
+    rows = []
+    for name, entry in compared.items():
+        cells = [f'<th scope=row data-v="{html.escape(name)}">{html.escape(name)}</th>', f'<td data-v="{entry["articles"]}">{entry["articles"]}</td>']
+        cells += [_verdict_cell(entry["tests"].get(key), kind, "q") for key, _, kind in PAIR_STATS]
+        shrunk = (profile.outlets[name].get("shrunk") or {}).get("stance_index", {}).get("all")
+        cells.append(f'<td data-v="{"" if shrunk is None else shrunk}">{"–" if shrunk is None else f"{shrunk:+.2f}"}</td>')
+        differs = [PAIR_STAT_WORDS[key] for key, test in entry["tests"].items() if test.get("differs")]
+        verdict = ("differs in " + "; ".join(differs)) if differs else "cannot be told apart from the rest"
+        cells.append(f"<td class=note>{html.escape(verdict)}</td>")
+        rows.append(f'<tr data-name="{html.escape(name.lower())}">' + "".join(cells) + "</tr>")
+    return (
+        '<p class="meta"><label>Show outlets whose name contains <input id="outlet-filter" type="search" '
+        'placeholder="name"></label> · click a column heading to sort.</p>'
+        f'<table class="pairs sortable" id="versus-rest"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def _pair_table(profile: Profile) -> str:
+    """The pairs the user asked for (--pairs A,B)."""
+    pairs = [p for p in profile.distances.get("pairs", {}).get("pairs", []) if "tests" in p]
+    if not pairs:
+        return ""
+    head = ("<tr><th>outlets</th><th>articles</th>"
+            + "".join(f"<th>{html.escape(PAIR_STAT_WORDS[key])}</th>" for key, _, _ in PAIR_STATS) + "</tr>")
     rows = []
     for pair in pairs:
         cells = [f"<th scope=row>{html.escape(pair['a'])} vs<br>{html.escape(pair['b'])}</th>",
                  f"<td>{pair['articles'][0]} / {pair['articles'][1]}</td>"]
-        for key, _, kind in PAIR_STATS:
-            test = pair.get("tests", {}).get(key)
-            if not test or test["value"] is None:
-                cells.append('<td class="na">–</td>')
-                continue
-            value = f"{test['value']:.2f}" if kind == "js" else f"{test['value']:+.2f}"
-            verdict = "differs" if test["differs"] else "within noise"
-            cls = "differs" if test["differs"] else "same"
-            cells.append(
-                f'<td class="{cls}">{value} <span class="verdict">{verdict}</span><br>'
-                f'<span class="ci">chance ≤ {test["noise"]:.2f}<br>adj. p {test["p_adj"]:.2g}</span></td>'
-            )
-        differs = [PAIR_STAT_WORDS[key] for key, test in pair["tests"].items() if test.get("differs")]
-        verdict = ("differs in " + "; ".join(differs)) if differs else "cannot be told apart"
-        cells.append(f"<td class=note>{html.escape(verdict)}</td>")
+        cells += [_verdict_cell(pair["tests"].get(key), kind, "p_adj") for key, _, kind in PAIR_STATS]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="pairs">{head}{"".join(rows)}</table>'
+    return f'<h3>Pairs you asked for</h3><table class="pairs">{head}{"".join(rows)}</table>'
+
+
+# Sorting and filtering the outlet table: inline, no network, no external file; the page reads fine without it.
+SCRIPT = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+ t.querySelectorAll('thead th').forEach(function(h,i){h.style.cursor='pointer';h.title='sort';
+  h.addEventListener('click',function(){var b=t.tBodies[0],r=Array.from(b.rows),d=h.dataset.d==='a'?-1:1;h.dataset.d=d>0?'a':'d';
+   r.sort(function(x,y){var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,na=parseFloat(a),nc=parseFloat(c);
+    if(a===''||a===undefined)return 1;if(c===''||c===undefined)return -1;
+    return (isNaN(na)||isNaN(nc)?a.localeCompare(c):na-nc)*d;});r.forEach(function(x){b.appendChild(x);});});});});
+var f=document.getElementById('outlet-filter');if(f){f.addEventListener('input',function(){var v=f.value.toLowerCase();
+ document.querySelectorAll('#versus-rest tbody tr').forEach(function(r){r.style.display=r.dataset.name.indexOf(v)>=0?'':'none';});});}
+"""
 
 
 CSS = """
@@ -262,13 +309,8 @@ def render_report(profile: Profile, title: str = "warta: how each outlet covers 
         if any(o["below_min_sentences"] for o in profile.outlets.values())
         else ""
     )
-    skipped = [p for p in profile.distances["pairs"] if p.get("skipped")]
-    skipped_note = (
-        f"{len(skipped)} pair{'s' if len(skipped) != 1 else ''} not compared: "
-        + "; ".join(f"{p['a']} vs {p['b']}" for p in skipped)
-        + f" (an outlet with fewer than {settings['min_sentences']} sentences)."
-        if skipped else ""
-    )
+    skipped = [e for e in profile.distances["versus_rest"]["outlets"].values() if e.get("skipped")]
+    skipped_note = f"{len(skipped)} outlet(s) not compared with the others (fewer than {settings['min_sentences']} sentences)." if skipped else ""
     sample_note = "Each row label gives the number of articles and labelled sentences behind it."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -285,11 +327,10 @@ title and body sentences only (headings carry no labels) · {settings['n_boot']}
 (every sentence pro); 0 means balanced or neutral. It is given for all sentences, for the outlet's <i>own voice</i>
 (sentences that are not quotes) and for the <i>sources it quotes</i> (quote sentences).
 <i>Frames</i> (Semetko &amp; Valkenburg) show what a sentence makes the story about; the dominant frame ignores "none".</p>
-<p>Every figure has a <b>95% interval</b>: the wider of an <i>article-cluster bootstrap</i> interval (the outlet's
-articles are resampled with replacement, because sentences of one article are not independent) and an interval that
-treats sentences as independent (Jeffreys for shares, Dirichlet for the stance index). With one or a few articles
-the bootstrap cannot see how much articles differ, so an interval then only reflects the number of sentences and is
-still optimistic about the outlet as a whole. Narrow intervals need many articles, not many sentences.</p>
+<p>Every figure has a <b>95% interval</b>: the range the figure would likely fall in had other articles from the
+same outlet been collected. Sentences of one article are alike, so intervals come from resampling whole articles;
+with one or a few articles an interval reflects only the number of sentences and is still too optimistic about the
+outlet as a whole. Narrow intervals need many articles, not many sentences. (Details in Methods.)</p>
 </div>
 
 <h2>What the data say</h2>
@@ -316,18 +357,21 @@ n = sentences behind each point. An interval that crosses 0 means the lean canno
 (ignoring "none"). {sample_note}</figcaption></figure>
 
 <h2>Between outlets</h2>
-<p>Type and frame mix: Jensen–Shannon distance (0 = same mix, 1 = nothing in common). Stance: difference of the
-stance indices (first minus second outlet). To judge a difference, both outlets' articles are pooled and redrawn
-thousands of times as if they came from one and the same outlet; "chance ≤ x" is the largest
-value such draws reach once the number of outlet pairs compared is accounted for (Bonferroni: the 1 − 0.05/pairs
-quantile), and a difference counts only if it is larger (adj. p = p × pairs &lt; 0.05). Two outlets with one article
-each can never pass: the outlet cannot be separated from the article.</p>
-<div class="scroll">{_pair_table(profile)}</div>
+<p>Is an outlet's coverage different from everyone else's, or could the gap be luck — the particular articles
+that happened to be collected? Each outlet is set against <b>all the other outlets together</b>. For the type mix
+and the frame mix the table gives how far apart the two mixes are (0 = the same mix, 1 = nothing in common); for
+stance, how much more pro (+) or against (−) the outlet is than the rest. "Chance ≤ x" is how large the gap gets when
+articles are picked at random from all outlets: an outlet is said to <b>differ</b> only when its gap is larger than
+chance would give, and the check is made strict enough that, of all the outlets called different, at most about one
+in twenty is a false alarm. An outlet with a single article can only show that this article differs.
+The shrunk stance index pulls outlets with few sentences toward the average, so that they do not top the list by
+luck alone. How the tests work is in the Methods section.</p>
+<div class="scroll">{_versus_rest_table(profile)}{_pair_table(profile)}</div>
 <p class="meta">{html.escape(skipped_note)}</p>
 
 {optional_sections(profile)}
 
-<p class="meta">Method: {html.escape(settings['interval_method'])}. Between outlets: {html.escape(profile.distances['method'])}.
-Report written by warta outlets.</p>
+<p class="meta">Report written by warta outlets.</p>
+<script>{SCRIPT}</script>
 </body></html>
 """

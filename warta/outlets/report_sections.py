@@ -121,7 +121,7 @@ def syndication_section(profile: Profile) -> str:
     return f"""
 <h2>Wire copy and syndication</h2>
 <p>{syn['clusters']} group(s) of sentences appear (near-)verbatim in articles of several outlets
-({syn['sentences_flagged']} sentences; {E(syn['method'])}, threshold {syn['threshold']}).
+({syn['sentences_flagged']} sentences; how they are found: Methods).
 {'With --dedupe-syndicated each counts once, for the earliest article by date where known, else the first in input order: ' + str(syn['merged']) + ' copies merged.' if syn['deduplicated'] else 'They are counted for every outlet that printed them (use --dedupe-syndicated to count each once).'}</p>
 <ul>{groups}</ul>
 """
@@ -177,7 +177,7 @@ def methods_section(profile: Profile) -> str:
     adjusted = profile.adjusted
     if adjusted:
         unstable = [layer for layer, st in adjusted["calibration"]["per_layer"].items() if st["unstable"]]
-        quant = (f"Shares corrected with <b>{E(adjusted['method'])}</b> (warta.outlets.quantify) from "
+        quant = (f"Shares corrected with <b>{E(adjusted['method'])}</b> from "
                  f"{adjusted['calibration']['sentences']} held-out predictions; flagged unstable: "
                  f"{E(', '.join(unstable)) or 'none'}.")
     else:
@@ -192,7 +192,10 @@ def methods_section(profile: Profile) -> str:
         "Outlets with one or a few articles cannot be told apart from their articles.",
         "Quoted vs own voice is decided by the type label (quote).",
     ]
+    between = profile.distances
+    pairs_text = (f" Pairs you asked for: {E(between['pairs']['method'])}." if between.get("pairs") else "")
     syn = profile.syndication
+    syndication_text = (f"<p><b>Wire copy.</b> {E(syn['method'])}, threshold {syn['threshold']}.</p>" if syn else "")
     caveats.append(f"Syndicated sentences: {syn['clusters']} groups flagged, {syn['merged']} copies merged."
                    if syn else "Syndicated (wire) sentences were not checked (--dedupe-syndicated off).")
     return f"""
@@ -205,6 +208,9 @@ sentences; {E(', '.join(s.get('files', [])))}. Labelling guideline version {E(st
 <p><b>Model.</b> {model_text}</p>{unseen}
 <p><b>Quantification.</b> {quant}</p>
 <p><b>Uncertainty.</b> Raw figures: {E(s['interval_method'])}. {corr_ci}{s['n_boot']} resamples, seed {s['seed']}.</p>
+<p><b>Between outlets.</b> Distances between mixes are Jensen–Shannon distances (base 2). {E(between['versus_rest']['method'])};
+{between['versus_rest']['null_draws']} null draws per article count.{pairs_text}</p>
+<p><b>Shrinkage.</b> {E(s.get('shrinkage_method', ''))}.</p>{syndication_text}
 <p><b>Caveats.</b></p><ul>{''.join(f'<li>{E(c)}</li>' for c in caveats)}</ul>
 </div>
 """

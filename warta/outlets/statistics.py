@@ -95,11 +95,14 @@ def _share_block(layer: str, observed: np.ndarray, replicates: np.ndarray) -> di
     n = observed.sum()
     point = observed / n
     boot = shares_of(replicates)
+    # every label's percentiles in one call when no replicate is undefined (the same floats as one by one)
+    whole = resampled_interval(boot, CONFIDENCE) if np.isfinite(boot).all() else None
     block = {}
     for k, label in enumerate(LAYERS[layer]):
+        bootstrap = (float(whole[0, k]), float(whole[1, k])) if whole is not None else percentile_interval(boot[:, k])
         block[label] = {
             "value": rounded(point[k]),
-            "ci": envelope(percentile_interval(boot[:, k]), jeffreys_interval(observed[k], n), lo=0.0, hi=1.0),
+            "ci": envelope(bootstrap, jeffreys_interval(observed[k], n), lo=0.0, hi=1.0),
         }
     return block
 

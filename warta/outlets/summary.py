@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from warta.outlets.profile import Profile
 
+# Outlet rows and notes shown in the terminal; the files hold every outlet.
+MAX_LINES = 30
+
 
 def _pct(x: float | None) -> str:
     return "   -" if x is None else f"{100 * x:4.0f}"
@@ -25,6 +28,8 @@ def render_profile_summary(profile: Profile) -> str:
     from warta.schema import LAYERS
 
     types = LAYERS["type"]
+    from warta.outlets.shrinkage import extreme_outlets
+
     width = max(8, *(len(name) for name in profile.outlets)) + 2
     head = (
         f"{'outlet':<{width}}{'art':>4}{'sent':>6}  "
@@ -36,7 +41,12 @@ def render_profile_summary(profile: Profile) -> str:
         f"use={profile.settings['use']}, seed={profile.settings['seed']}, n_boot={profile.settings['n_boot']}",
         head,
     ]
-    for name, outlet in profile.outlets.items():
+    shown = extreme_outlets(profile.outlets, MAX_LINES // 2) + ["ALL"]
+    if len(shown) < len(profile.outlets):
+        lines.append(f"(the {len(shown) - 1} most pro and most against of {len(profile.outlets) - 1} outlets by shrunk "
+                     "stance index; every outlet in outlets.csv)")
+    for name in shown:
+        outlet = profile.outlets[name]
         mark = "*" if outlet["below_min_sentences"] else " "
         index = outlet["stance_index"]
         lines.append(
@@ -48,11 +58,21 @@ def render_profile_summary(profile: Profile) -> str:
     if any(o["below_min_sentences"] for o in profile.outlets.values()):
         lines.append(f"* fewer than --min-sentences {profile.settings['min_sentences']}: listed, not compared")
     lines.append("")
-    lines.append("between outlets (pooled-article bootstrap test, Bonferroni over pairs; method in outlets.json):")
-    lines.extend(f"  {pair['note']}" for pair in profile.distances["pairs"])
-    if not profile.distances["pairs"]:
+    rest = profile.distances["versus_rest"]
+    differing = [e for e in rest["outlets"].values() if any(t.get("differs") for t in e.get("tests", {}).values())]
+    lines.append(f"each outlet against all the others pooled (false-discovery rate 5% over {len(rest['outlets'])} "
+                 f"outlets; method in outlets.json): {len(differing)} differ")
+    lines.extend(f"  {entry['note']}" for entry in differing[:MAX_LINES])
+    if len(differing) > MAX_LINES:
+        lines.append(f"  ... and {len(differing) - MAX_LINES} more (distances.csv)")
+    requested = profile.distances.get("pairs")
+    if requested:
+        lines.append("requested pairs (Bonferroni over the pairs requested):")
+        lines.extend(f"  {pair['note']}" for pair in requested["pairs"])
+        lines.extend(f"warning: {w}" for w in requested["warnings"])
+    if len(profile.outlets) <= 2:
         lines.append("  only one outlet: nothing to compare")
-    lines.extend(f"warning: {w}" for w in profile.distances["warnings"])
+    lines.extend(f"warning: {w}" for w in rest["warnings"])
     return "\n".join(lines)
 
 

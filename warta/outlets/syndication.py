@@ -18,6 +18,9 @@ from warta.schema import LABELLED_ROLES
 
 SYNDICATED = 0.8
 MAX_SENTENCES = 200_000  # pairs are found in row blocks; beyond this even the sparse products get slow
+# Without --dedupe-syndicated the check is a side note: run up to this many sentences, so that a national
+# profile (100k sentences) stays fast and its memory flat; --dedupe-syndicated checks up to MAX_SENTENCES.
+CHECK_MAX_SENTENCES = 20_000
 BLOCK = 2000
 
 
@@ -81,9 +84,7 @@ def syndication(records: Sequence[dict[str, Any]], by: str = DEFAULTS.by, dedupe
     outlet of its earliest copy; the report lists the clusters and how many copies were merged."""
     n = sum(1 for r in records if r.get("role", "body") in LABELLED_ROLES)
     if n > MAX_SENTENCES and not dedupe:
-        return list(records), {"threshold": SYNDICATED, "method": f"not checked: more than {MAX_SENTENCES} sentences",
-                               "clusters": 0, "sentences_flagged": 0, "deduplicated": False, "merged": 0,
-                               "groups": [], "skipped": True}
+        return list(records), _not_checked(MAX_SENTENCES)
     clusters = syndicated_clusters(records, by)
     drop: set[int] = set()
     listed = []
@@ -99,7 +100,7 @@ def syndication(records: Sequence[dict[str, Any]], by: str = DEFAULTS.by, dedupe
         })
     report = {
         "threshold": SYNDICATED,
-        "method": "character 3-5-gram TF-IDF cosine >= threshold (warta.gold.groups.similarity_matrix); "
+        "method": "sentences compared as character 3-5-gram TF-IDF vectors, cosine >= threshold; "
                   "clusters spanning >= 2 outlets",
         "clusters": len(clusters),
         "sentences_flagged": sum(len(c) for c in clusters),
@@ -108,3 +109,50 @@ def syndication(records: Sequence[dict[str, Any]], by: str = DEFAULTS.by, dedupe
         "groups": listed,
     }
     return [r for i, r in enumerate(records) if i not in drop], report
+
+
+def _not_checked(limit: int) -> dict[str, Any]:
+    return {"threshold": SYNDICATED, "method": f"not checked: more than {limit:,} sentences (--dedupe-syndicated checks "
+            f"up to {MAX_SENTENCES:,})", "clusters": 0, "sentences_flagged": 0, "deduplicated": False, "merged": 0,
+            "groups": [], "skipped": True}
+
+
+class SyndicationCollector:
+    """Streams records for the syndication check. Without dedupe it keeps a light copy of each sentence
+    until CHECK_MAX_SENTENCES is passed, then drops them (the check is then reported as not made)."""
+
+    FIELDS = ("id", "article_id", "role", "text", "date")
+
+    def __init__(self, by: str = DEFAULTS.by, dedupe: bool = False):
+        self.by, self.dedupe = by, dedupe
+        self.limit = MAX_SENTENCES if dedupe else CHECK_MAX_SENTENCES
+        self.buffer: list[dict[str, Any]] | None = []
+        self.sentences = 0
+        self._result: tuple[list[dict[str, Any]], dict[str, Any]] | None = None
+
+    def add(self, record: dict[str, Any]) -> None:
+        if record.get("role", "body") in LABELLED_ROLES:
+            self.sentences += 1
+        if self.buffer is None:
+            return
+        if self.sentences > self.limit and not self.dedupe:
+            self.buffer = None
+            return
+        # with dedupe the records themselves (they are kept anyway): the merged ones are dropped by identity
+        self.buffer.append(record if self.dedupe else {k: record.get(k) for k in (*self.FIELDS, self.by) if k in record})
+
+    def _run(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        if self._result is None:
+            self._result = ([], _not_checked(self.limit)) if self.buffer is None else \
+                syndication(self.buffer, self.by, dedupe=self.dedupe)
+        return self._result
+
+    def result(self) -> dict[str, Any]:
+        return self._run()[1]
+
+    def merged_away(self) -> set[int]:
+        """id() of the records counted once elsewhere (with dedupe)."""
+        if self.buffer is None or not self.dedupe:
+            return set()
+        kept = {id(r) for r in self._run()[0]}
+        return {id(r) for r in self.buffer if id(r) not in kept}

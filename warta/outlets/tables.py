@@ -50,23 +50,30 @@ def outlet_rows(profile: Profile) -> list[dict[str, Any]]:
     return rows
 
 
+TEST_FIELDS = ("value", "noise", "p", "q", "p_adj", "differs")
 PAIR_COLUMNS = (
-    ["a", "b", "articles_a", "articles_b"]
-    + [f"{key}.{name}" for key, _, _ in PAIR_STATS for name in ("value", "noise", "p", "p_adj", "differs")]
+    ["outlet", "versus", "articles", "articles_versus"]
+    + [f"{key}.{name}" for key, _, _ in PAIR_STATS for name in TEST_FIELDS]
     + ["note"]
 )
+REST = "all other outlets"
 
 
 def pair_rows(profile: Profile) -> list[dict[str, Any]]:
-    """One flat row per outlet pair for distances.csv (columns: PAIR_COLUMNS)."""
+    """distances.csv (columns: PAIR_COLUMNS): one row per outlet against all the others pooled (q = FDR-adjusted
+    p), then one per requested pair (--pairs; p_adj = Bonferroni over the pairs requested)."""
     rows = []
-    for pair in profile.distances["pairs"]:
-        row: dict[str, Any] = {"a": pair["a"], "b": pair["b"], "articles_a": pair["articles"][0], "articles_b": pair["articles"][1]}
+    pooled = sum(o["articles"] for n, o in profile.outlets.items() if n != "ALL")
+    tests = [(name, REST, entry["articles"], pooled - entry["articles"], entry)
+             for name, entry in profile.distances["versus_rest"]["outlets"].items()]
+    tests += [(pair["a"], pair["b"], *pair["articles"], pair) for pair in profile.distances.get("pairs", {}).get("pairs", [])]
+    for name, versus, articles, articles_versus, entry in tests:
+        row: dict[str, Any] = {"outlet": name, "versus": versus, "articles": articles, "articles_versus": articles_versus}
         for key, _, _ in PAIR_STATS:
-            test = pair.get("tests", {}).get(key, {})
-            for name in ("value", "noise", "p", "p_adj", "differs"):
-                row[f"{key}.{name}"] = test.get(name)
-        row["note"] = pair["note"]
+            test = entry.get("tests", {}).get(key, {})
+            for field in TEST_FIELDS:
+                row[f"{key}.{field}"] = test.get(field)
+        row["note"] = entry["note"]
         rows.append(row)
     return rows
 
