@@ -22,6 +22,15 @@ def frozen_segmentation() -> dict[str, list[list[str]]]:
     return json.loads((DATA / "seed_sentences.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def tfidf_run(tmp_path_factory) -> Path:
+    """One real TF-IDF run folder per test session (per worker under xdist), shared by every module that
+    labels, evaluates or attacks a run: tests copy it before changing it (hostile_common.make_tfidf_run)."""
+    from hostile_common import make_tfidf_run
+
+    return make_tfidf_run(tmp_path_factory)
+
+
 # --- training fixtures (train/models) ------------------------------------------------
 
 SYNTHETIC_TYPE_CUES = (
