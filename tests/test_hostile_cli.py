@@ -13,12 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_common import BODY, REPO, SEEDS, cli, make_tfidf_run, one_line
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    return make_tfidf_run(tmp_path_factory)
+from hostile_common import BODY, REPO, SEEDS, cli, one_line
 
 
 def tree(folder: Path) -> dict[str, bytes]:
