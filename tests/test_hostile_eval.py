@@ -9,16 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hostile_common import REPO, cli, make_tfidf_run, one_line, snapshot, warta_process
+from hostile_common import REPO, cli, one_line, snapshot, warta_process
 
 TYPES = ["fact", "quote", "opinion", "speculation"]
 STANCES = ["pro", "against", "neutral"]
 FRAMES = ["economic", "human_interest", "responsibility", "conflict", "morality", "none"]
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    return make_tfidf_run(tmp_path_factory)
 
 
 def copy_run(run: Path, tmp_path: Path) -> Path:
