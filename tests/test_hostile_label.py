@@ -13,18 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_common import BODY, SEED_TXT, cli, make_tfidf_run, one_line, snapshot, warta_process
+from hostile_common import BODY, SEED_TXT, cli, one_line, snapshot, warta_process
 
 from warta.errors import WartaError
 from warta.labelling.checkpoint import partial_paths
 from warta.labelling.engine import label_articles
 from warta.labelling.inputs import iter_items
 from warta.labelling.items import InputOptions
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    return make_tfidf_run(tmp_path_factory)
 
 
 # --- class 1: nothing outside the output is written --------------------------------------------
