@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hostile_common import SEED_TXT, cli, make_tfidf_run, one_line
+from hostile_common import SEED_TXT, cli, one_line
 
 from warta.errors import InputError
 from warta.models import load_model
@@ -28,11 +28,6 @@ class Boom:
 
 def evil_pickle(path: Path, marker: Path) -> None:
     path.write_bytes(pickle.dumps(Boom(marker)))
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
