@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run_warta
-from hostile_common import make_tfidf_run
 
 from warta.errors import InputError, WartaError
 from warta.labelling.checkpoint import partial_paths
@@ -31,12 +30,6 @@ MANIFEST = SEEDS / "manifest.csv"
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-@pytest.fixture(scope="session")
-def tfidf_run(tmp_path_factory) -> Path:
-    """A real TF-IDF run folder trained on the labelled seeds through `warta train`'s library (C fixed: seconds)."""
-    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
