@@ -11,7 +11,6 @@ from typing import Annotated
 
 import numpy as np
 import pytest
-from hostile_common import make_tfidf_run
 from pydantic import BaseModel, Field
 
 from warta.config import load_config
@@ -184,11 +183,6 @@ except SystemExit as exc:
     code = exc.code
 print(json.dumps({"torch": "torch" in sys.modules, "rc": code}))
 """
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory):
-    return make_tfidf_run(tmp_path_factory)
 
 
 def _child(code: str, *args: str) -> dict:
