@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_common import make_tfidf_run
 
 ray = pytest.importorskip("ray")
 
@@ -45,12 +44,6 @@ def ray_address():
             os.environ.pop("RAY_AUTH_MODE", None)
         else:
             os.environ["RAY_AUTH_MODE"] = saved
-
-
-@pytest.fixture(scope="module")
-def tfidf_run(tmp_path_factory) -> Path:
-    """A real TF-IDF run trained through `warta train`'s library (C fixed: seconds)."""
-    return make_tfidf_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
