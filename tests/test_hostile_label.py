@@ -21,7 +21,6 @@ from warta.labelling.engine import label_articles
 from warta.labelling.inputs import iter_items
 from warta.labelling.items import InputOptions
 
-
 # --- class 1: nothing outside the output is written --------------------------------------------
 
 _WRITES: list[str] = []
