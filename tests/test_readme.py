@@ -88,6 +88,7 @@ def test_every_example_uses_the_main_jobs_run():
                 assert words[2] == run, f"README.md line {block.line}: label with {run}, the main job's run"
 
 
+@pytest.mark.slow
 def test_readme_examples_run_as_written(main_job_copy):
     copy, env = main_job_copy
     ran = 0
