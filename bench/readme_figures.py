@@ -235,6 +235,31 @@ def render_main_job_time() -> str:
             f"(torch {r['torch_size']}). Measured {r['date']} by `python bench/fresh_clone.py`.\n")
 
 
+def table_row(path: Path, key_prefix: str) -> dict[str, str]:
+    """The first row of any table in `path` whose first cell starts with `key_prefix` (bold marks dropped)."""
+    for table in md_tables(path):
+        for row in table:
+            first = next(iter(row.values()), "")
+            if first.startswith(key_prefix):
+                return {k: v.replace("**", "") for k, v in row.items()}
+    raise SystemExit(f"{path.relative_to(REPO)}: no table row starting {key_prefix!r} (the figure block reads it)")
+
+
+def render_speed() -> str:
+    """How fast and how big: each line from the results file of the bench script that measured it."""
+    lines = []
+    label = BENCH / "label_speed_results.md"
+    if label.is_file():
+        rate = table_row(label, "end to end, 2 workers (default)")
+        memory = table_row(label, "1,000,015 sentences")
+        lines.append(f"- `warta label` with the TF-IDF model: {rate['sentences/s']} sentences/s end to end on 2 CPU "
+                     f"cores (quiet machine); 1 million sentences in {memory['peak PSS, all processes']} of memory "
+                     "(peak PSS of all processes), flat in the input size (`bench/label_speed_results.md`).")
+    else:
+        lines.append("- " + missing("TF-IDF labelling speed", "python bench/label_speed.py tfidf").strip())
+    return "\n".join(lines) + "\n"
+
+
 PACKAGES = (("warta", "warta"), ("warta/text", "warta.text"), ("warta/gold", "warta.gold"),
             ("warta/labelling", "warta.labelling"), ("warta/outlets", "warta.outlets"),
             ("warta/annotate", "warta.annotate"), ("warta/cli", "warta.cli"), ("train", "warta.train"),
@@ -265,6 +290,7 @@ def render_layout() -> str:
 
 RENDERERS: dict[str, Callable[[], str]] = {
     "layout": render_layout,
+    "speed": render_speed,
     "extras": render_extras,
     "bundled-configs": render_bundled_configs,
     "seeds": render_seeds,
