@@ -223,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nhyperparameter defaults: {len(per_param)} constructor parameters with a default, {total} places"
           f" in the package; within {', '.join(HYPER_HOMES)}: {sum(len(v) for v in core.values())} places,"
           f" {len(core_multi)} parameters defaulted in more than one place there.")
+    both = sorted(k for k, v in per_param.items()
+                  if any(w.startswith("warta/config.py") for w in v) and any(w.startswith("models/") for w in v))
+    print(f"  defaulted both in warta/config.py and in models/: {len(both)} ({', '.join(both)})")
     print("  (the name alone is matched: `seed`, `labels`, `batch_size`, `device` also name non-model settings)")
     print(f"  all places, for the {len(multi)} parameters defaulted in more than one place:")
     for name in sorted(multi):
