@@ -21,7 +21,7 @@ from warta.outlets.tables import outlet_rows
 def sentence(outlet, article, i, type_, stance, frame, role="body", **extra):
     return {
         "id": f"{article}-{i:03d}", "article_id": article, "outlet": outlet, "role": role, "index": i,
-        "text": f"kalimat {i}", "type": type_, "stance": stance, "frame": frame, **extra,
+        "text": f"kalimat {i} artikel {article}", "type": type_, "stance": stance, "frame": frame, **extra,
     }
 
 

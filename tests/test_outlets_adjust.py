@@ -222,3 +222,34 @@ def test_a_malformed_outlet_error_file_is_ignored_not_fatal(tmp_path, fake_run):
                   "mean_over_outlets": {"stance_index_abs_error": 0.1, "share_error_points": {"type": "x", "stance": 3.0}}}
     (run / "cv" / "outlet_error.json").write_text(json.dumps(odd_shares))
     assert run_summary(run)["outlet_error"]["share_error_points"] == {"stance": 3.0}
+
+
+def test_model_labels_state_their_model_and_its_unseen_outlet_error_without_run(tmp_path, fake_run):
+    """Records that name their model ("<run>/<kind>"): the report says a model made them and, when the run
+    folder sits beside the input (NAME or runs/NAME), its error on unseen outlets (issue 20.6)."""
+    import shutil
+
+    records = [r | {"model": "loo-run/tfidf"} for r in _target({"pro": 0.2, "against": 0.5, "neutral": 0.3})]
+    target = tmp_path / "mine.jsonl"
+    target.write_text("".join(json.dumps(r) + "\n" for r in records))
+    res = run_in_process("outlets", str(target), "--out", str(tmp_path / "lost"), "--n-boot", "100")
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "lost" / "report.html").read_text()
+    assert "These labels were made by a model</b> (loo-run/tfidf)" in page
+    assert "its run folder was not found" in page and "no model is involved" not in page
+
+    run = tmp_path / "runs" / "loo-run"
+    shutil.copytree(fake_run, run)
+    error = {"outlets": {"a": {"stance_index": {"error": -0.31}}, "b": {"stance_index": {"error": 0.43}}},
+             "mean_over_outlets": {"share_error_points": {"type": 4.5}, "stance_index_abs_error": 0.37, "outlets": 2}}
+    (run / "cv" / "outlet_error.json").write_text(json.dumps(error))
+    res = run_in_process("outlets", str(target), "--out", str(tmp_path / "found"), "--n-boot", "100")
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "found" / "report.html").read_text()
+    assert "its stance index was off by 0.37 on average (from -0.31 to +0.43 over 2 held-out outlets)" in page
+    assert "from the records' model id" in page
+    saved = json.loads((tmp_path / "found" / "outlets.json").read_text())
+    assert saved["run"]["found_from_model_id"] is True and saved["settings"]["run"] is None
+    (run / "config.yaml").write_text("name: fake\nmodel:\n  kind: hybrid\n")  # another kind: not this model's run
+    res = run_in_process("outlets", str(target), "--out", str(tmp_path / "other"), "--n-boot", "100")
+    assert "its run folder was not found" in (tmp_path / "other" / "report.html").read_text()

@@ -24,7 +24,7 @@ def records_for(outlet, articles, rows, prefix=None):
         for count, type_, stance, frame in rows:
             for _ in range(count):
                 out.append({"id": f"{name}-{i}", "article_id": name, "outlet": outlet, "role": "body", "index": i,
-                            "text": "t", "type": type_, "stance": stance, "frame": frame})
+                            "text": f"kalimat {i} {name}", "type": type_, "stance": stance, "frame": frame})
                 i += 1
     return out
 

@@ -51,6 +51,10 @@ def outlets_cli(
         DEFAULTS.dedupe_syndicated, "--dedupe-syndicated", help="Count a sentence printed (near-)verbatim by several outlets once "
         "(earliest article by date where known, else first in input order)."
     ),
+    keep_duplicates: bool = typer.Option(
+        DEFAULTS.keep_duplicates, "--keep-duplicates", help="Count an article repeated (exactly or nearly) within "
+        "one outlet every time; by default each is counted once."
+    ),
     pairs: Optional[list[str]] = typer.Option(
         None, "--pairs", help="Also test outlet A against outlet B (A,B; repeatable). Every outlet is always "
         "tested against all the others pooled.", show_default=False,
@@ -65,7 +69,7 @@ def outlets_cli(
 
     options = OutletOptions(by=by, use=use.value, min_sentences=min_sentences, n_boot=n_boot, seed=seed, adjust=adjust,
                             run=run, evidence=evidence, dedupe_syndicated=dedupe_syndicated,
-                            pairs=parse_pairs(pairs))
+                            pairs=parse_pairs(pairs), keep_duplicates=keep_duplicates)
     if gold is not None or pred is not None:
         if files:
             raise InputError("give either FILE... or --gold and --pred, not both")

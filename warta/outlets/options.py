@@ -31,6 +31,7 @@ class OutletOptions:
     evidence: int = 3  # top-K supporting sentences per outlet and label
     dedupe_syndicated: bool = False  # count a sentence printed by several outlets once
     pairs: tuple[tuple[str, str], ...] = ()  # outlet pairs tested against each other (--pairs A,B)
+    keep_duplicates: bool = False  # count duplicated articles within an outlet every time (default: once)
 
     def check(self) -> OutletOptions:
         """Raise InputError naming the option when a value cannot work; returns self."""

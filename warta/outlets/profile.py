@@ -9,7 +9,8 @@ from typing import Any
 
 from warta.errors import InputError
 from warta.outlets.between import between_outlets
-from warta.outlets.options import CONFIDENCE, DEFAULTS, OutletOptions
+from warta.outlets.duplicates import DuplicateArticles
+from warta.outlets.options import ALL, CONFIDENCE, DEFAULTS, OutletOptions
 from warta.outlets.sentences import collect_groups, located, located_files, with_labels
 from warta.outlets.shrinkage import SHRINKAGE_METHOD, add_shrunk
 from warta.outlets.statistics import INTERVAL_METHOD, outlet_profile
@@ -32,6 +33,7 @@ class Profile:
     syndication: dict[str, Any] | None = None
     run: dict[str, Any] | None = None
     adjusted: dict[str, Any] | None = None
+    duplicates: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -52,11 +54,19 @@ def settings_record(options: OutletOptions, **extra: Any) -> dict[str, Any]:
 
 def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], options: OutletOptions) -> Profile:
     options.check()
-    groups = collect_groups(located_records, options.by, options.use)
+    duplicates = DuplicateArticles()
+    groups = collect_groups(located_records, options.by, options.use,
+                            on_sentence=lambda sentence, record: duplicates.add(sentence.group, sentence.article, record))
+    found = duplicates.find()
+    if not options.keep_duplicates:
+        for name, articles in found["drop"].items():
+            groups[name].drop(articles)
+        groups[ALL].drop({f"{name}\x00{article}" for name, articles in found["drop"].items() for article in articles})
     outlets, matrices = {}, {}
     for name, group in groups.items():
         outlets[name], matrices[name] = outlet_profile(group, options.min_sentences, options.n_boot, options.seed)
     add_shrunk(outlets)
+    found.pop("drop")
     return Profile(
         settings=settings_record(
             options,
@@ -67,6 +77,7 @@ def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], option
         ),
         outlets=outlets,
         distances=between_outlets(outlets, matrices, options.n_boot, options.seed, options.pairs),
+        duplicates={**found, "counted_once": not options.keep_duplicates},
     )
 
 
@@ -146,7 +157,7 @@ def _add_run_and_evidence(
 ) -> None:
     """Evidence sentences, syndication flags, the run's facts and (--adjust) corrected shares."""
     from warta.outlets.adjust import adjust_groups, differences, load_calibration
-    from warta.outlets.run_facts import run_summary
+    from warta.outlets.run_facts import find_run, run_summary
 
     run = options.run
     profile.settings.update(adjust=options.adjust, run=None if run is None else str(run), evidence=options.evidence,
@@ -155,6 +166,9 @@ def _add_run_and_evidence(
     profile.evidence = evidence
     profile.syndication = syndication
     if run is None:
+        found = find_run(models, [Path(f) for f in profile.settings.get("files", []) if not f.startswith("labels: ")])
+        if found is not None:  # the records name their model: its facts are stated without --run
+            profile.run = {**run_summary(found), "found_from_model_id": True}
         return
     calibration = load_calibration(run)
     profile.run = run_summary(run)

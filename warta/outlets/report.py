@@ -141,6 +141,30 @@ def plain_reading(profile: Profile) -> dict[str, list[str]]:
             f"{len(single)} outlet{'s are' if len(single) != 1 else ' is'} represented by a single article "
             f"({html.escape(', '.join(single))}): their figures describe that article, not the outlet."
         )
+    models = profile.settings.get("models") or []
+    if models:
+        error = (profile.run or {}).get("outlet_error")
+        made_by = html.escape(", ".join(models[:2]) + (f" and {len(models) - 2} more" if len(models) > 2 else ""))
+        line = f"<b>These labels were made by a model</b> ({made_by}), not by hand."
+        if error:
+            line += (f" On outlets it never saw, its stance index was off by {error['stance_index_abs_error']:.2f} on "
+                     f"average (from {error['stance_index_error_range'][0]:+.2f} to {error['stance_index_error_range'][1]:+.2f} "
+                     f"over {error['outlets']} held-out outlets): a difference between outlets smaller than that may be "
+                     "the model's error rather than the outlets'.")
+        elif profile.run:
+            line += " Its error on unseen outlets was not measured (train the run with <code>--cv outlet</code>)."
+        else:
+            line += " Its error on unseen outlets is not stated: its run folder was not found (pass <code>--run</code>)."
+        summary.append(line)
+    dup = profile.duplicates
+    if dup and dup["articles_dropped"]:
+        where = ", ".join(sorted({g["outlet"] for g in dup["groups"]}))
+        summary.append(
+            f"<b>{dup['articles_dropped']} article{'s' if dup['articles_dropped'] != 1 else ''} appeared more than once "
+            f"within the same outlet</b> ({html.escape(where)}), exactly or nearly word for word"
+            + (": each is counted once, since copies are not independent evidence." if dup["counted_once"] else
+               ", and are counted every time (--keep-duplicates): intervals are too narrow and tests too eager.")
+        )
     between = _between_reading(profile, outlets)
     return {
         "summary": summary,

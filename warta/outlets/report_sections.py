@@ -167,12 +167,21 @@ def methods_section(profile: Profile) -> str:
         shown = ", ".join(models[:2]) + (f" and {len(models) - 2} more model ids" if len(models) > 2 else "")
         source = (f"Labels come from {E(shown)}; run" if models
                   else "The inputs carry no model id (gold labels, or predictions without provenance); the given run is")
-        model_text = (f"{source} <code>{E(run['name'])}</code>, model kind <b>{E(str(model.get('kind')))}</b>"
+        located = (f" (found at <code>{E(run['path'])}</code> from the records' model id)"
+                   if run.get("found_from_model_id") else "")
+        model_text = (f"{source} <code>{E(run['name'])}</code>{located}, model kind <b>{E(str(model.get('kind')))}</b>"
                       + (f" ({E(str(model['name_or_path']))})" if model.get("name_or_path") else "")
                       + ". Its held-out scores (95% bootstrap CIs):" + _score_rows(run.get("scores", {})))
+    elif s.get("models"):
+        models = s["models"]
+        shown = ", ".join(models[:2]) + (f" and {len(models) - 2} more model ids" if len(models) > 2 else "")
+        model_text = (f"The labels were made by a model: <b>{E(shown)}</b>. Its run folder was not found beside the input "
+                      "files or in <code>runs/</code>, so its held-out scores and its error on unseen outlets are not "
+                      "stated here: pass <code>--run RUN</code>. Model labels carry the model's errors; the figures "
+                      "below are not hand-checked.")
     else:
-        model_text = ("No run was given (<code>--run</code>), so the model behind the labels and its held-out scores are "
-                      "not stated here; with gold labels no model is involved.")
+        model_text = ("The inputs carry no model id: the labels are hand (gold) labels, or predictions without a "
+                      "record of the model that made them.")
     unseen = _unseen_outlet_text(run.get("outlet_error")) if run else ""
     adjusted = profile.adjusted
     if adjusted:

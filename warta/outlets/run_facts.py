@@ -58,3 +58,30 @@ def unseen_outlet_error(error: dict[str, Any]) -> dict[str, Any] | None:
             "share_error_points": {layer: v for layer, v in shares.items() if isinstance(v, (int, float))},
             "stance_index_abs_error": mean.get("stance_index_abs_error"),
             "stance_index_error_range": [min(per), max(per)]}
+
+
+def find_run(model_ids: list[str], near: list[Path]) -> Path | None:
+    """The run folder behind the records' model ids ("<run name>/<kind>[/...]", warta.records.model_id), looked
+    for as NAME and runs/NAME beside each input file and in the working folder; None unless exactly one run made
+    the records and exactly one such folder holds a saved run of that kind (config.yaml's model kind)."""
+    from warta.runfolder import RunFolder
+
+    runs = {tuple(model.split("/")[:2]) for model in model_ids if model.count("/") >= 1}
+    if len(runs) != 1:
+        return None
+    ((name, kind),) = runs
+    if not name or name in (".", "..") or "\\" in name:
+        return None
+    places = []
+    for base in [*(p.parent for p in near), Path.cwd()]:
+        places += [base / name, base / "runs" / name]
+    found = []
+    for place in places:
+        if place.is_dir() and (place.resolve() not in [f.resolve() for f in found]):
+            try:
+                config = RunFolder.open(place).saved_config() or {}
+            except Exception:  # not a run folder: keep looking
+                continue
+            if (config.get("model") or {}).get("kind") == kind:
+                found.append(place)
+    return found[0].absolute() if len(found) == 1 else None

@@ -2,7 +2,7 @@
 
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,7 @@ class Group:
     articles: list[str] = field(default_factory=list)
     sums: dict[str, list[np.ndarray]] = field(default_factory=lambda: {part: [] for part in PARTS})
     sentences: int = 0
+    counts: list[int] = field(default_factory=list)  # sentences per article
     _index: dict[str, int] = field(default_factory=dict)
 
     def add(self, article: str, vectors: dict[str, np.ndarray]) -> None:
@@ -156,18 +157,33 @@ class Group:
         if i is None:
             i = self._index[article] = len(self.articles)
             self.articles.append(article)
+            self.counts.append(0)
             for part in PARTS:
                 self.sums[part].append(np.zeros_like(vectors[part]))
         for part in PARTS:
             self.sums[part][i] += vectors[part]
+        self.counts[i] += 1
         self.sentences += 1
+
+    def drop(self, articles: set[str]) -> None:
+        """Forget these articles (duplicates counted once); the others keep their order."""
+        keep = [i for i, article in enumerate(self.articles) if article not in articles]
+        self.articles = [self.articles[i] for i in keep]
+        self.sums = {part: [rows[i] for i in keep] for part, rows in self.sums.items()}
+        self.counts = [self.counts[i] for i in keep]
+        self.sentences = sum(self.counts)
+        self._index = {article: i for i, article in enumerate(self.articles)}
 
     def matrices(self) -> dict[str, np.ndarray]:
         return {part: np.vstack(rows) for part, rows in self.sums.items()}
 
 
-def collect_groups(located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str) -> dict[str, Group]:
-    """Stream records into per-group, per-article sums; ALL last."""
+def collect_groups(
+    located: Iterable[tuple[str, dict[str, Any]]], by: str, use: str,
+    on_sentence: Callable[[Sentence, dict[str, Any]], None] | None = None,
+) -> dict[str, Group]:
+    """Stream records into per-group, per-article sums; ALL last. `on_sentence(sentence, record)` sees
+    every labelled sentence (e.g. to find duplicated articles)."""
     groups: dict[str, Group] = {}
     everything = Group(ALL)
     seen: dict[str, str] = {}
@@ -178,6 +194,8 @@ def collect_groups(located: Iterable[tuple[str, dict[str, Any]]], by: str, use: 
         if sentence.id in seen:
             raise InputError(f"{where}: duplicate sentence id {sentence.id} (first at {seen[sentence.id]})")
         seen[sentence.id] = where
+        if on_sentence is not None:
+            on_sentence(sentence, record)
         groups.setdefault(sentence.group, Group(sentence.group)).add(sentence.article, sentence.vectors)
         everything.add(f"{sentence.group}\x00{sentence.article}", sentence.vectors)
     if not groups:

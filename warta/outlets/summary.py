@@ -113,6 +113,11 @@ def render_corrected_summary(profile: Profile) -> str:
     from warta.outlets.adjust import instability_words
 
     lines = []
+    dup = profile.duplicates
+    if dup and dup["articles_dropped"]:
+        lines.append(f"duplicates: {dup['articles_dropped']} repeated article(s) within an outlet "
+                     f"({dup['sentences_dropped']} sentences) " + ("counted once" if dup["counted_once"] else
+                                                                   "counted every time (--keep-duplicates)"))
     syn = profile.syndication
     if syn:
         lines.append(f"syndication: {syn['clusters']} near-verbatim sentence groups across outlets "
