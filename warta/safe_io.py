@@ -57,7 +57,6 @@ def check_output_path(path: str | Path, what: str = "--out") -> Path:
 # --- the overwrite rule ----------------------------------------------------------------
 
 
-
 def is_warta_folder(folder: Path) -> bool:
     """A run folder (config.yaml + data.json, or model/model.json) or a model folder (model.json)."""
     if (folder / "model.json").is_file() or (folder / "model" / "model.json").is_file():
@@ -121,7 +120,7 @@ def refuse_protected_output(path: str | Path, inputs: Iterable[str | Path | None
     For commands whose existing-output rule is their own (`warta label --resume`).
     """
     if str(path) in ("", "."):
-        raise OutputError(f"{what}: empty path; give a file name")
+        raise OutputError(f"{what}: {'empty path' if str(path) == '' else 'the current folder'}; give a file name")
     path = Path(path)
     for source in inputs:
         if source is None or str(source) in ("", "-"):
