@@ -7,9 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
+from cli_runner import run_warta
 
-from warta.cli import app
 from warta.jsonl import read_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,22 +45,18 @@ GOLD = {
 }
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
 def test_select_annotate_import_validate_train(tmp_path):
     news = tmp_path / "news"
     for name, lines in ARTICLES.items():
         (news / name).parent.mkdir(parents=True, exist_ok=True)
         (news / name).write_text("\n\n".join(lines) + "\n", encoding="utf-8")
     base, grown = tmp_path / "base", tmp_path / "grown"
-    assert invoke("train", str(REPO / "configs" / "tfidf.yaml"), *FAST, "--out", str(base), "-q").exit_code == 0
+    assert run_warta("train", str(REPO / "configs" / "tfidf.yaml"), *FAST, "--out", str(base), "-q").returncode == 0
     labelled = tmp_path / "labelled.jsonl"
-    assert invoke("label", str(base), str(news), "--out", str(labelled), "-q").exit_code == 0
+    assert run_warta("label", str(base), str(news), "--out", str(labelled), "-q").returncode == 0
     batch = tmp_path / "batch"
-    selected = invoke("annotate", "select", str(base), str(labelled), "--n", "10", "--out", str(batch), "--seed", "0")
-    assert selected.exit_code == 0, selected.output
+    selected = run_warta("annotate", "select", str(base), str(labelled), "--n", "10", "--out", str(batch), "--seed", "0")
+    assert selected.returncode == 0, (selected.stdout + selected.stderr)
 
     # half the batch is labelled in the spreadsheet, the other half in Label Studio
     with (batch / "batch.csv").open(encoding="utf-8", newline="") as handle:
@@ -90,18 +85,18 @@ def test_select_annotate_import_validate_train(tmp_path):
     sources = []
     for name, source in (("csv", tmp_path / "filled.csv"), ("ls", tmp_path / "export.json")):
         out = tmp_path / f"labels-{name}.jsonl"
-        imported = invoke("annotate", "import", str(source), "--out", str(out))
-        assert imported.exit_code == 0 and "wrote 5 label records" in imported.output, imported.output
-        checked = invoke("corpus", "validate", "--labels", str(out))
-        assert checked.exit_code == 0 and "usable as data.extra" in checked.output, checked.output
+        imported = run_warta("annotate", "import", str(source), "--out", str(out))
+        assert imported.returncode == 0 and "wrote 5 label records" in (imported.stdout + imported.stderr), (imported.stdout + imported.stderr)
+        checked = run_warta("corpus", "validate", "--labels", str(out))
+        assert checked.returncode == 0 and "usable as data.extra" in (checked.stdout + checked.stderr), (checked.stdout + checked.stderr)
         sources.append(out)
     records = [r for path in sources for r in read_jsonl(path)]
     assert {r["annotator"] for r in records} == {"dewi", "ls-user-7"}
     assert all((r["type"], r["stance"], r["frame"]) == GOLD[r["text"]] for r in records)
 
     extra = "data.extra=[" + ", ".join(str(p) for p in sources) + "]"
-    trained = invoke("train", str(REPO / "configs" / "tfidf.yaml"), *FAST, "--set", extra, "--out", str(grown), "-q")
-    assert trained.exit_code == 0, trained.output
+    trained = run_warta("train", str(REPO / "configs" / "tfidf.yaml"), *FAST, "--set", extra, "--out", str(grown), "-q")
+    assert trained.returncode == 0, (trained.stdout + trained.stderr)
     before = json.loads((base / "data.json").read_text())
     after = json.loads((grown / "data.json").read_text())
     assert sum(after["sizes"].values()) == sum(before["sizes"].values()) + 10
@@ -135,10 +130,10 @@ def test_validate_catches_defects_in_an_imported_file(tmp_path):
     ]
     path = tmp_path / "bad.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in bad), encoding="utf-8")
-    result = invoke("corpus", "validate", "--labels", str(path))
-    assert result.exit_code == 1
+    result = run_warta("corpus", "validate", "--labels", str(path))
+    assert result.returncode == 1
     for expected in ("line 2", "duplicate id", "id does not match its text", "frame 'ekonomi'", "guideline '0.9'",
                      "role 'heading'", "unknown field(s) tone", "already labelled in the seed gold"):
-        assert expected in result.output, expected
+        assert expected in (result.stdout + result.stderr), expected
     # the seed gold itself still gets the full-coverage check
-    assert invoke("corpus", "validate").exit_code == 0
+    assert run_warta("corpus", "validate").returncode == 0
