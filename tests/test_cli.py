@@ -43,3 +43,13 @@ def test_missing_stats_file_is_one_line(tmp_path):
     result = run_warta("corpus", "stats", str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: file not found"
+
+
+def test_audit_counts_the_records_it_left_out_per_reason():
+    from warta.cli.annotate import refused_summary
+
+    refused = [f"s{i}: in the run's test split" for i in range(30)] + ["x: no probabilities"]
+    assert refused_summary(refused) == [
+        "30 record(s) in the run's test split (e.g. s0; all listed in --out)",
+        "x: no probabilities",
+    ]
