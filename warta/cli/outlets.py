@@ -24,7 +24,10 @@ def outlets_cli(
         None, help="Labelled JSONL files: gold labels or `warta label` / cv/oof.jsonl predictions.", show_default=False
     ),
     out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
-    by: str = typer.Option(DEFAULTS.by, "--by", help="Record field that names the group to profile."),
+    by: str = typer.Option(
+        DEFAULTS.by, "--by", help="Record field that names the group to profile; or month, week, quarter: "
+        "profile each outlet per period too (coverage over time, from the records' date/published field)."
+    ),
     use: Use = typer.Option(Use(DEFAULTS.use), "--use", help="labels: hard labels; probs: expected shares from 'probs'."),
     min_sentences: int = typer.Option(
         DEFAULTS.min_sentences, "--min-sentences", min=0, help="Groups with fewer sentences are listed and flagged but not compared."
@@ -64,10 +67,12 @@ def outlets_cli(
     measure per outlet how far the predicted profile is from the gold one."""
     from warta.outlets import output
     from warta.outlets.between import parse_pairs
-    from warta.outlets.options import OutletOptions
+    from warta.outlets.options import PERIODS, OutletOptions
     from warta.outlets.summary import render_compare_summary, render_corrected_summary, render_profile_summary
 
-    options = OutletOptions(by=by, use=use.value, min_sentences=min_sentences, n_boot=n_boot, seed=seed, adjust=adjust,
+    period = by if by in PERIODS else None
+    by = DEFAULTS.by if period else by
+    options = OutletOptions(period=period, by=by, use=use.value, min_sentences=min_sentences, n_boot=n_boot, seed=seed, adjust=adjust,
                             run=run, evidence=evidence, dedupe_syndicated=dedupe_syndicated,
                             pairs=parse_pairs(pairs), keep_duplicates=keep_duplicates)
     if gold is not None or pred is not None:

@@ -15,6 +15,7 @@ ALPHA = 1.0 - CONFIDENCE
 STANCE_SUBSETS = ("all", "own_voice", "quoted")
 USES = ("labels", "probs")
 ADJUST_METHODS = ("none", "acc", "pacc", "em", "cc-probs")
+PERIODS = ("month", "week", "quarter")  # --by values that ask for coverage over time
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class OutletOptions:
     dedupe_syndicated: bool = False  # count a sentence printed by several outlets once
     pairs: tuple[tuple[str, str], ...] = ()  # outlet pairs tested against each other (--pairs A,B)
     keep_duplicates: bool = False  # count duplicated articles within an outlet every time (default: once)
+    period: str | None = None  # month, week or quarter: profiles per period too (coverage over time)
 
     def check(self) -> OutletOptions:
         """Raise InputError naming the option when a value cannot work; returns self."""
@@ -47,6 +49,8 @@ class OutletOptions:
             raise InputError(f"--adjust {self.adjust}: expected one of {', '.join(ADJUST_METHODS)}")
         if self.adjust != "none" and self.run is None:
             raise InputError(f"--adjust {self.adjust} needs --run RUN (the run whose held-out errors correct the shares)")
+        if self.period is not None and self.period not in PERIODS:
+            raise InputError(f"--by {self.period}: a period is one of {', '.join(PERIODS)}")
         if self.evidence < 0:
             raise InputError(f"--evidence {self.evidence}: must be >= 0")
         return self

@@ -150,3 +150,68 @@ def _cell_outline(j: int, i: int):
     from matplotlib.patches import Rectangle
 
     return Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, edgecolor="#d62728", lw=1.6)
+
+
+LABEL_COLOURS = ["#3b6fb6", "#e39b2d", "#4f9d5d", "#9467bd", "#d62728", "#8c564b"]
+
+
+def plot_trend(profile: Profile, layer: str) -> Figure:
+    """One layer over time. Up to a dozen outlets: small multiples, one panel per outlet (and all outlets
+    together), one line per label (stance: the index with its 95% band). More outlets: one panel per label
+    (stance: one panel), the pooled line with its band and the most pro / most against outlets."""
+    trend = profile.trends
+    periods = trend["periods"]
+    x = np.arange(len(periods))
+    few = len([n for n in profile.outlets if n != ALL]) <= len(trend["shown"])
+    series_of = trend["outlets"]
+
+    def values(name: str, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        block, label = key
+        v, lo, hi = (np.full(len(periods), np.nan) for _ in range(3))
+        for i, when in enumerate(periods):
+            fig = series_of[name].get(when)
+            if fig is None:
+                continue
+            f = fig["stance_index"]["all"] if block == "stance_index" else fig[block][label]
+            if f["value"] is not None:
+                v[i], (lo[i], hi[i]) = f["value"], f["ci"]
+        return v, lo, hi
+
+    keys = [("stance_index", "all")] if layer == "stance" else [(f"{layer}_share", label) for label in LAYERS[layer]]
+    panels = [*trend["shown"], ALL] if few else keys
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(max(8.0, 3.2 * ncols + 0.8), (3.4 if len(panels) == 1 else 2.5) * nrows + 0.9))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels):
+        if few:  # panel = outlet, lines = labels
+            ax.set_title("all outlets" if panel == ALL else panel, fontsize=9)
+            for k, key in enumerate(keys):
+                v, lo, hi = values(panel, key)
+                colour = "#222222" if layer == "stance" else LABEL_COLOURS[k % len(LABEL_COLOURS)]
+                ax.plot(x, v, marker="o", ms=3, lw=1.3, color=colour, label=key[1].replace("_", " "))
+                if layer == "stance":
+                    ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
+        else:  # panel = label, lines = pooled (with band) + the shown outlets
+            ax.set_title("stance index" if layer == "stance" else panel[1].replace("_", " "), fontsize=9)
+            v, lo, hi = values(ALL, panel)
+            ax.plot(x, v, color="#222222", lw=2, label="all outlets")
+            ax.fill_between(x, lo, hi, color="#222222", alpha=0.12, lw=0)
+            for k, name in enumerate(trend["shown"]):
+                ax.plot(x, values(name, panel)[0], lw=1, marker=".", color=LABEL_COLOURS[k % len(LABEL_COLOURS)], label=name)
+        if layer == "stance":
+            ax.axhline(0, color="#999999", lw=0.6)
+        ax.grid(color="#eeeeee")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    step = max(1, -(-len(periods) // 4))
+    for ax in axes[-1]:
+        ax.set_xticks(x[::step], [periods[i] for i in range(0, len(periods), step)], fontsize=7, rotation=30)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.supylabel("stance index (pro − against) / n" if layer == "stance" else "share of sentences", fontsize=9)
+    rows_of_legend = -(-len(labels) // 6)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 * rows_of_legend / fig.get_figheight()))
+    fig.legend(handles, labels, ncols=min(6, len(labels)), loc="upper center", frameon=False, fontsize=8)
+    return fig

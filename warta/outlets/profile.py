@@ -14,6 +14,7 @@ from warta.outlets.options import ALL, CONFIDENCE, DEFAULTS, OutletOptions
 from warta.outlets.sentences import collect_groups, located, located_files, with_labels
 from warta.outlets.shrinkage import SHRINKAGE_METHOD, add_shrunk
 from warta.outlets.statistics import INTERVAL_METHOD, outlet_profile
+from warta.outlets.trends import ArticleDates, trends
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.sanitise import clean_field
 
@@ -34,6 +35,7 @@ class Profile:
     run: dict[str, Any] | None = None
     adjusted: dict[str, Any] | None = None
     duplicates: dict[str, Any] | None = None
+    trends: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -54,9 +56,14 @@ def settings_record(options: OutletOptions, **extra: Any) -> dict[str, Any]:
 
 def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], options: OutletOptions) -> Profile:
     options.check()
-    duplicates = DuplicateArticles()
-    groups = collect_groups(located_records, options.by, options.use,
-                            on_sentence=lambda sentence, record: duplicates.add(sentence.group, sentence.article, record))
+    duplicates, dates = DuplicateArticles(), ArticleDates()
+
+    def seen(sentence: Any, record: dict[str, Any]) -> None:
+        duplicates.add(sentence.group, sentence.article, record)
+        if options.period:
+            dates.add(sentence.group, sentence.article, record)
+
+    groups = collect_groups(located_records, options.by, options.use, on_sentence=seen)
     found = duplicates.find()
     if not options.keep_duplicates:
         for name, articles in found["drop"].items():
@@ -67,6 +74,7 @@ def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], option
         outlets[name], matrices[name] = outlet_profile(group, options.min_sentences, options.n_boot, options.seed)
     add_shrunk(outlets)
     found.pop("drop")
+    over_time = trends(groups, dates, outlets, options.period, options.n_boot, options.seed) if options.period else None
     return Profile(
         settings=settings_record(
             options,
@@ -78,6 +86,7 @@ def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], option
         outlets=outlets,
         distances=between_outlets(outlets, matrices, options.n_boot, options.seed, options.pairs),
         duplicates={**found, "counted_once": not options.keep_duplicates},
+        trends=over_time,
     )
 
 

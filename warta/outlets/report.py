@@ -11,6 +11,7 @@ from warta.outlets.pairs import PAIR_STAT_WORDS, PAIR_STATS
 from warta.outlets.plots import (
     plot_frame_heatmap,
     plot_stance_index,
+    plot_trend,
     plot_type_mix,
     png_base64,
 )
@@ -298,6 +299,48 @@ var f=document.getElementById('outlet-filter');if(f){f.addEventListener('input',
 """
 
 
+MAX_TREND_LINES = 30
+PERIOD_WORDS = {"month": "month", "week": "week (ISO weeks)", "quarter": "quarter"}
+
+
+def _trends_section(profile: Profile) -> str:
+    """Coverage over time (--by month|week|quarter): counts, one plot per layer, the periods that stand out."""
+    trend = profile.trends
+    if not trend:
+        return ""
+    unreadable = trend["unreadable"]
+    counts = (f"{trend['dated_articles']} articles have a date; {trend['undated_articles']} have none and "
+              f"{unreadable['count']} have a date warta cannot read — these count in every figure above but in no period.")
+    bad = "".join(f"<li>{html.escape(e['outlet'])} · article {html.escape(str(e['article_id']))}: "
+                  f"<code>{html.escape(str(e['date']))}</code> ({html.escape(e['reason'])})</li>" for e in unreadable["examples"])
+    if unreadable["count"] > len(unreadable["examples"]):
+        bad += f"<li>… and {unreadable['count'] - len(unreadable['examples'])} more</li>"
+    if not trend["periods"]:
+        return f"<h2>Coverage over time</h2><p>{counts}</p><ul>{bad}</ul>"
+    few = len(trend["shown"]) == len([n for n in profile.outlets if n != ALL])
+    who = ("each outlet in its own panel, and all outlets together" if few else
+           f"all outlets together (line and 95% band) and the {len(trend['shown'])} outlets with the most pro and "
+           "most against stance (shrunk index)")
+    plots = "".join(
+        f'<figure><img alt="{layer} over time" src="data:image/png;base64,{png_base64(plot_trend(profile, layer))}">'
+        f"<figcaption>{layer.capitalize()} per {PERIOD_WORDS[trend['period']]}: {who}.</figcaption></figure>"
+        for layer in ("stance", "type", "frame"))
+    lines = trend["lines"]
+    shown = "".join(f"<li>{html.escape(line)}.</li>" for line in lines[:MAX_TREND_LINES])
+    if len(lines) > MAX_TREND_LINES:
+        shown += f"<li>… and {len(lines) - MAX_TREND_LINES} more (outlets.json, trends.lines)</li>"
+    chance = round(0.05 * trend["checks"])
+    return f"""
+<h2>Coverage over time</h2>
+<p>{counts}</p>{f'<ul>{bad}</ul>' if bad else ''}
+{plots}
+<p><b>Periods that stand out from the outlet's own average</b> (the whole-sample figure lies outside the period's
+95% interval). {trend['checks']} such checks were made, so about {chance} lines are expected by chance alone: read
+a line as a lead to check in the articles, not as a finding.</p>
+<ul>{shown or '<li>none: every period is within its interval of the outlet’s own average.</li>'}</ul>
+"""
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem auto;max-width:1180px;color:#1a1a1a;
 line-height:1.45;padding:0 1rem}
@@ -393,6 +436,7 @@ luck alone. How the tests work is in the Methods section.</p>
 <div class="scroll">{_versus_rest_table(profile)}{_pair_table(profile)}</div>
 <p class="meta">{html.escape(skipped_note)}</p>
 
+{_trends_section(profile)}
 {optional_sections(profile)}
 
 <p class="meta">Report written by warta outlets.</p>

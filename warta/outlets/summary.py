@@ -113,6 +113,16 @@ def render_corrected_summary(profile: Profile) -> str:
     from warta.outlets.adjust import instability_words
 
     lines = []
+    trend = profile.trends
+    if trend:
+        lines.append(f"coverage over time per {trend['period']}: {len(trend['periods'])} periods, {trend['dated_articles']} "
+                     f"dated articles, {trend['undated_articles']} undated, {trend['unreadable']['count']} with an "
+                     f"unreadable date; {len(trend['lines'])} period(s) stand out from their outlet's average "
+                     f"({trend['checks']} checks at 95%: ~{round(0.05 * trend['checks'])} by chance)")
+        lines.extend(f"  unreadable date: {e['outlet']} article {e['article_id']}: {e['date']!r} ({e['reason']})"
+                     for e in trend["unreadable"]["examples"])
+        if trend["unreadable"]["count"] > len(trend["unreadable"]["examples"]):
+            lines.append(f"  ... and {trend['unreadable']['count'] - len(trend['unreadable']['examples'])} more unreadable dates")
     dup = profile.duplicates
     if dup and dup["articles_dropped"]:
         lines.append(f"duplicates: {dup['articles_dropped']} repeated article(s) within an outlet "
