@@ -16,18 +16,15 @@ Uncertainty (95%):
   either. Own voice / quoted indices use the replicates in which the subset
   is not empty. With --use probs every figure is an expected value: a
   sentence counts P(label) towards each label and P(quote) towards "quoted".
-- Between outlets: a difference "exceeds its uncertainty" when a pooled-
-  article bootstrap test rejects "same outlet": pool both outlets' articles,
-  redraw each outlet's article count from the pool, recompute the statistic
-  (Jensen-Shannon distance, |stance-index difference|);
-  p = (1 + #null >= observed) / (1 + #null), Bonferroni-adjusted over the m
-  outlet pairs compared on that measure (p_adj = min(1, m p) < 0.05). The
-  "noise" reported beside it is the matching null quantile (1 - 0.05/m): the
-  largest value chance alone reaches. Two outlets with one article each can
-  never differ this way: outlet cannot be told from article. Outlets with more
-  than 200 articles draw their null sums from the normal approximation of
-  the resampled sums (same mean and covariance), which keeps many-outlet
-  reports fast.
+- Between outlets: each outlet against all the others pooled (versus_rest.py): the Jensen-Shannon
+  distance of its type (frame) mix from the rest's, and its stance-index difference; the null draws
+  the outlet's article count from every article (shared by outlets with the same article count);
+  p = (1 + #null >= observed) / (1 + #null), Benjamini-Hochberg over the outlets tested on that
+  measure ("differs" when q < 0.05). Pairs only on request (--pairs A,B; pairs.py: pooled-article
+  bootstrap, Bonferroni over the pairs asked for). Small outlets are shrunk toward the pool
+  (shrinkage.py) to rank the most and least extreme outlets; raw figures stay the headline.
+- Duplicated articles within an outlet are counted once (duplicates.py); --by month|week|quarter adds
+  per-period profiles (trends.py, dates.py).
 
 All resampling is seeded: the same records, seed and n_boot give identical output.
 
