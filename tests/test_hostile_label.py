@@ -399,3 +399,218 @@ def test_ctrl_c_during_model_load_promises_nothing_that_does_not_exist(tfidf_run
 
 def test_walk_options_are_validated_in_input_options():
     assert InputOptions().max_article_bytes == 5_000_000
+
+
+# --- issue 23 class 1: --resume can never corrupt ---------------------------------------------------
+#
+# Property: after a kill at any point and any change to the inputs, the model, stdin, the checkpoint or the
+# partial output, `--resume` either refuses (one line) or gives the bytes an uninterrupted run gives on the
+# current inputs and model. Each trial kills a run at a random checkpoint (the library's on_commit hook
+# raises, so no cleanup runs, as with SIGKILL; a torn half-buffer may be appended after it), applies one
+# mutation, resumes, and compares with a fresh run. One more trial kills the CLI for real (SIGKILL through
+# WARTA_LABEL_STOP_AFTER).
+
+import random  # noqa: E402
+import shutil  # noqa: E402
+
+_SENTENCES = [text for units in json.loads((Path(__file__).parent / "data" / "seed_sentences.json").read_text("utf-8"))
+              .values() for role, text in units if role == "body"]
+
+
+_SEED = 0  # trials use seeds _SEED, _SEED + 1, ...: other values explore other kill points and changes
+
+
+class _Killed(BaseException):
+    """Raised from a hook: the run stops where it is, no checkpoint and no cleanup of the output."""
+
+
+def _article(rng: random.Random, i: int) -> str:
+    return f"Judul berita nomor {i}\n" + "\n".join(rng.sample(_SENTENCES, rng.randint(2, 6))) + "\n"
+
+
+def _make_inputs(root: Path, rng: random.Random) -> tuple[list[Path], bytes]:
+    """An outlet folder of .txt articles, a JSONL feed, and a JSONL stream for stdin."""
+    folder = root / "news" / "kompas"
+    folder.mkdir(parents=True)
+    for i in range(8):
+        (folder / f"a{i:02d}.txt").write_text(_article(rng, i), encoding="utf-8")
+    feed = root / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"f{i}", "outlet": "tempo", "text": _article(rng, 100 + i)}) + "\n"
+                            for i in range(12)), encoding="utf-8")
+    stream = "".join(json.dumps({"id": f"s{i}", "text": _article(rng, 200 + i)}) + "\n" for i in range(6))
+    return [root / "news", feed], stream.encode()
+
+
+def _same_size_edit(path: Path, rng: random.Random) -> None:
+    """Change one letter, keep the size and the modification time (what size+mtime checks miss)."""
+    data = bytearray(path.read_bytes())
+    stat = path.stat()
+    at = rng.choice([i for i, b in enumerate(data) if chr(b).isalpha() and chr(b).islower()])
+    data[at] = ord("x") if data[at] != ord("x") else ord("y")
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def _edit_checkpoint(ckpt: Path, change, resign: bool = False) -> None:
+    saved = json.loads(ckpt.read_text())
+    change(saved)
+    if resign:  # a forger who knows the checksum: the output and input hashes must still catch it
+        from warta.labelling.checkpoint import _checksum
+
+        saved["checksum"] = _checksum(saved)
+    ckpt.write_text(json.dumps(saved))
+
+
+# name -> (mutation(trial), outcome): "same" must resume to the fresh run's bytes, "refused" must refuse,
+# "either" may do either (a change after the labelled part is read fresh; inside it, it is refused).
+def _mutations():
+    def rewrite_txt(t):
+        _same_size_edit(t.rng.choice(sorted((t.root / "news" / "kompas").glob("*.txt"))), t.rng)
+
+    def rewrite_feed(t):
+        _same_size_edit(t.root / "feed.jsonl", t.rng)
+
+    def append_feed(t):
+        with (t.root / "feed.jsonl").open("a") as handle:
+            handle.write(json.dumps({"id": "late", "text": _article(t.rng, 999)}) + "\n")
+
+    def add_file(t):
+        name = t.rng.choice(["0first.txt", "a05b.txt", "zlast.txt"])
+        (t.root / "news" / "kompas" / name).write_text(_article(t.rng, 500), encoding="utf-8")
+
+    def remove_file(t):
+        t.rng.choice(sorted((t.root / "news" / "kompas").glob("*.txt"))).unlink()
+
+    def rename_file(t):
+        path = t.rng.choice(sorted((t.root / "news" / "kompas").glob("*.txt")))
+        path.rename(path.with_name("renamed-" + path.name))
+
+    def retrain_model(t):  # the run retrained with --force between kill and resume: same folder, other weights
+        shutil.rmtree(t.run)
+        shutil.copytree(t.other_run, t.run)
+
+    def other_stdin(t):
+        t.stdin = t.stdin.replace(b"s1", b"s9")
+
+    def ckpt(change, resign=False):
+        return lambda t: _edit_checkpoint(t.ckpt, change, resign)
+
+    def flip_partial(t):
+        data = bytearray(t.partial.read_bytes())
+        at = t.rng.randrange(len(data) // 2)
+        data[at] ^= 0x01
+        t.partial.write_bytes(bytes(data))
+
+    def other_outlet(t):
+        t.options["outlet"] = "other"
+
+    return {
+        "nothing": (lambda t: None, "same"),
+        "checkpoint deleted": (lambda t: t.ckpt.unlink(), "same"),
+        "feed line appended": (append_feed, "either"),
+        "txt rewritten in place (same size, same mtime)": (rewrite_txt, "either"),
+        "feed rewritten in place (same size, same mtime)": (rewrite_feed, "either"),
+        "file added to the walked folder": (add_file, "either"),
+        "file removed from the walked folder": (remove_file, "either"),
+        "file renamed in the walked folder": (rename_file, "either"),
+        "run retrained under the same folder name": (retrain_model, "refused"),
+        "other content on stdin": (other_stdin, "either"),
+        "checkpoint units: -5": (ckpt(lambda s: s["progress"].update(units=-5)), "refused"),
+        "checkpoint units + 1, checksum recomputed": (ckpt(lambda s: s["progress"].update(units=s["progress"]["units"] + 1), True), "refused"),
+        "checkpoint bytes - 10, checksum recomputed": (ckpt(lambda s: s["progress"].update(bytes=s["progress"]["bytes"] - 10), True), "refused"),
+        "checkpoint sentences + 1": (ckpt(lambda s: s["progress"].update(sentences=s["progress"]["sentences"] + 1)), "refused"),
+        "checkpoint inputs hash replaced, checksum recomputed": (ckpt(lambda s: s.update(inputs="0" * 64), True), "refused"),
+        "checkpoint not JSON": (lambda t: t.ckpt.write_text("{"), "refused"),
+        "checkpoint version 1": (ckpt(lambda s: s.update(version=1)), "refused"),
+        "partial output byte flipped": (flip_partial, "refused"),
+        "partial output truncated": (lambda t: os.truncate(t.partial, t.partial.stat().st_size // 3), "refused"),
+        "resumed with another --outlet": (other_outlet, "refused"),
+    }
+
+
+class _Trial:
+    def __init__(self, root: Path, rng: random.Random, run: Path, other_run: Path, use_stdin: bool):
+        self.root, self.rng, self.other_run = root, rng, other_run
+        self.run = root / "run"
+        shutil.copytree(run, self.run)
+        self.inputs, self.stdin = _make_inputs(root, rng)
+        if use_stdin:
+            self.inputs = [self.inputs[1], "-"]
+        self.out = root / rng.choice(["o.jsonl", "o.csv", "o.parquet"])
+        self.partial, self.ckpt = partial_paths(self.out)
+        self.options = dict(workers=0, checkpoint_seconds=0, buffer_sentences=rng.choice([15, 30, 60]))
+
+    def label(self, out: Path, **extra):
+        import io
+
+        return label_articles(self.run, self.inputs, out, stdin=io.BytesIO(self.stdin), **self.options, **extra)
+
+
+@pytest.fixture(scope="module")
+def other_tfidf_run(tmp_path_factory) -> Path:
+    """Another TF-IDF model (other C): a run retrained between kill and resume."""
+    from hostile_common import REPO
+
+    from warta.config import load_config
+    from warta.train.run import train
+
+    config = load_config(REPO / "configs" / "tfidf.yaml", ["model.c_values=[0.05]"])
+    return train(config, out=tmp_path_factory.mktemp("other") / "tfidf", progress=False, n_boot=0).run_dir
+
+
+def test_resume_after_a_kill_and_any_change_is_byte_identical_or_refused(tfidf_run, other_tfidf_run, tmp_path):
+    outcomes = {}
+    for trial_no, (name, (mutate, expected)) in enumerate(_mutations().items()):
+        rng = random.Random(_SEED + trial_no)
+        trial = _Trial(tmp_path / f"t{trial_no}", rng, tfidf_run, other_tfidf_run, use_stdin="stdin" in name)
+        dry = []
+        trial.label(trial.root / ("dry" + trial.out.suffix), on_commit=dry.append)
+        commits = {"n": 0}
+        kill_at = rng.randint(1, len(dry))  # any checkpoint of the run
+
+        def kill(units, commits=commits, kill_at=kill_at):
+            commits["n"] += 1
+            if commits["n"] >= kill_at:
+                raise _Killed
+
+        with pytest.raises(_Killed):
+            trial.label(trial.out, on_commit=kill)
+        assert trial.ckpt.exists() and not trial.out.exists()
+        if rng.random() < 0.5:  # a kill in the middle of the next write leaves a torn tail
+            with trial.partial.open("ab") as handle:
+                handle.write(b'{"id": "torn", "te')
+        mutate(trial)
+        try:
+            trial.label(trial.out, resume=True)
+        except WartaError as exc:
+            assert "\n" not in str(exc) and not trial.out.exists(), (name, str(exc))
+            outcomes[name] = "refused"
+        else:
+            fresh = trial.root / ("fresh" + trial.out.suffix)
+            trial.label(fresh)
+            assert trial.out.read_bytes() == fresh.read_bytes(), name
+            outcomes[name] = "same"
+        assert expected in ("either", outcomes[name]), (name, outcomes[name])
+    # Both outcomes occur among the changes that may go either way (the property is not vacuous).
+    either = {outcomes[name] for name, (_, expected) in _mutations().items() if expected == "either"}
+    assert either == {"same", "refused"}, outcomes
+
+
+def test_cli_killed_for_real_then_changed_input_is_refused_and_the_same_input_resumes(tfidf_run, tmp_path):
+    rng = random.Random(7)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"a{i}", "text": _article(rng, i)}) + "\n" for i in range(1500)))
+    out = tmp_path / "o.jsonl"
+    args = ["label", tfidf_run, feed, "--out", out, "-q", "--workers", "0", "--batch-size", "64"]
+    killed = subprocess.run([sys.executable, "-m", "warta", *map(str, args)], capture_output=True, timeout=120,
+                            env={**os.environ, "WARTA_LABEL_STOP_AFTER": "1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    original = feed.read_bytes()
+    _same_size_edit(feed, random.Random(1))  # the first article: inside the labelled part
+    refused = warta_process(*args, "--resume")
+    assert refused.returncode == 2 and "differ from what the interrupted run labelled" in one_line(refused.stderr.decode())
+    feed.write_bytes(original)
+    resumed = warta_process(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    label_articles(tfidf_run, [feed], tmp_path / "fresh.jsonl", workers=0, batch_size=64)
+    assert out.read_bytes() == (tmp_path / "fresh.jsonl").read_bytes()

@@ -54,6 +54,7 @@ def _print_err(message: str) -> None:
     from tqdm import tqdm
 
     tqdm.write(terminal_safe(message), file=sys.stderr)
+    sys.stderr.flush()  # a block-buffered stderr (an embedding caller's) still gets each line as it happens
 
 
 def render_summary(summary: LabelSummary) -> str:

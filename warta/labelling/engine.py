@@ -24,7 +24,7 @@ from warta.errors import InputError, WartaError
 from warta.labelling.buffers import BufferedWriter, progress_bar
 from warta.labelling.checkpoint import PartialOutput, Progress, check_output, partial_paths
 from warta.labelling.inputs import iter_items
-from warta.labelling.items import STDIN, InputOptions, LabelSummary, WalkStats
+from warta.labelling.items import STDIN, InputOptions, LabelSummary, WalkStats, file_digest
 from warta.labelling.job import LabelHooks, LabelJob, job_and_hooks
 from warta.labelling.output import encoder_for
 from warta.labelling.workers import Prepared, Stage, prepared_units, start_pool
@@ -86,13 +86,14 @@ def run_local(job: LabelJob, hooks: LabelHooks) -> LabelSummary:
         buffer_sentences = job.buffer_sentences or labeller.buffer_sentences
         fingerprint = _fingerprint(job, options, fmt, labeller, buffer_sentences)
         encoder = encoder_for(fmt, labeller.labels, labeller.model_id)
-        partial = PartialOutput(job.out, fingerprint, encoder.header, job.resume)
+        partial = PartialOutput(job.out, fingerprint, encoder.header, job.resume, count_lines=fmt != "csv")
         stack.callback(partial.close)
 
         summary = LabelSummary(out=job.out, format=fmt, model_id=labeller.model_id, resumed_units=partial.resumed_units)
         start = time.perf_counter()
         stats = WalkStats()
-        items = iter_items(job.inputs, options, skip=partial.state.units, stats=stats, stdin=hooks.stdin)
+        items = iter_items(job.inputs, options, skip=partial.state.units, stats=stats, stdin=hooks.stdin,
+                           ledger=partial.ledger)
         bar = progress_bar(hooks.progress, partial.state)
         stack.callback(bar.close)
         writer = BufferedWriter(labeller, encoder, partial, summary, bar, buffer_sentences, job.buffer_units,
@@ -117,10 +118,15 @@ def _own_files(job: LabelJob) -> frozenset[Path]:
 
 
 def _fingerprint(job: LabelJob, options: InputOptions, format: str, labeller, buffer_sentences: int) -> dict[str, Any]:
+    """What must not change between a run and its --resume: the model (by content), the options that shape the
+    bytes written (the inputs are checked unit by unit as they are read: warta.labelling.items.UnitLedger)."""
     cap = {} if options.max_article_bytes == DEFAULT_MAX_ARTICLE_BYTES else {"max_article_bytes": options.max_article_bytes}
     return {
         **cap,
         "model": labeller.model_id,
+        "model_digest": labeller.model_digest,
+        "device": labeller.device,
+        "manifest_digest": file_digest(options.manifest) if options.manifest else None,
         "inputs": [STDIN if str(given) == STDIN else str(Path(given).resolve()) for given in job.inputs],
         "outlet": options.outlet,
         "manifest": str(options.manifest.resolve()) if options.manifest else None,

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warta.errors import InputError
-from warta.labelling.items import JSONL_SUFFIXES, STDIN, STDIN_NAME, InputOptions, Item, Problem, WalkStats
+from warta.labelling.items import (
+    JSONL_SUFFIXES,
+    STDIN,
+    STDIN_NAME,
+    InputOptions,
+    Item,
+    Problem,
+    UnitLedger,
+    WalkStats,
+)
 from warta.labelling.reading import (
     BINARY_SNIFF_BYTES,
     ManifestIndex,
@@ -42,9 +51,11 @@ from warta.text.sanitise import clean_field
 class Walker:
     """Numbers every input unit in one stream and builds the units from position `skip` on (also used by shards)."""
 
-    def __init__(self, options: InputOptions, skip: int, stats: WalkStats, stdin: BinaryIO | None):
+    def __init__(self, options: InputOptions, skip: int, stats: WalkStats, stdin: BinaryIO | None,
+                 ledger: UnitLedger | None = None):
         self.options = options
         self.skip = skip
+        self.ledger = ledger
         self.stats = stats
         self.stdin = stdin
         self.position = 0
@@ -53,6 +64,11 @@ class Walker:
 
     # Each unit goes through _emit, which numbers it and drops it while skipping.
     def walk(self, inputs: Sequence[str | Path]) -> Iterator[tuple[int, Item]]:
+        yield from self._walk(inputs)
+        if self.ledger is not None:
+            self.ledger.end(self.position)
+
+    def _walk(self, inputs: Sequence[str | Path]) -> Iterator[tuple[int, Item]]:
         for given in inputs:
             if str(given) == STDIN:
                 yield from self._stdin()
@@ -73,13 +89,22 @@ class Walker:
             else:
                 yield from self._unit(lambda path=path: Problem(f"{path}: not found", str(path)))
 
-    def _unit(self, make, claim=None) -> Iterator[tuple[int, Item]]:
+    def _unit(self, make, claim=None, data: bytes | None = None, name: str = "") -> Iterator[tuple[int, Item]]:
         """Number a unit; build it (make) when due. `claim` runs for skipped units too: it
-        reserves the unit's article id, so ids are made unique the same way on --resume."""
+        reserves the unit's article id, so ids are made unique the same way on --resume.
+
+        `data`, `name`: the unit's bytes as read and what names it, for the ledger; a unit
+        without data is a problem, known by its message (make is then called either way)."""
         position = self.position
         self.position += 1
+        item = None
+        if self.ledger is not None:
+            if data is None:
+                item = make()
+                data = str(getattr(item, "message", "")).encode("utf-8", "surrogateescape")
+            self.ledger.add(position, name, data)
         if position >= self.skip:
-            yield position, make()
+            yield position, item if item is not None else make()
         elif claim is not None:
             claim()
 
@@ -99,12 +124,17 @@ class Walker:
         relative = relative or Path(path.name)
         if path.name.lower().endswith(JSONL_SUFFIXES):
             yield from self._jsonl_file(path, relative.as_posix())  # ids "batch.jsonl:<line>"
-        else:
-            stem = relative.with_suffix("").as_posix()
-            yield from self._unit(
-                lambda: self._unique(self._text_article(path, stem), str(path)),
-                claim=lambda: self.ids.claim(self._text_id(path, stem)),
-            )
+            return
+        stem = relative.with_suffix("").as_posix()
+        data = self._text_bytes(path)
+        if isinstance(data, Problem):
+            yield from self._unit(lambda: data)
+            return
+        yield from self._unit(
+            lambda: self._unique(self._text_article_from(data, path, str(path), stem), str(path)),
+            claim=lambda: self.ids.claim(self._text_id(path, stem)),
+            data=data, name=f"{path}\0{stem}",
+        )
 
     def _text_id(self, path: Path, stem: str) -> str:
         row = self.manifest.lookup(path) if self.manifest else None
@@ -119,13 +149,16 @@ class Walker:
             return row["outlet"], row
         return (folder_outlet(path) if path is not None else UNKNOWN_OUTLET), row
 
-    def _text_article(self, path: Path, name: str) -> Item:
+    def _text_bytes(self, path: Path) -> bytes | Problem:
         try:
             # A FIFO or device named on the command line is read (process substitution), capped.
-            data = read_article_bytes(path, self.options.max_article_bytes, regular_only=False)
+            return read_article_bytes(path, self.options.max_article_bytes, regular_only=False)
         except InputError as exc:
             return Problem(str(exc), str(path))
-        return self._text_article_from(data, path, str(path), name)
+
+    def _text_article(self, path: Path, name: str) -> Item:
+        data = self._text_bytes(path)
+        return data if isinstance(data, Problem) else self._text_article_from(data, path, str(path), name)
 
     def _text_article_from(self, data: bytes, path: Path | None, source: str, stem: str) -> Item:
         try:
@@ -200,7 +233,7 @@ class Walker:
                     if isinstance(record, Article):
                         self.ids.claim(record.article_id)
 
-                yield from self._unit(make, claim)
+                yield from self._unit(make, claim, data=raw, name=f"{source}:{lineno}\0{id_prefix}")
         except OSError as exc:
             problem = Problem(f"{source}:{lineno + 1}: cannot read ({exc.strerror})", source)
             yield from self._unit(lambda: problem)
@@ -229,12 +262,17 @@ class Walker:
         if all(line is not None for line in head) and b"".join(head).lstrip().startswith(b"{"):
             yield from self._jsonl_lines(itertools.chain(head, lines), None, STDIN_NAME, STDIN_NAME)
         else:
+            data = self._stdin_bytes(head, lines, cap)
+            if isinstance(data, Problem):
+                yield from self._unit(lambda: data)
+                return
             yield from self._unit(
-                lambda: self._unique(self._stdin_article(head, lines, cap), STDIN_NAME), claim=lambda: self.ids.claim("stdin")
+                lambda: self._unique(self._text_article_from(data, None, STDIN_NAME, "stdin"), STDIN_NAME),
+                claim=lambda: self.ids.claim("stdin"), data=data, name=STDIN_NAME,
             )
 
-    def _stdin_article(self, head: list[bytes | None], lines: Iterator[bytes | None], cap: int) -> Item:
-        """The rest of stdin as one plain-text article, at most `cap` bytes."""
+    def _stdin_bytes(self, head: list[bytes | None], lines: Iterator[bytes | None], cap: int) -> bytes | Problem:
+        """The rest of stdin (one plain-text article), at most `cap` bytes."""
         size = 0
         chunks: list[bytes] = []
         try:
@@ -245,7 +283,7 @@ class Walker:
                 chunks.append(line)
         except OSError as exc:
             return Problem(f"{STDIN_NAME}: cannot read ({exc.strerror})", STDIN_NAME)
-        return self._text_article_from(b"".join(chunks), None, STDIN_NAME, "stdin")
+        return b"".join(chunks)
 
 
 def iter_items(
@@ -254,11 +292,14 @@ def iter_items(
     skip: int = 0,
     stats: WalkStats | None = None,
     stdin: BinaryIO | None = None,
+    ledger: UnitLedger | None = None,
 ) -> Iterator[tuple[int, Item]]:
     """(position, Article or Problem) for every input unit from position `skip` on, lazily, in input order.
 
     A bad manifest is the one error raised (InputError) rather than reported:
-    without it no outlet can be trusted.
+    without it no outlet can be trusted. With a `ledger`, every unit (skipped
+    ones too) is hashed as read, and skipped units that differ from the
+    ledger's expectation raise WartaError before any later unit is yielded.
     """
-    walker = Walker(options or InputOptions(), skip, stats if stats is not None else WalkStats(), stdin)
+    walker = Walker(options or InputOptions(), skip, stats if stats is not None else WalkStats(), stdin, ledger)
     return walker.walk(inputs)

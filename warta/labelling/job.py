@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
-from warta.labelling.items import InputOptions, LabelSummary, Problem
+from warta.labelling.items import InputOptions, Problem
 from warta.labelling.output import format_for
 from warta.labelling.shards import DEFAULT_SHARD_UNITS
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES

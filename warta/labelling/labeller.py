@@ -18,6 +18,8 @@ and evaluate):
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from warta.errors import WartaError
+from warta.labelling.items import file_digest
 from warta.models.base import SentenceClassifier
 from warta.records import PROB_DECIMALS
 from warta.runfolder import resolve_model_folder
@@ -35,6 +38,20 @@ if TYPE_CHECKING:  # torch only for transformer runs
 
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
+
+
+def model_digest(folder: Path) -> str:
+    """A content hash of a model folder: every file's relative name and bytes (weights included), links followed.
+
+    What `--resume` compares: a retrained run, or another model under the same folder name, has other bytes.
+    """
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(root, name)
+            digest.update(f"{path.relative_to(folder).as_posix()}\0{file_digest(path)}\0".encode())
+    return digest.hexdigest()
 
 
 def resolve_device(device: str) -> str:
@@ -81,6 +98,7 @@ class Labeller:
         self.layers = list(self.labels)
         self.batch_size = batch_size
         self.buffer_sentences = DEFAULT_TFIDF_BUFFER
+        self.model_digest: str | None = None  # content hash of the model folder (None: a model given loaded)
 
     def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
         if self.batch_size:
@@ -122,17 +140,19 @@ def load_labeller(
     if quantize and (not facts.supports_quantize or resolved != "cpu"):
         raise WartaError("--quantize applies to a transformer model on CPU only (or a hybrid: its encoder)")
     if folder is not None:
+        digest = model_digest(folder)  # before loading: what was loaded is at most as new as what was hashed
         loaded = _load_model(folder, resolved, quantize)
     else:
+        digest = None
         loaded = model
         if facts.uses_encoder:
             loaded.to(resolved)
             if quantize and not loaded.quantized:
                 loaded = copy.copy(loaded).quantize_int8()  # the caller's model stays float
     ident = model_id or f"{run_name or 'model'}/{kind}" + ("+int8" if quantize else "")
-    if facts.uses_encoder:
-        return TransformerLabeller(loaded, ident, resolved, batch_size)
-    return Labeller(loaded, ident, resolved, batch_size)
+    labeller = (TransformerLabeller if facts.uses_encoder else Labeller)(loaded, ident, resolved, batch_size)
+    labeller.model_digest = digest
+    return labeller
 
 
 class TransformerLabeller(Labeller):

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError, WartaError
-from warta.labelling.items import InputOptions, LabelSummary, Problem
+from warta.labelling.items import InputOptions, LabelSummary, Problem, file_digest
 from warta.labelling.job import LabelHooks, LabelJob, job_and_hooks
 from warta.labelling.shard_folder import (
     MANIFEST,
@@ -71,12 +71,10 @@ def model_folder(run: str | Path) -> tuple[Path, str, dict[str, Any]]:
 
 
 def _model_fingerprint(folder: Path) -> str:
-    """model.json's content and every model file's name and size (cheap; weights are not re-hashed)."""
-    digest = hashlib.sha256((folder / "model.json").read_bytes())
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(f"{path.relative_to(folder).as_posix()}:{path.stat().st_size}".encode())
-    return digest.hexdigest()[:32]
+    """The model folder's content (every file's name and bytes, weights included)."""
+    from warta.labelling.labeller import model_digest
+
+    return model_digest(folder)[:32]
 
 
 def _card_labels(card: dict[str, Any]) -> dict[str, list[str]]:
@@ -279,6 +277,8 @@ def _open_run(job: LabelJob) -> _ShardRun:
     plan = plan_shards(job.inputs, options, job.shard_units, skip_dirs=[out])
     settings = {"outlet": options.outlet, "manifest": str(options.manifest.resolve()) if options.manifest else None,
                 "format": fmt, "shard_units": job.shard_units}
+    if options.manifest:  # the manifest's content: titles, outlets and ids come from it
+        settings["manifest_digest"] = file_digest(options.manifest)
     if job.max_article_bytes != DEFAULT_MAX_ARTICLE_BYTES:
         settings["max_article_bytes"] = job.max_article_bytes
     fingerprints = {"inputs": plan.fingerprint({}), "model": f"{model_id}:{_model_fingerprint(folder)}",

@@ -2,12 +2,14 @@
 
 A shard is committed by writing its file through a temporary file and a
 rename, then its marker `part-NNNNN.done` the same way: a marker always means
-a whole shard. The marker records the run fingerprint and the file's size, so
-`--resume` keeps exactly the shards of the same run that are intact.
+a whole shard. The marker records the run fingerprint, the file's size and
+content hash, and a checksum of itself, so `--resume` keeps exactly the shards
+of the same run that are intact and labels any other (edited, torn) again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -16,6 +18,7 @@ from typing import Any
 
 from warta.errors import WartaError
 from warta.jsonl import SHARD_MANIFEST
+from warta.labelling.items import file_digest
 from warta.labelling.shards import Plan
 
 MANIFEST = SHARD_MANIFEST  # the name readers look for (warta.jsonl.iter_records)
@@ -50,16 +53,31 @@ def read_json(path: Path) -> Any:
 
 
 def complete_shards(out: Path, fingerprint: str, fmt: str, count: int) -> dict[int, dict[str, Any]]:
-    """Shards whose marker is valid: same run fingerprint, and the shard file has the recorded size."""
+    """Shards whose marker is valid: unedited (checksum), same run fingerprint, whole numbers, and the shard
+    file has the recorded size and content hash. Any other shard is labelled again."""
     done = {}
     for index in range(count):
         marker = read_json(out / marker_name(index))
-        if not isinstance(marker, dict) or marker.get("fingerprint") != fingerprint:
+        if not _valid_marker(marker, fingerprint):
             continue
         path = out / shard_name(index, fmt)
-        if path.is_file() and path.stat().st_size == marker.get("bytes"):
+        if path.is_file() and path.stat().st_size == marker["bytes"] and file_digest(path) == marker["sha256"]:
             done[index] = marker
     return done
+
+
+def _marker_checksum(marker: dict[str, Any]) -> str:
+    body = {key: value for key, value in marker.items() if key != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def _valid_marker(marker: Any, fingerprint: str) -> bool:
+    if not isinstance(marker, dict) or marker.get("fingerprint") != fingerprint:
+        return False
+    if marker.get("checksum") != _marker_checksum(marker) or not isinstance(marker.get("skipped"), list):
+        return False
+    counts = [marker.get(key) for key in ("bytes", "units", "articles", "sentences", "predicted")]
+    return all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
 
 
 def check_out(out: Path, manifest: dict[str, Any] | None, fingerprints: dict[str, str], resume: bool,
@@ -131,7 +149,9 @@ def commit_shard(out: Path, index: int, fmt: str, data: bytes, meta: dict[str, A
     else:
         atomic_write(path, data)
     marker = {"shard": index, "fingerprint": run_fingerprint, "file": path.name, "bytes": path.stat().st_size,
-              "units": meta["units"], "articles": meta["articles"], "sentences": meta["sentences"],
-              "predicted": meta["predicted"], "skipped": meta["problems"], "notes": meta["notes"]}
+              "sha256": file_digest(path), "units": meta["units"], "articles": meta["articles"],
+              "sentences": meta["sentences"], "predicted": meta["predicted"], "skipped": meta["problems"],
+              "notes": meta["notes"]}
+    marker["checksum"] = _marker_checksum(marker)
     atomic_write(out / marker_name(index), json.dumps(marker, ensure_ascii=False).encode("utf-8"))
     return marker

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +30,16 @@ from typing import Any
 
 from warta.errors import WartaError
 from warta.labelling.inputs import Walker
-from warta.labelling.items import JSONL_SUFFIXES, STDIN, TEXT_SUFFIXES, InputOptions, Item, Problem, WalkStats
+from warta.labelling.items import (
+    JSONL_SUFFIXES,
+    STDIN,
+    TEXT_SUFFIXES,
+    InputOptions,
+    Item,
+    Problem,
+    WalkStats,
+    file_digest,
+)
 from warta.labelling.reading import BINARY_SNIFF_BYTES, parse_record, walk_folder
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -60,7 +70,11 @@ class Plan:
     ignored_files: int = 0
 
     def fingerprint(self, extra: dict[str, Any]) -> str:
-        """A hash of every planned segment plus the files' sizes and modification times, and `extra`."""
+        """A hash of every planned segment, the content of every file planned, and `extra`.
+
+        Content, not size and time: a file rewritten in place (same size, time reset) is another input.
+        A FIFO or device is not read here (it could block or never end); its kind stands in.
+        """
         digest = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
         seen: set[str] = set()
         for shard in self.shards:
@@ -68,12 +82,17 @@ class Plan:
                 digest.update(json.dumps(asdict(seg), sort_keys=True).encode())
                 if seg.path and seg.path not in seen:
                     seen.add(seg.path)
-                    try:
-                        stat = os.stat(seg.path)
-                        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
-                    except OSError:
-                        digest.update(b"missing")
+                    digest.update(_content_digest(seg.path).encode())
         return digest.hexdigest()[:32]
+
+
+def _content_digest(path: str) -> str:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"
+        return file_digest(path)
+    except OSError:
+        return "unreadable"
 
 
 def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
