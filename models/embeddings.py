@@ -141,7 +141,7 @@ class SentenceEmbedder:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.use_cache, self.cpu_threads, self.device = use_cache, cpu_threads, device
         self.encoder_passes = 0  # texts actually run through the encoder (tests check cache hits)
-        self.quantized = False  # int8 dynamic quantization of the encoder's Linear layers (CPU)
+        self.quantized: str | bool = False  # False, or the int8 backend ("onnxruntime", "torch"); CPU only
         self._fingerprint: str | None = None
         self._cache: EmbeddingCache | None = None
         self._tokenizer: Any = None
@@ -157,7 +157,8 @@ class SentenceEmbedder:
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
             # int8 embeddings differ from fp32 ones in the last digits: never mixed in one cache file
-            spec = [self.fingerprint, self.prefix, self.pooling, self.max_length] + (["int8"] if self.quantized else [])
+            spec = [self.fingerprint, self.prefix, self.pooling, self.max_length] + (
+                [f"int8-{self.quantized}"] if self.quantized else [])
             spec = json.dumps(spec)
             self._cache = EmbeddingCache(self.cache_dir / f"{hashlib.sha256(spec.encode()).hexdigest()[:24]}.npz")
         return self._cache
@@ -177,16 +178,28 @@ class SentenceEmbedder:
         for param in self._encoder.parameters():
             param.requires_grad_(False)
         if self.quantized:
-            self._encoder = _int8(self._encoder)
+            self._encoder = self._int8(self._encoder)
 
-    def quantize_int8(self) -> SentenceEmbedder:
-        """Embed with the encoder's Linear layers int8 dynamically quantized (CPU only; own cache file)."""
+    def quantize_int8(self, backend: str | None = None) -> SentenceEmbedder:
+        """Embed with an int8 encoder (CPU only; its own cache file): ONNX Runtime where installed,
+        else PyTorch dynamic quantization (warta.models.encoder.int8_copy has the measured why)."""
+        from warta.models.encoder import int8_backend
+
         if self.device != "cpu":
             raise ValueError("int8 dynamic quantization applies on the CPU only")
-        self.quantized, self._cache = True, None
+        self.quantized, self._cache = backend or int8_backend(), None
         if self._encoder is not None:
-            self._encoder = _int8(self._encoder)
+            self._encoder = self._int8(self._encoder)
         return self
+
+    def _int8(self, encoder: Any) -> Any:
+        if self.quantized == "onnxruntime":
+            from warta.models.onnx_encoder import int8_encoder
+
+            return int8_encoder(encoder, self.fingerprint)
+        from warta.models.encoder import int8_linear
+
+        return int8_linear(encoder)
 
     def to(self, device: str) -> SentenceEmbedder:
         if self.quantized and device != "cpu":
@@ -252,9 +265,3 @@ class SentenceEmbedder:
                 out[index] = torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
         return out
 
-
-def _int8(encoder: Any) -> Any:
-    """The encoder with its Linear layers int8 dynamically quantized (see warta.models.encoder.int8_linear)."""
-    from warta.models.encoder import int8_linear
-
-    return int8_linear(encoder)

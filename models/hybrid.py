@@ -309,11 +309,11 @@ class HybridClassifier(Params):
 
     @property
     def quantized(self) -> bool:
-        return self.embedder.quantized
+        return bool(self.embedder.quantized)
 
-    def quantize_int8(self) -> HybridClassifier:
-        """Embed with an int8 dynamically quantized copy of the encoder (CPU); see SentenceEmbedder."""
-        self.embedder.quantize_int8()
+    def quantize_int8(self, backend: str | None = None) -> HybridClassifier:
+        """Embed with an int8 encoder (CPU; ONNX Runtime where installed); see SentenceEmbedder.quantize_int8."""
+        self.embedder.quantize_int8(backend)
         return self
 
     def default_batch_size(self) -> int:
@@ -360,7 +360,7 @@ class HybridClassifier(Params):
 
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None, encoder: str | None = None,
-             cache_dir: str | Path | None = None) -> HybridClassifier:
+             cache_dir: str | Path | None = None, quantize: bool = False) -> HybridClassifier:
         """Heads from JSON/npz (allow_pickle=False); the encoder from the recorded path (or `encoder`),
         refused when its fingerprint differs from the one the heads were trained on."""
         folder = Path(folder)
@@ -399,6 +399,8 @@ class HybridClassifier(Params):
         model.weights_ = dict(record.fusion_weight)
         model.best_c_, model.tuning_, model.fusion_tuning_ = record.best_c, record.tuning, record.fusion_tuning
         model.encoder_fingerprint_ = record.encoder.fingerprint
+        if quantize:
+            model.quantize_int8()
         return model
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:

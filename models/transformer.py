@@ -312,11 +312,17 @@ class TransformerClassifier(Params):
             raise ValueError("an int8-quantized model runs on the CPU only")
         return self
 
-    def quantize_int8(self) -> TransformerClassifier:
-        """Predict with an int8 dynamically quantized copy of the encoder (CPU); the float model is kept."""
+    def quantize_int8(self, backend: str | None = None) -> TransformerClassifier:
+        """Predict with an int8 copy of the encoder (CPU; ONNX Runtime where installed, else PyTorch dynamic
+        quantization: see `int8_copy`); the float model is kept. A loaded model's export is cached by the
+        fingerprint of its folder."""
+        from warta.models.embeddings import encoder_fingerprint
+
         if self.device.type != "cpu":
             raise ValueError("int8 dynamic quantization applies on the CPU only")
-        self._inference_module = int8_copy(self.model)
+        folder = getattr(self, "folder_", None)
+        key = encoder_fingerprint(str(folder)) if folder is not None else None
+        self._inference_module = int8_copy(self.model, key, backend)
         return self
 
     @property
@@ -448,6 +454,7 @@ class TransformerClassifier(Params):
                          freeze_embeddings=record.freeze_embeddings)
         classifier._labels = labels
         classifier.lowercase_ = classifier.lowercase
+        classifier.folder_ = folder.resolve()
         classifier.tokenizer, classifier.model = tokenizer, model
         classifier.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         model.eval()
