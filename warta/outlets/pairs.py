@@ -151,10 +151,10 @@ def _pair_note(pair: dict) -> str:
         for key in differs:
             t = pair["tests"][key]
             if key.endswith("_js"):
-                parts.append(f"{PAIR_STAT_WORDS[key]} (JS {t['value']:.2f}, chance alone up to {t['noise']:.2f}, adj. p {t['p_adj']:.3g})")
+                parts.append(f"{PAIR_STAT_WORDS[key]} (distance {t['value']:.2f}, chance alone up to {t['noise']:.2f})")
             else:
                 lean = "more pro" if t["value"] > 0 else "more against"
-                parts.append(f"{PAIR_STAT_WORDS[key]}: {a} {lean} by {abs(t['value']):.2f} (chance alone up to {t['noise']:.2f}, adj. p {t['p_adj']:.3g})")
+                parts.append(f"{PAIR_STAT_WORDS[key]}: {a} {lean} by {abs(t['value']):.2f} (chance alone up to {t['noise']:.2f})")
         return f"{a} vs {b}: differs in " + "; ".join(parts)
     reason = ""
     if pair["articles"] == [1, 1]:
