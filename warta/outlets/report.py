@@ -335,7 +335,7 @@ def _trends_section(profile: Profile) -> str:
 <p>{counts}</p>{f'<ul>{bad}</ul>' if bad else ''}
 {plots}
 <p><b>Periods that stand out from the outlet's own average</b> (the whole-sample figure lies outside the period's
-95% interval). {trend['checks']} such checks were made, so about {chance} lines are expected by chance alone: read
+95% interval; periods with at least 3 articles). {trend['checks']} such checks were made, so about {chance} lines are expected by chance alone: read
 a line as a lead to check in the articles, not as a finding.</p>
 <ul>{shown or '<li>none: every period is within its interval of the outlet’s own average.</li>'}</ul>
 """

@@ -22,6 +22,9 @@ from warta.schema import LAYERS
 MAX_SMALL_MULTIPLES = 12
 TREND_EXTREMES = 3
 MAX_UNREADABLE_LISTED = 20
+# A period with fewer articles gets no plain line: its interval reflects its sentences only (one or two
+# articles cannot show how the outlet covered the story that month).
+MIN_ARTICLES_FOR_LINE = 3
 
 
 class ArticleDates:
@@ -57,6 +60,8 @@ def _lines(name: str, overall: dict[str, Any], periods: dict[str, dict[str, Any]
     checks = len(periods) * (1 + len(LAYERS["type"]) + len(LAYERS["frame"]))
     label = "All outlets together" if name == ALL else name
     mean = overall["stance_index"]["all"]["value"]
+    periods = {when: fig for when, fig in periods.items() if fig["articles"] >= MIN_ARTICLES_FOR_LINE}
+    checks = len(periods) * (1 + len(LAYERS["type"]) + len(LAYERS["frame"]))
     for period, fig in periods.items():
         index = fig["stance_index"]["all"]
         if mean is not None and index["value"] is not None and not index["ci"][0] <= mean <= index["ci"][1]:
