@@ -614,3 +614,53 @@ def test_cli_killed_for_real_then_changed_input_is_refused_and_the_same_input_re
     assert resumed.returncode == 0, resumed.stderr
     label_articles(tfidf_run, [feed], tmp_path / "fresh.jsonl", workers=0, batch_size=64)
     assert out.read_bytes() == (tmp_path / "fresh.jsonl").read_bytes()
+
+
+# --- issue 23 class 5: numbers that break readers ------------------------------------------------
+
+_BAD_NUMBERS = {  # field -> (JSON value text, CSV cell text)
+    "a 401-digit integer": ("9" * 401, "9" * 401),
+    "NaN": ("NaN", "nan"),
+    "infinity": ("1e999", "inf"),
+    "negative": ("-0.5", "-0.5"),
+    "above one": ("1.5", "1.5"),
+    "a string": ('"0.5"', "half"),
+    "a boolean": ("true", "true"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_NUMBERS))
+def test_a_bad_number_in_a_label_file_is_one_line_naming_file_line_and_field(tfidf_run, tmp_path, capsys, case):
+    from warta.errors import InputError
+    from warta.jsonl import read_label_records
+
+    label_articles(tfidf_run, [SEED_TXT], tmp_path / "o.jsonl", workers=0)
+    label_articles(tfidf_run, [SEED_TXT], tmp_path / "o.csv", workers=0)
+    json_value, csv_cell = _BAD_NUMBERS[case]
+    lines = (tmp_path / "o.jsonl").read_text("utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('"pro": ', f'"pro": {json_value}, "was": ', 1)  # the 3rd record: line 3
+    (tmp_path / "bad.jsonl").write_text("".join(lines), encoding="utf-8")
+    rows = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8", newline="")))
+    column = rows[0].index("probs.stance.pro")
+    rows[3][column] = csv_cell  # the 3rd record: line 4 (after the header)
+    with (tmp_path / "bad.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    for bad, line in ((tmp_path / "bad.jsonl", 3), (tmp_path / "bad.csv", 4)):
+        with pytest.raises(InputError) as caught:
+            list(read_label_records(bad))
+        message = str(caught.value)
+        assert message.startswith(f"{bad}:{line}: field probs.stance.pro: ") and "\n" not in message, message
+        assert len(message) < 200, message
+        code, stdout, stderr = cli(capsys, "outlets", bad, "--out", tmp_path / "outlets", "--force")
+        assert code == 2 and one_line(stderr) == f"error: {message}"
+
+
+def test_a_huge_or_negative_index_is_refused(tmp_path):
+    from warta.errors import InputError
+    from warta.jsonl import read_label_records
+
+    for value in ("1" + "0" * 30, "-1", "2.5"):
+        path = tmp_path / "i.jsonl"
+        path.write_text('{"id": "a", "text": "x", "index": %s}\n' % value)
+        with pytest.raises(InputError, match=rf"^{path}:1: field index: "):
+            list(read_label_records(path))

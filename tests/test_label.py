@@ -105,6 +105,36 @@ def test_fast_json_lines_are_exactly_json_dumps_of_the_record():
     assert line == json.dumps(prediction_record(heading, labels, None, "run%s/tfidf"), ensure_ascii=False) + "\n"
 
 
+def test_every_format_label_writes_reads_back_as_the_same_records(tfidf_run, tmp_path):
+    """Issue 20.3: JSON Lines, CSV and Parquet outputs read back (read_label_records) to the JSONL records,
+    formula-escaped cells and headings included, and `warta outlets` / `warta evaluate --data` read each."""
+    from warta.jsonl import read_label_records
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "=1+1", "outlet": "@tempo", "text": "=Judul berita\n-5 persen pekerja di-PHK "
+                                "karena AI.\nSerikat pekerja menolak rencana itu."}) + "\n", encoding="utf-8")
+    inputs = [*sorted(SEEDS.glob("*.txt")), feed]
+    outputs = {fmt: tmp_path / f"out.{fmt}" for fmt in ("jsonl", "csv", "parquet")}
+    for out in outputs.values():
+        label_articles(tfidf_run, inputs, out, manifest=MANIFEST, workers=0)
+    expected = read_jsonl(outputs["jsonl"])
+    assert any(r["role"] == "heading" for r in expected) and any(r["text"].startswith("-5") for r in expected)
+    for fmt, out in outputs.items():
+        assert [record for _, record in read_label_records(out)] == expected, fmt
+    renamed = tmp_path / "parquet-without-suffix.jsonl"  # Parquet is recognised by its magic bytes too
+    renamed.write_bytes(outputs["parquet"].read_bytes())
+    assert [record for _, record in read_label_records(renamed)] == expected
+    profiles = {}
+    for fmt, out in outputs.items():
+        result = run_warta("outlets", out, "--out", tmp_path / f"outlets-{fmt}", "--force")
+        assert result.returncode == 0, result.stderr
+        profile = json.loads((tmp_path / f"outlets-{fmt}" / "outlets.json").read_text("utf-8"))
+        profiles[fmt] = json.dumps(profile, sort_keys=True).replace(str(out), "INPUT")
+        evaluated = run_warta("evaluate", tfidf_run, "--data", out, "--out", tmp_path / f"eval-{fmt}.json")
+        assert evaluated.returncode == 0, evaluated.stderr
+    assert profiles["csv"] == profiles["jsonl"] == profiles["parquet"]
+
+
 def test_csv_and_parquet_hold_the_same_records_as_json_lines(tfidf_run, tmp_path):
     import pyarrow.parquet as pq
 

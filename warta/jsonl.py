@@ -1,4 +1,5 @@
-"""JSON and JSON Lines files, with errors that name the file (and line).
+"""JSON and JSON Lines files, with errors that name the file (and line); label files in every format
+`warta label` writes (read_label_records).
 
 Every whole-file write goes through `write_text_atomic` (a temporary file in
 the same folder, then a rename), so a crash never leaves half a file.
@@ -195,24 +196,165 @@ def shard_files(folder: str | Path) -> list[Path]:
 
 
 def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq  # only for Parquet shards
+    from warta.errors import MissingExtra
 
-    parquet = pq.ParquetFile(path)
-    for group in range(parquet.num_row_groups):
-        yield from parquet.read_row_group(group).to_pylist()
+    try:
+        import pyarrow.parquet as pq  # only for Parquet files
+    except ImportError:
+        raise MissingExtra(f"{path}: reading Parquet needs pyarrow: pip install pyarrow") from None
+    try:
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            yield from parquet.read_row_group(group).to_pylist()
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+        raise InputError(f"{path}: unreadable Parquet ({' '.join(str(exc).split())[:160]})") from None
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(record number, record) of a JSONL file, or of every shard of a ray-engine output folder."""
+# --- label files: every format `warta label` writes --------------------------------------
+#
+# JSON Lines, CSV (one column per probability, `probs.<layer>.<label>`, cells
+# formula-escaped), Parquet (nested `probs`), and a ray-engine shard folder of
+# JSONL or Parquet shards. `read_label_records` reads them all into the record
+# a JSONL line holds, so every command that reads labels (`warta outlets`,
+# `warta evaluate --data`) reads what `warta label` writes. Numbers are parsed
+# with limits: a probability is a finite number from 0 to 1, an index a whole
+# number that fits; anything else is one InputError naming file, line and field.
+
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
+MAX_INDEX = 1_000_000_000
+_NUMBER_CHARS = 40  # longest numeric text parsed: a probability is "0.123456", an index a few digits
+_LAYERS = ("type", "stance", "frame")
+
+
+def label_file_kind(path: str | Path) -> str:
+    """jsonl, csv, parquet or shards (a folder): by the name, and Parquet also by its magic bytes."""
     path = Path(path)
-    if not path.is_dir():
-        yield from iter_jsonl(path)
+    if path.is_dir():
+        return "shards"
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    try:
+        with path.open("rb") as handle:
+            if handle.read(4) == PARQUET_MAGIC:
+                return "parquet"
+    except OSError:
+        pass  # iter_jsonl names the problem
+    return "jsonl"
+
+
+def read_label_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or row number, record) of a label or prediction file in any format `warta label` writes
+    (JSON Lines, CSV, Parquet, a ray-engine shard folder), numbers checked; InputError names file and line."""
+    path = Path(path)
+    kind = label_file_kind(path)
+    if kind == "shards":
+        if not is_shard_folder(path):
+            raise InputError(f"{path}: a folder, but not a `warta label --engine ray` output (no {SHARD_MANIFEST})")
+        number = 0
+        for shard in shard_files(path):
+            for _, record in read_label_records(shard):
+                number += 1
+                yield number, record
         return
-    if not is_shard_folder(path):
-        raise InputError(f"{path}: a folder, but not a `warta label --engine ray` output (no {SHARD_MANIFEST})")
-    number = 0
-    for shard in shard_files(path):
-        records = _parquet_records(shard) if shard.suffix == ".parquet" else (obj for _, obj in iter_jsonl(shard))
-        for record in records:
-            number += 1
-            yield number, record
+    records = {"csv": _csv_records, "parquet": lambda p: enumerate(_parquet_records(p), start=1)}.get(kind, iter_jsonl)
+    for number, record in records(path):
+        check_numbers(record, f"{path}:{number}")
+        yield number, record
+
+
+iter_records = read_label_records  # the earlier name
+
+
+def _number_text(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _NUMBER_CHARS else f"a {len(text):,}-character number"
+
+
+def check_numbers(record: dict[str, Any], where: str) -> None:
+    """Every probability a finite number from 0 to 1, `index` a whole number from 0 to MAX_INDEX."""
+    index = record.get("index")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_INDEX):
+        raise InputError(f"{where}: field index: {_number_text(index)} is not a whole number from 0 to {MAX_INDEX:,}")
+    probs = record.get("probs")
+    if not isinstance(probs, dict):
+        return
+    for layer, values in probs.items():
+        if not isinstance(values, dict):
+            continue
+        for label, p in values.items():
+            try:
+                ok = not isinstance(p, bool) and isinstance(p, (int, float)) and 0.0 <= float(p) <= 1.0
+            except OverflowError:
+                ok = False
+            if not ok:
+                raise InputError(f"{where}: field probs.{layer}.{label}: {_number_text(p)} is not a probability "
+                                 "(a number from 0 to 1)")
+
+
+def _csv_number(text: str, where: str, field: str, whole: bool) -> float | int:
+    if len(text) > _NUMBER_CHARS:
+        raise InputError(f"{where}: field {field}: {_number_text(text)} is not a number warta writes")
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise InputError(f"{where}: field {field}: {text!r} is not {kind}") from None
+
+
+def _csv_text(cell: str) -> str:
+    """A text cell as written before formula escaping (warta.safe_io.csv_safe adds one leading apostrophe)."""
+    from warta.safe_io import _FORMULA_START
+
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV label file as the records a JSONL line holds (probs nested, empty cells None)."""
+    import csv
+
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise InputError(f"{path}: empty CSV file (no header row)")
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if len(row) != len(header):
+                    raise InputError(f"{where}: {len(row)} cells, the header has {len(header)}")
+                yield reader.line_num, _csv_record(header, row, where)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not valid UTF-8") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: unreadable CSV ({exc})") from None
+
+
+def _csv_record(header: list[str], row: list[str], where: str) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    probs: dict[str, dict[str, float]] | None = None
+    for column, cell in zip(header, row):
+        if column.startswith("probs."):
+            if "probs" not in record:
+                record["probs"] = None  # key order as in JSON Lines: probs before model
+            layer, _, label = column[len("probs."):].partition(".")
+            if cell != "":
+                probs = probs or {}
+                probs.setdefault(layer, {})[label] = _csv_number(cell, where, column, whole=False)
+        elif column == "index":
+            record[column] = _csv_number(cell, where, column, whole=True) if cell != "" else None
+        elif column in _LAYERS:
+            record[column] = _csv_text(cell) if cell != "" else None
+        else:
+            record[_csv_text(column)] = _csv_text(cell)
+    if "probs" in record:
+        record["probs"] = probs
+    return record
