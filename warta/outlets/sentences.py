@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from warta.errors import InputError
-from warta.jsonl import iter_records
+from warta.jsonl import read_label_records
 from warta.outlets.options import ALL
 from warta.schema import LABELLED_ROLES, LAYERS, parse_role
 from warta.text.sanitise import clean_field
@@ -112,7 +112,7 @@ def located(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, 
 
 def located_files(paths: Iterable[str | Path], progress: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     for path in paths:
-        lines = iter_records(path)  # a JSONL file, or a `warta label --engine ray` shard folder
+        lines = read_label_records(path)  # any format `warta label` writes (JSONL, CSV, Parquet, a shard folder)
         if progress:
             from tqdm import tqdm
 
