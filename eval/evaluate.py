@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import iter_records, read_jsonl
+from warta.jsonl import read_jsonl, read_label_records
 from warta.jsonl import write_json as write_json_file
 from warta.metrics import evaluate_predictions
 from warta.records import Prediction, predictions_from_matrices
@@ -116,7 +116,7 @@ def read_labelled_jsonl(path: str | Path, labels: Mapping[str, Sequence[str]]) -
     path = Path(path)
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for lineno, obj in iter_records(path):  # a JSONL file, or a `warta label --engine ray` shard folder
+    for lineno, obj in read_label_records(path):  # any format `warta label` writes (JSONL, CSV, Parquet, shards)
         # section headings carry no labels (the external dev set's convention); `Heading` is a heading too
         if obj.get("role") is not None and parse_role(obj["role"], f"{path}:{lineno}") == "heading":
             continue
