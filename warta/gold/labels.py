@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from warta.errors import InputError
-from warta.jsonl import iter_jsonl
+from warta.jsonl import read_label_records
 from warta.schema import GUIDELINE_VERSION, LABELLED_ROLES, LAYER_NAMES, LAYERS
 from warta.text.corpus import (
     BuildReport,
@@ -35,12 +35,13 @@ def default_labels_path(seeds_dir: str | Path | None = None) -> Path:
 
 
 def load_labels(path: str | Path) -> list[dict[str, Any]]:
-    """Every label line of a labels JSONL, in file order (duplicates kept for `validate_labels`).
+    """Every label record of a labels file, in file order (duplicates kept for `validate_labels`): JSON Lines,
+    or any other format `warta label` writes (CSV, Parquet, a shard folder; warta.jsonl.read_label_records).
 
     Malformed JSON raises InputError naming file and line; the content of a
     line is checked by `validate_labels`, not here.
     """
-    return [obj for _, obj in iter_jsonl(path)]
+    return [obj for _, obj in read_label_records(path)]
 
 
 def seed_sentences(seeds_dir: str | Path | None = None, manifest: str | Path | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from warta.jsonl import SHARD_MANIFEST
 from warta.labelling.items import file_digest
 from warta.labelling.shards import Plan
 
-MANIFEST = SHARD_MANIFEST  # the name readers look for (warta.jsonl.iter_records)
+MANIFEST = SHARD_MANIFEST  # the name readers look for (warta.jsonl.read_label_records)
 MANIFEST_VERSION = 1
 SHARD_PREFIX = "part-"
 MARKER_SUFFIX = ".done"
