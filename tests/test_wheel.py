@@ -3,6 +3,7 @@ it builds the seed corpus and trains the bundled TF-IDF config by name (seeds an
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -56,11 +57,14 @@ def test_wheel_installed_outside_the_checkout_builds_the_corpus_and_trains(tmp_p
     work = tmp_path / "elsewhere"
     work.mkdir()
 
+    # the venv's own paths only: a PYTHONPATH of the caller would put another warta ahead of the wheel
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
     def warta(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(venv / "bin" / "warta"), *args], cwd=work, capture_output=True, text=True)
+        return subprocess.run([str(venv / "bin" / "warta"), *args], cwd=work, capture_output=True, text=True, env=env)
 
     where = subprocess.run([str(venv_python), "-c", "import warta.resources as r; print(r.bundled_dir('seeds'))"],
-                           cwd=work, capture_output=True, text=True, check=True).stdout.strip()
+                           cwd=work, capture_output=True, text=True, check=True, env=env).stdout.strip()
     assert Path(where).is_relative_to(venv), where  # package data, not the checkout
     built = warta("corpus", "build", "--out", "seeds.jsonl")
     assert built.returncode == 0, built.stderr
