@@ -455,3 +455,22 @@ def test_cli_exit_codes_0_and_2_without_traceback(tfidf_run, tmp_path):
 def test_summary_exit_code_property():
     assert LabelSummary(out=Path("o"), format="jsonl", model_id="m", articles=3).exit_code == 0
     assert LabelSummary(out=Path("o"), format="jsonl", model_id="m", articles=3, skipped=1).exit_code == 1
+
+
+def test_repeated_notes_collapse_after_the_summary_and_quiet_shows_none(tfidf_run, tmp_path):
+    """Issue 20.7: five copies of an article whose cleaning drops most lines: three notes, then the summary,
+    then one line counting the other two; -q prints no note."""
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"c{i}.txt").write_bytes((SEEDS / "003_a9719d1c538f8e05.txt").read_bytes())
+    args = [sys.executable, "-m", "warta", "label", str(tfidf_run), str(folder), "--workers", "0"]
+    loud = subprocess.run([*args, "--out", str(tmp_path / "a.jsonl")], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=120)
+    lines = [line for line in loud.stdout.decode().splitlines() if line.startswith(("note:", "labelled"))]
+    assert loud.returncode == 0 and len(lines) == 5, lines
+    assert all("cleaning dropped" in line for line in lines[:3]) and lines[3].startswith("labelled 5 articles")
+    assert lines[4] == ("note: 2 more input(s) with this note: cleaning dropped N of N lines; "
+                        "check that this is page furniture")
+    quiet = run_warta("label", tfidf_run, folder, "--workers", "0", "--out", tmp_path / "b.jsonl", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.startswith("labelled 5 articles")

@@ -19,6 +19,7 @@ from typing import Optional
 import typer
 
 from warta.cli._app import app, echo_err
+from warta.cli.corpus import SHOWN_NOTES_PER_KIND, note_kind
 from warta.labelling.items import LabelSummary
 from warta.labelling.job import DEFAULT_SHARD_UNITS, LabelHooks, LabelJob
 from warta.safe_io import refuse_protected_output
@@ -47,6 +48,30 @@ class _ProblemPrinter:
             _print_err(f"skipped: {problem.message}")
         if seen == SHOWN_PROBLEMS_PER_SOURCE:
             _print_err(f"skipped: {source}: further problems in this input are counted, not shown")
+
+
+class _NotePrinter:
+    """Notes on single inputs: the first SHOWN_NOTES_PER_KIND of each kind as they happen (none under -q),
+    the rest counted and reported in one line per kind after the summary (`warta corpus build`'s rule)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.per_kind: dict[str, int] = {}
+
+    def __call__(self, note: str) -> None:
+        kind = note_kind(note)
+        seen = self.per_kind.get(kind, 0) + 1
+        if len(self.per_kind) < 10_000 or kind in self.per_kind:  # bounded on endless streams
+            self.per_kind[kind] = seen
+        if not self.quiet and seen <= SHOWN_NOTES_PER_KIND:
+            _print_err(f"note: {note}")
+
+    def counted(self) -> list[str]:
+        """One line per kind of note with more than were shown."""
+        if self.quiet:
+            return []
+        return [f"note: {n - SHOWN_NOTES_PER_KIND} more input(s) with this note: {kind}"
+                for kind, n in self.per_kind.items() if n > SHOWN_NOTES_PER_KIND]
 
 
 def _print_err(message: str) -> None:
@@ -94,7 +119,7 @@ def _stop_after(count_env: str | None):
     return maybe_stop
 
 
-def _hooks(engine: str, quiet: bool) -> LabelHooks:
+def _hooks(engine: str, quiet: bool, notes: _NotePrinter) -> LabelHooks:
     stop = _stop_after(os.environ.get(STOP_AFTER_ENV))
 
     def on_shard(done: int, total: int) -> None:
@@ -106,7 +131,7 @@ def _hooks(engine: str, quiet: bool) -> LabelHooks:
     return LabelHooks(
         progress=not quiet and engine == "local",
         on_problem=_ProblemPrinter() if engine == "local" else lambda problem: echo_err(f"skipped: {problem.message}"),
-        on_note=lambda note: _print_err(f"note: {note}"),
+        on_note=notes,
         on_shard=on_shard,
         on_commit=stop,
         stdin=getattr(sys.stdin, "buffer", None),  # None: started with stdin closed
@@ -153,7 +178,9 @@ def label_cli(
         DEFAULT_MAX_ARTICLE_BYTES, "--max-article-bytes", min=1,
         help="Largest article read (a .txt file, a JSONL line, stdin); larger ones are skipped and reported.",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar and no notes (skipped inputs and errors are still shown)."
+    ),
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (a Ray cluster; --out DIR)."),
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: cluster address (default: local Ray)."),
     actors: Optional[int] = typer.Option(None, "--actors", min=1, help="--engine ray: labelling actors (model copies)."),
@@ -180,11 +207,14 @@ def label_cli(
         workers=workers, address=address, actors=actors, gpus_per_actor=gpus_per_actor, shard_units=shard_units,
     )
     try:
-        summary = label(job, _hooks(engine, quiet))
+        notes = _NotePrinter(quiet)
+        summary = label(job, _hooks(engine, quiet, notes))
     except KeyboardInterrupt:
         echo_err(_interrupted(job))
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if engine == "ray" and not quiet:
         print(file=sys.stderr)
     typer.echo(render_summary(summary))
+    for line in notes.counted():  # results first, then what was only counted
+        echo_err(line)
     raise typer.Exit(summary.exit_code)
