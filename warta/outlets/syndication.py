@@ -18,10 +18,11 @@ from warta.schema import LABELLED_ROLES
 
 SYNDICATED = 0.8
 MAX_SENTENCES = 200_000  # pairs are found in row blocks; beyond this even the sparse products get slow
-# Without --dedupe-syndicated the check is a side note: run up to this many sentences, so that a national
-# profile (100k sentences) stays fast and its memory flat; --dedupe-syndicated checks up to MAX_SENTENCES.
-CHECK_MAX_SENTENCES = 20_000
+# Without --dedupe-syndicated the check is a side note: run up to this many sentences (its cost grows with
+# the square of the sentences: 6,000 took ~650 MB), so that a national profile stays fast and its memory flat; --dedupe-syndicated checks up to MAX_SENTENCES.
+CHECK_MAX_SENTENCES = 5_000
 BLOCK = 2000
+ROW_BLOCK = 500
 
 
 def similar_pairs(texts: list[str], threshold: float, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +37,9 @@ def similar_pairs(texts: list[str], threshold: float, block: int = BLOCK) -> tup
 
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
     rows, cols = [], []
-    for start in range(0, len(texts), block):
-        sim = (vectors[start:start + block] @ vectors.T).tocoo()
+    step = min(block, ROW_BLOCK)  # rows per sparse product: bounds memory (~rows x n similarities held at once)
+    for start in range(0, len(texts), step):
+        sim = (vectors[start:start + step] @ vectors.T).tocoo()
         keep = (sim.data >= threshold) & (sim.row + start < sim.col)
         rows.append(sim.row[keep] + start)
         cols.append(sim.col[keep])
