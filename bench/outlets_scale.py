@@ -29,8 +29,10 @@ from pathlib import Path
 TYPES = ("fact", "quote", "opinion", "speculation")
 STANCES = ("pro", "against", "neutral")
 FRAMES = ("economic", "human_interest", "responsibility", "conflict", "morality", "none")
-# Placeholder words (not news text): random 12-word sentences, so no two sentences read alike.
-WORDS = [f"{a}{b}" for a in ("ka", "ti", "mu", "ra", "se", "pe", "lo", "ba") for b in ("lam", "nis", "dor", "kut", "ren", "sab", "mip", "tog")] * 1
+# Placeholder words (not news text): 4,000 random three-syllable words, so sentences share character
+# n-grams about as much as real prose does (a tiny vocabulary would make every sentence look syndicated).
+_SYLLABLES = [c + v for c in "bcdgjklmnprstw" for v in "aeiou"]
+WORDS = sorted({"".join(random.Random(k).sample(_SYLLABLES, 3)) for k in range(4000)})
 
 
 def _probs(rng: random.Random, labels: tuple[str, ...], chosen: str) -> dict[str, float]:
@@ -120,8 +122,8 @@ def main() -> None:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="outlets_scale_"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()[0]:.1f}; old = {args.before}, new = {args.after}")
-    print("| outlets | sentences | old wall | old peak RSS | new wall | new CPU | new peak RSS | wall old/new | RSS old/new |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| outlets | sentences | old wall | old CPU | old peak RSS | new wall | new CPU | new peak RSS | wall old/new | CPU old/new | RSS old/new |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in args.sizes:
         data = workdir / f"o{n}.jsonl"
         rows = write_outlets(data, n)
@@ -131,13 +133,14 @@ def main() -> None:
         else:
             old = measured(args.before, data, workdir / f"old{n}", args.old_timeout)
         if old.get("skipped"):
-            old_wall = old_rss = ratio = rss_ratio = "not run"
+            old_wall = old_cpu = old_rss = ratio = cpu_ratio = rss_ratio = "not run"
         else:
-            old_wall, old_rss = _cell(old, "wall", "s"), _cell(old, "rss_mb", "MB", 0)
+            old_wall, old_cpu, old_rss = _cell(old, "wall", "s"), _cell(old, "cpu", "s"), _cell(old, "rss_mb", "MB", 0)
             ratio = f"> {old['timeout'] / new['wall']:.0f}x" if old.get("timeout") else f"{old['wall'] / new['wall']:.1f}x"
+            cpu_ratio = "–" if old.get("timeout") else f"{old['cpu'] / new['cpu']:.1f}x"
             rss_ratio = "–" if old.get("timeout") else f"{old['rss_mb'] / new['rss_mb']:.1f}x"
-        print(f"| {n:,} | {rows:,} | {old_wall} | {old_rss} | {_cell(new, 'wall', 's')} | {_cell(new, 'cpu', 's')} | "
-              f"{_cell(new, 'rss_mb', 'MB', 0)} | {ratio} | {rss_ratio} |", flush=True)
+        print(f"| {n:,} | {rows:,} | {old_wall} | {old_cpu} | {old_rss} | {_cell(new, 'wall', 's')} | {_cell(new, 'cpu', 's')} | "
+              f"{_cell(new, 'rss_mb', 'MB', 0)} | {ratio} | {cpu_ratio} | {rss_ratio} |", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
