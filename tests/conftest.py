@@ -12,6 +12,39 @@ SEEDS = REPO / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# End-to-end tests marked `slow` (besides every `wheel` and `ddp` test): those that took 10 s or more in
+# `python -m pytest -q --durations=60` at e6f7de0 (2 cores, load ~10; a quiet machine takes about a third).
+# CI runs them; `python -m pytest -q -m "not slow"` is the quick loop.
+SLOW_TESTS = {
+    "test_cv_outlet.py": {"test_outlet_purged_cv_drops_near_duplicates_of_the_held_out_outlet",
+                          "test_evaluate_and_compare_read_outlet_cv", "test_outlet_cv_run_on_synthetic_data"},
+    "test_e5.py": {"test_save_reload_round_trip"},
+    "test_hostile_corpus.py": {"test_full_stdout_is_one_line"},
+    "test_hostile_eval.py": {"test_full_stdout_is_one_line"},
+    "test_hostile_label.py": {"test_ctrl_c_during_model_load_promises_nothing_that_does_not_exist",
+                              "test_a_full_disk_is_one_line_and_resume_afterwards_is_exact"},
+    "test_hybrid.py": {"test_refit_all_and_outlet_cv_with_a_hybrid_run"},
+    "test_label.py": {"test_kill_9_mid_run_then_resume_gives_the_uninterrupted_file",
+                      "test_transformer_run_labels_all_layers_in_one_pass_like_its_model",
+                      "test_worker_processes_give_the_same_bytes_as_in_process"},
+    "test_ray_engine.py": {"test_killed_run_resumes_to_the_uninterrupted_records",
+                           "test_ray_output_equals_local_on_seeds_and_generated_articles"},
+    "test_train.py": {"test_cli_trains_the_baseline_on_the_real_seeds_with_cv",
+                      "test_cli_offline_model_message_and_no_run_folder"},
+    "test_train_seeds_refit.py": {"test_seeds_record_each_seed_and_mean_sd"},
+    "test_train_sources.py": {"test_extra_sentences_join_the_splits_and_the_gold",
+                              "test_supplement_is_fitted_on_and_never_scored"},
+    "test_transformer.py": {"test_offline_hub_name_gives_one_clear_line"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        end_to_end = item.get_closest_marker("wheel") or item.get_closest_marker("ddp")
+        if end_to_end or getattr(item, "originalname", item.name) in SLOW_TESTS.get(item.path.name, ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
