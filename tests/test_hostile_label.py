@@ -524,6 +524,7 @@ def _mutations():
         "checkpoint version 1": (ckpt(lambda s: s.update(version=1)), "refused"),
         "partial output byte flipped": (flip_partial, "refused"),
         "partial output truncated": (lambda t: os.truncate(t.partial, t.partial.stat().st_size // 3), "refused"),
+        "partial output deleted (checkpoint kept)": (lambda t: t.partial.unlink(), "refused"),
         "resumed with another --outlet": (other_outlet, "refused"),
     }
 

@@ -334,7 +334,7 @@ def test_resume_after_a_crash_gives_the_uninterrupted_file(tfidf_run, seed_artic
     monkeypatch.undo()
     with pytest.raises(WartaError, match="unfinished run"):
         label_articles(tfidf_run, inputs, out, **kwargs)
-    with pytest.raises(WartaError, match="the interrupted run had inputs"):
+    with pytest.raises(WartaError, match="the interrupted run had other inputs"):
         label_articles(tfidf_run, inputs[:1], out, resume=True, **kwargs)
     summary = label_articles(tfidf_run, inputs, out, resume=True, **kwargs)
     assert summary.resumed_units == state["units"]

@@ -65,7 +65,8 @@ def check_output(out: Path, resume: bool, force: bool) -> None:
     """Refuse to clobber finished or unfinished output before any work (and before loading a model)."""
     check_output_path(out)  # empty, a folder, under a file, on a read-only file system: one line, before any work
     partial, ckpt = partial_paths(out)
-    unfinished = os.path.lexists(partial) or os.path.lexists(ckpt)
+    # A checkpoint beside a finished output and no partial file: killed between the rename and its removal.
+    unfinished = os.path.lexists(partial) or (os.path.lexists(ckpt) and not out.exists())
     if out.exists() and not force and not (resume and unfinished):
         if resume:
             raise WartaError(f"{out}: already complete, nothing to resume (use --force to label again)")
@@ -103,6 +104,9 @@ class PartialOutput:
         fresh = not (resume and os.path.lexists(self.ckpt))
         if fresh:
             self._check_not_busy()
+        elif not os.path.lexists(self.partial):
+            raise WartaError(f"{self.partial}: missing, though its checkpoint {self.ckpt.name} is there; "
+                             "use --force to start over")
         self.fd = open_private_file(self.partial, fresh=fresh)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -175,6 +179,11 @@ class PartialOutput:
                 if key in _CHANGED:
                     raise WartaError(f"{self.ckpt}: {_CHANGED[key]} since the interrupted run; resume with the "
                                      "same one, or use --force to start over")
+                if key == "inputs":
+                    then, now = fingerprint.get(key) or [], self.fingerprint.get(key) or []
+                    raise WartaError(f"{self.ckpt}: the interrupted run had other inputs ({len(then)} INPUT "
+                                     f"argument(s), now {len(now)}); resume with the same arguments, or use --force "
+                                     "to start over")
                 raise WartaError(
                     f"{self.ckpt}: the interrupted run had {key} = {fingerprint.get(key)!r}, this one "
                     f"{self.fingerprint.get(key)!r}; resume with the same arguments, or use --force to start over"
