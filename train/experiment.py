@@ -8,6 +8,8 @@ per split and layer), cv/metrics.json likewise for the pooled out-of-fold
 figures. For TF-IDF only what depends on the seed varies (fold assignment,
 the outlet-CV dev sets); the test figures do not.
 
+Last, README.md: the run's model card (warta.train.model_card), from the files written above.
+
 Refit (`--refit all`): after evaluation, the shipped model is trained on
 every labelled sentence (train+dev+test, plus the written supplement) with
 the hyperparameters the first seed selected on dev (TF-IDF: C per layer;
@@ -76,6 +78,10 @@ def train_experiment(
             record_seeds(result, [(config.seed, result), *others])
     if refit == "all":
         result.metrics["refit"] = refit_all(config, data, result, progress=progress)
+    if distributed.is_main():  # the model card, from the run's files as they now stand
+        from warta.train.model_card import write_card
+
+        write_card(result.run_dir)
     return result
 
 

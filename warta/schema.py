@@ -12,6 +12,33 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "frame": ("economic", "human_interest", "responsibility", "conflict", "morality", "none"),
 }
 LAYER_NAMES: tuple[str, ...] = tuple(LAYERS)
+# One-line definitions, condensed from seeds/GUIDELINES.md (which rules; these are for model cards and reports).
+LAYER_DEFINITIONS: dict[str, str] = {
+    "type": "what kind of statement the sentence is",
+    "stance": "does the sentence present replacing or reducing human staff with AI as good or as bad (whoever speaks)",
+    "frame": "which generic news frame dominates the sentence",
+}
+LABEL_DEFINITIONS: dict[str, dict[str, str]] = {
+    "type": {
+        "fact": "a checkable statement in the outlet's own voice (event, number, date, definition)",
+        "quote": "somebody other than the outlet says, reports or believes it (direct or reported speech)",
+        "opinion": "the outlet evaluates, judges, teaches or recommends",
+        "speculation": "the outlet says what may or will happen, or hedges",
+    },
+    "stance": {
+        "pro": "beneficial, successful, efficient or inevitable",
+        "against": "harmful, mistaken, risky or regrettable",
+        "neutral": "neither, balanced, or plain description",
+    },
+    "frame": {
+        "economic": "costs, savings, profits, investors, productivity, markets, head counts",
+        "human_interest": "people's experience and feelings: workers, customers, empathy, the human touch",
+        "responsibility": "who caused it, who is to credit or blame, who should act or fix it",
+        "conflict": "disagreement or clash between people, companies or positions",
+        "morality": "moral or ethical prescriptions and values",
+        "none": "plain event reporting with no frame beyond it",
+    },
+}
 
 ROLES: tuple[str, ...] = ("title", "heading", "body")
 # Roles that carry labels; headings and boilerplate never do.
