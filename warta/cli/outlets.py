@@ -60,7 +60,7 @@ def outlets_cli(
     ),
     pairs: Optional[list[str]] = typer.Option(
         None, "--pairs", help="Also test outlet A against outlet B (A,B; repeatable). Every outlet is always "
-        "tested against all the others pooled.", show_default=False,
+        "tested against all the others pooled.", show_default=False, metavar="A,B",
     ),
 ) -> None:
     """Profile outlets (type mix, stance index, frames, with 95% intervals) or, with --gold/--pred,
