@@ -29,7 +29,7 @@ from warta.errors import InputError
 pytestmark = pytest.mark.ddp
 
 RUN_FILES = {"config.yaml", "data.json", "sentences.jsonl", "labels.json", "model", "metrics.json", "predictions",
-             "train.log", "env.json"}
+             "train.log", "env.json", "README.md"}
 CONFIG = """\
 seed: 0
 model:

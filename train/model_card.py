@@ -21,12 +21,12 @@ from typing import Any
 
 import yaml
 
-from warta.jsonl import read_json, write_json
+from warta.jsonl import read_json, write_json, write_text_atomic
 from warta.runfolder import RunFolder
 from warta.schema import LABEL_DEFINITIONS, LAYER_DEFINITIONS, LAYERS
 
-README = "README.md"
-EXTERNAL = "external_evaluations.json"  # `append_external_evaluation` records; the card renders them
+README = RunFolder.README
+EXTERNAL = RunFolder.EXTERNAL_EVALUATIONS  # `append_external_evaluation` records; the card renders them
 LICENSE = "apache-2.0"  # warta's licence (pyproject.toml); the seed texts stay the outlets' (see seeds/)
 TOPIC = "replacing human workers with AI"
 
@@ -312,7 +312,7 @@ def build_card(run_dir: str | Path) -> ModelCard:
 def write_card(run_dir: str | Path) -> Path:
     """Write (or rewrite) README.md in the run folder from its files; returns its path."""
     path = RunFolder.open(run_dir).path / README
-    path.write_text(build_card(run_dir).to_markdown(), encoding="utf-8")
+    write_text_atomic(path, build_card(run_dir).to_markdown())  # replaces a planted link, never follows it
     return path
 
 

@@ -57,8 +57,11 @@ class RunFolder:
     OOF = "oof.jsonl"  # inside cv/: out-of-fold prediction records
     OUTLET_ERROR = "outlet_error.json"  # inside cv/ with --cv outlet: profile error on held-out outlets
     CHECKPOINTS = "checkpoints"  # the transformer Trainer's working folder while it trains
+    README = "README.md"  # the model card (warta.train.model_card)
+    EXTERNAL_EVALUATIONS = "external_evaluations.json"  # `warta evaluate --data` figures the card shows
     # What `warta train` writes; --force replaces only these (evaluation outputs stay).
-    FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV, EVAL_MODEL, SEEDS)
+    FILES = (CONFIG, DATA, SENTENCES, LABELS, MODEL, METRICS, PREDICTIONS, LOG, ENV, CV, EVAL_MODEL, SEEDS, README,
+             EXTERNAL_EVALUATIONS)
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
