@@ -98,4 +98,6 @@ def test_readme_examples_run_as_written(main_job_copy):
         run_block(block.code, copy, env, f"line {block.line}")
         ran += 1
     assert ran >= 2, "the README lost its examples"
+    run = copy / "runs" / readme_figures.main_job_config(README_TEXT).stem
+    assert (run / "README.md").is_file(), "the README says the main job's run carries its model card"
     assert (copy / "runs" / "my-outlets" / "report.html").is_file()
