@@ -35,6 +35,7 @@ from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba
 from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
     IGNORE_INDEX,
+    _progress_bars,
     OFFLINE_HOW_TO,
     MultiHeadEncoder,
     int8_copy,
@@ -274,7 +275,8 @@ class TransformerClassifier(Params):
                 setattr(self.model, f"class_weight_{layer}", weight)
         trainer = build_trainer(self, self._dataset(texts, targets), self._dataset(dev.texts, dev.targets),
                                 work_dir, progress)
-        trainer.train()
+        with _progress_bars(enabled=progress):  # checkpoint saves and the best model's reload show bars too
+            trainer.train()
         best = trainer.state.best_metric
         log.info("best dev macro-F1 (mean over layers): %s at %s", best, trainer.state.best_model_checkpoint)
         self.best_dev_macro_f1_ = best
@@ -399,7 +401,8 @@ class TransformerClassifier(Params):
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.model.encoder.save_pretrained(folder, safe_serialization=True)
+        with _progress_bars(enabled=False):  # a local save takes a blink: no "Writing model shards" bar
+            self.model.encoder.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         heads = {
             f"{layer}.{name}": tensor.detach().cpu().contiguous()

@@ -205,3 +205,13 @@ def test_saved_config_reproduces_the_run_settings(synthetic_data, tmp_path):
     record = read_jsonl(result.run_dir / "predictions" / "test.jsonl")[0]
     assert set(record["probs"]) == {"type"} and record["stance"] is None and record["frame"] is None
     assert list(record) == list(PREDICTION_FIELDS)
+
+
+def test_quiet_transformer_training_prints_no_progress_bars(tiny_bert, tmp_path):
+    """`warta train -q`: nothing on stderr (no "Writing model shards", no Trainer bars), and no raw dict on stdout."""
+    result = run_warta("train", CONFIGS / "smoke-transformer.yaml", "--set", f"model.name_or_path={tiny_bert}",
+                       "--set", "train.max_steps=2", "--set", "train.cpu_threads=1", "--refit", "all",
+                       "--out", tmp_path / "run", "-q", process=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "{" not in result.stdout and "run folder:" in result.stdout
