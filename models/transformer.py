@@ -35,9 +35,9 @@ from warta.errors import InputError
 from warta.models.base import MODEL_CARD, Labelled, labels_from_proba
 from warta.models.encoder import (  # noqa: F401  (re-exported: the transformer model's public pieces)
     IGNORE_INDEX,
-    _progress_bars,
     OFFLINE_HOW_TO,
     MultiHeadEncoder,
+    _progress_bars,
     int8_copy,
     load_pretrained,
     offline_hint,
