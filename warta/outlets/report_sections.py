@@ -7,12 +7,14 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from warta.outlets.options import ALL, STANCE_SUBSETS
+from warta.outlets.shrinkage import extreme_outlets
 from warta.schema import GUIDELINE_VERSION, LAYERS
 
 if TYPE_CHECKING:
     from warta.outlets.profile import Profile
 
 E = html.escape
+EVIDENCE_EXTREMES = 12
 
 
 def _pct(fig: dict[str, Any] | None) -> str:
@@ -89,7 +91,11 @@ def evidence_section(profile: Profile) -> str:
         return ""
     k = profile.settings.get("evidence")
     parts = []
+    # many outlets: the report shows the evidence of the most pro and most against ones (outlets.json has all)
+    shown = set(extreme_outlets(profile.outlets, EVIDENCE_EXTREMES))
     for name, layers in ev.items():
+        if name not in shown:
+            continue
         items = []
         for layer, labels in layers.items():
             for label, sents in labels.items():
@@ -105,7 +111,7 @@ def evidence_section(profile: Profile) -> str:
     ) else "input order (the records carry no probabilities)"
     return f"""
 <h2>Evidence behind each figure</h2>
-<p>For every outlet and label, up to {k} sentences carrying that label, ranked by {basis}. Read them to see why an
+<p>For {'every outlet' if len(shown) >= len(ev) else f'the {len(shown)} most pro and most against outlets (every outlet in outlets.json)'} and label, up to {k} sentences carrying that label, ranked by {basis}. Read them to see why an
 outlet scores as it does, and to spot a systematic error (click an outlet to open its sentences).</p>
 <div class="evidence">{''.join(parts)}</div>
 """
