@@ -30,7 +30,6 @@ KINDS: dict[str, str | Kind] = {
     "transformer": "warta.models.transformer:TransformerClassifier",
     "hybrid": "warta.models.hybrid:HybridClassifier",
     "ensemble": "warta.models.ensemble:EnsembleClassifier",
-    "ensemble": "warta.models.ensemble:EnsembleClassifier",
 }
 
 __all__ = ["KINDS", "Labelled", "SentenceClassifier", "build_model", "config_class", "kind_facts", "load_model",
