@@ -182,7 +182,8 @@ class ModelCard:
             return ""
         lines = ["## Per-outlet profile error (unseen outlets)", "",
                  "How far an outlet's label shares from this model are from its hand-labelled shares, when the "
-                 "outlet was held out (points: total variation distance × 100); stance index (pro − against)/n, "
+                 "outlet was held out (points: mean over a layer's labels of |predicted share − gold share| × 100); "
+                 "stance index (pro − against)/n, "
                  "predicted − gold, with its 95% interval.", "",
                  "| outlet | sentences | " + " | ".join(f"{layer} share error (pts)" for layer in self.layers)
                  + " | stance index error |", "|---|---:|" + "---:|" * len(self.layers) + "---|"]
