@@ -67,3 +67,13 @@ def test_unknown_period_is_one_clear_error():
 
     with pytest.raises(InputError, match="a period is one of month, week, quarter"):
         profile_outlets(dated_corpus(), n_boot=200, period="year")
+
+
+def test_a_manifest_dates_records_that_carry_no_date(tmp_path):
+    """`warta label` records carry no date: --manifest joins the manifest's date column by article_id."""
+    records = [{k: v for k, v in r.items() if k not in ("date", "published")} for r in dated_corpus()]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("article_id,file,date\n" + "".join(
+        f"{a},{a}.txt,{d}\n" for a, d in (("A-1-0", "Senin (13/01/2025)"), ("A-3-0", "9 Maret 2025"), ("B-2-1", "kemarin"))))
+    trend = profile_outlets(records, n_boot=200, period="month", manifest=manifest).trends
+    assert trend["dated_articles"] == 2 and trend["unreadable"]["count"] == 1 and trend["periods"] == ["2025-01", "2025-03"]

@@ -54,6 +54,10 @@ def outlets_cli(
         DEFAULTS.dedupe_syndicated, "--dedupe-syndicated", help="Count a sentence printed (near-)verbatim by several outlets once "
         "(earliest article by date where known, else first in input order)."
     ),
+    manifest: Optional[Path] = typer.Option(
+        None, "--manifest", help="With --by month|week|quarter: a manifest CSV whose date column dates the articles "
+        "by article_id (for `warta label` output, whose records carry no date)."
+    ),
     keep_duplicates: bool = typer.Option(
         DEFAULTS.keep_duplicates, "--keep-duplicates", help="Count an article repeated (exactly or nearly) within "
         "one outlet every time; by default each is counted once."
@@ -74,7 +78,8 @@ def outlets_cli(
     by = DEFAULTS.by if period else by
     options = OutletOptions(period=period, by=by, use=use.value, min_sentences=min_sentences, n_boot=n_boot, seed=seed, adjust=adjust,
                             run=run, evidence=evidence, dedupe_syndicated=dedupe_syndicated,
-                            pairs=parse_pairs(pairs), keep_duplicates=keep_duplicates)
+                            pairs=parse_pairs(pairs), keep_duplicates=keep_duplicates,
+                            manifest=manifest)
     if gold is not None or pred is not None:
         if files:
             raise InputError("give either FILE... or --gold and --pred, not both")

@@ -34,6 +34,7 @@ class OutletOptions:
     pairs: tuple[tuple[str, str], ...] = ()  # outlet pairs tested against each other (--pairs A,B)
     keep_duplicates: bool = False  # count duplicated articles within an outlet every time (default: once)
     period: str | None = None  # month, week or quarter: profiles per period too (coverage over time)
+    manifest: str | Path | None = None  # manifest CSV dating articles by article_id (for records without a date)
 
     def check(self) -> OutletOptions:
         """Raise InputError naming the option when a value cannot work; returns self."""
@@ -51,6 +52,8 @@ class OutletOptions:
             raise InputError(f"--adjust {self.adjust} needs --run RUN (the run whose held-out errors correct the shares)")
         if self.period is not None and self.period not in PERIODS:
             raise InputError(f"--by {self.period}: a period is one of {', '.join(PERIODS)}")
+        if self.manifest is not None and self.period is None:
+            raise InputError("--manifest dates articles for --by month|week|quarter; give one of those too")
         if self.evidence < 0:
             raise InputError(f"--evidence {self.evidence}: must be >= 0")
         return self

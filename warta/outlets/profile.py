@@ -14,7 +14,7 @@ from warta.outlets.options import ALL, CONFIDENCE, DEFAULTS, OutletOptions
 from warta.outlets.sentences import collect_groups, located, located_files, with_labels
 from warta.outlets.shrinkage import SHRINKAGE_METHOD, add_shrunk
 from warta.outlets.statistics import INTERVAL_METHOD, outlet_profile
-from warta.outlets.trends import ArticleDates, trends
+from warta.outlets.trends import ArticleDates, manifest_dates, trends
 from warta.schema import LABELLED_ROLES, LAYERS
 from warta.text.sanitise import clean_field
 
@@ -56,7 +56,8 @@ def settings_record(options: OutletOptions, **extra: Any) -> dict[str, Any]:
 
 def _profiles_from(located_records: Iterable[tuple[str, dict[str, Any]]], options: OutletOptions) -> Profile:
     options.check()
-    duplicates, dates = DuplicateArticles(), ArticleDates()
+    duplicates = DuplicateArticles()
+    dates = ArticleDates(manifest_dates(options.manifest) if options.manifest else None)
 
     def seen(sentence: Any, record: dict[str, Any]) -> None:
         duplicates.add(sentence.group, sentence.article, record)

@@ -8,6 +8,7 @@ outlet's own average" when the outlet's whole-sample figure lies outside the per
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from warta.outlets.dates import parse_date, period_of
@@ -28,19 +29,29 @@ MIN_ARTICLES_FOR_LINE = 3
 
 
 class ArticleDates:
-    """Streams records; keeps each article's first non-empty date text (one string per article)."""
+    """Streams records; keeps each article's first non-empty date text (one string per article): the record's
+    date/published field, else the manifest's date for its article_id (`warta label` records carry no date)."""
 
     FIELDS = ("date", "published")
 
-    def __init__(self) -> None:
+    def __init__(self, manifest_dates: dict[str, str] | None = None) -> None:
         self.raw: dict[tuple[str, str], str | None] = {}
+        self.manifest_dates = manifest_dates or {}
 
     def add(self, group: str, article: str, record: dict[str, Any]) -> None:
         key = (group, article)
         if self.raw.get(key):
             return
         value = next((record[f] for f in self.FIELDS if record.get(f) not in (None, "")), None)
+        value = value if value is not None else self.manifest_dates.get(article) or None
         self.raw[key] = None if value is None else str(value)
+
+
+def manifest_dates(path: str | Path) -> dict[str, str]:
+    """article_id -> date text of a manifest CSV (warta.text.corpus.read_manifest's layout)."""
+    from warta.text.corpus import read_manifest
+
+    return {row["article_id"]: row["date"] for row in read_manifest(Path(path)) if row.get("date")}
 
 
 def _subgroup(group: Group, name: str, rows: list[int]) -> Group:
