@@ -235,12 +235,12 @@ def render_main_job_time() -> str:
             f"(torch {r['torch_size']}). Measured {r['date']} by `python bench/fresh_clone.py`.\n")
 
 
-def table_row(path: Path, key_prefix: str) -> dict[str, str]:
-    """The first row of any table in `path` whose first cell starts with `key_prefix` (bold marks dropped)."""
+def table_row(path: Path, key_prefix: str, exact: bool = False) -> dict[str, str]:
+    """The first row of any table in `path` whose first cell starts with (or is) `key_prefix`, bold marks dropped."""
     for table in md_tables(path):
         for row in table:
             first = next(iter(row.values()), "")
-            if first.startswith(key_prefix):
+            if first == key_prefix or (not exact and first.startswith(key_prefix)):
                 return {k: v.replace("**", "") for k, v in row.items()}
     raise SystemExit(f"{path.relative_to(REPO)}: no table row starting {key_prefix!r} (the figure block reads it)")
 
@@ -257,6 +257,15 @@ def render_speed() -> str:
                      "(peak PSS of all processes), flat in the input size (`bench/label_speed_results.md`).")
     else:
         lines.append("- " + missing("TF-IDF labelling speed", "python bench/label_speed.py tfidf").strip())
+    scale = BENCH / "outlets_scale_results.md"
+    if scale.is_file():
+        big = table_row(scale, "1,700", exact=True)
+        small = table_row(scale, "5", exact=True)
+        lines.append(f"- `warta outlets`: {big['outlets']} outlets ({big['sentences']} sentences) in {big['new wall']} "
+                     f"wall ({big['new CPU']} CPU), {big['new peak RSS']} peak; {small['outlets']} outlets with "
+                     f"{small['sentences']} sentences in {small['new wall']} wall ({small['new CPU']} CPU), "
+                     f"{small['new peak RSS']}; wall times on a shared 2-core machine under heavy load "
+                     "(`bench/outlets_scale_results.md`).")
     return "\n".join(lines) + "\n"
 
 
