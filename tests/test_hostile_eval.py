@@ -205,7 +205,7 @@ def test_outlet_names_cannot_inject_formulas_bidi_or_terminal_codes(tmp_path, ca
     rows = list(csv.DictReader((tmp_path / "r" / "outlets.csv").open(encoding="utf-8")))
     assert [row["outlet"] for row in rows] == ["'+SUM(A1)", "'=HYPERLINK(\"http://evil\")", "'@cmd", "kompas", "ALL"]
     pairs = list(csv.DictReader((tmp_path / "r" / "distances.csv").open(encoding="utf-8")))
-    assert all(not row[key].startswith(("=", "+", "@", "-")) for row in pairs for key in ("a", "b", "note"))
+    assert all(not row[key].startswith(("=", "+", "@", "-")) for row in pairs for key in ("outlet", "versus", "note"))
     for name in ("outlets.json", "report.html", "outlets.csv", "distances.csv"):
         text = (tmp_path / "r" / name).read_text(encoding="utf-8")
         assert not any(ch in text for ch in "\u202e\u200b\x1b")
