@@ -111,13 +111,15 @@ def test_ray_output_equals_local_on_seeds_and_generated_articles(ray_address, tf
                                                                  tmp_path):
     # The ray engine also reads Parquet (a row is an article): the same articles as JSON Lines for the local one.
     rows_jsonl, rows_parquet = rows_pair
-    # The seed articles, not the whole seeds/ folder: its written supplement repeats article ids across files,
-    # which the ray engine does not yet make unique across shards (the local engine does).
-    seeds = sorted(SEEDS.glob("*.txt"))
-    expected, local = local_output(tfidf_run, [*seeds, generated, rows_jsonl], tmp_path / "local.jsonl",
+    # An article id repeated in the first and the last input (different shards): renamed (ID#2) as locally.
+    first, last = tmp_path / "first.jsonl", tmp_path / "last.jsonl"
+    for path in (first, last):
+        path.write_text(json.dumps({"id": "same", "text": "Judul\nPabrik mengganti operator dengan robot."}) + "\n")
+    expected, local = local_output(tfidf_run, [first, SEEDS, generated, rows_jsonl, last], tmp_path / "local.jsonl",
                                    manifest=MANIFEST_CSV)
-    summary = label_with_ray(tfidf_run, [*seeds, generated, rows_parquet], tmp_path / "ray", manifest=MANIFEST_CSV,
-                             shard_units=64, actors=1)
+    summary = label_with_ray(tfidf_run, [first, SEEDS, generated, rows_parquet, last], tmp_path / "ray",
+                             manifest=MANIFEST_CSV, shard_units=64, actors=1)
+    assert {"same", "same#2"} <= {json.loads(line)["article_id"] for line in expected.splitlines()}
 
     assert shard_bytes(tmp_path / "ray") == expected  # same records, ids, probabilities, order
     assert summary.shards > 3

@@ -94,14 +94,15 @@ def _prepare(batch: dict[str, Any], options: InputOptions, cwd: str) -> dict[str
     if os.path.isdir(cwd) and os.getcwd() != cwd:
         os.chdir(cwd)  # relative input paths (and folder outlets) resolve as in the driver
     payloads = []
-    for spec in batch["segments"]:
+    for spec, renamed in zip(batch["segments"], batch["renames"]):
         segments = [Segment(**s) for s in json.loads(spec)]
+        renames = {int(at): (new_id, note) for at, (new_id, note) in json.loads(renamed).items()}
         prefixes: list[str] = []
         texts: list[str | None] = []
         problems: list[list[str]] = []
         notes: list[str] = []
         articles = units = 0
-        for position, item in enumerate(shard_items(segments, options)):
+        for position, item in enumerate(shard_items(segments, options, renames)):
             units += 1
             _, sentences, problem, item_notes = prepare_item(position, item, "jsonl")
             notes.extend(item_notes)
@@ -184,7 +185,7 @@ def _default_actors(kind: str, gpus_per_actor: float) -> int:
     return 1 if kind_facts(kind).uses_encoder else max(1, int(resources.get("CPU", 1)))
 
 
-def _dataset(todo: list[tuple[int, list[Segment]]], job: LabelJob, folder: Path, model_id: str, kind: str):
+def _dataset(todo: list[tuple[int, list[Segment]]], job: LabelJob, plan: Plan, folder: Path, model_id: str, kind: str):
     import ray
     import ray.data
 
@@ -193,7 +194,8 @@ def _dataset(todo: list[tuple[int, list[Segment]]], job: LabelJob, folder: Path,
     # No more actors (model copies to load) than shards to label.
     actors = min(job.actors or _default_actors(kind, job.gpus_per_actor), len(todo))
     device = "cuda" if job.gpus_per_actor > 0 else ("cpu" if job.device == "auto" else job.device)
-    items = [{"shard": index, "segments": json.dumps([asdict(s) for s in segments])} for index, segments in todo]
+    items = [{"shard": index, "segments": json.dumps([asdict(s) for s in segments]),
+              "renames": json.dumps(plan.shard_renames(index))} for index, segments in todo]
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
     ds = ds.map_batches(_prepare, batch_size=1, num_cpus=1,
                         fn_kwargs={"options": job.input_options(), "cwd": os.getcwd()})
@@ -255,7 +257,7 @@ def run_ray(job: LabelJob, hooks: LabelHooks) -> LabelSummary:
     if todo:
         with ray_session(job.address, job.num_cpus) as ray_start:
             run.summary.ray_start_seconds = ray_start
-            ds = _dataset(todo, job, run.folder, run.summary.model_id, run.card.get("kind", ""))
+            ds = _dataset(todo, job, run.plan, run.folder, run.summary.model_id, run.card.get("kind", ""))
             for row in ds.iter_rows():
                 _commit(job, run, int(row["shard"]), row["data"], json.loads(row["meta"]))
                 run.book.write("running", force=False)

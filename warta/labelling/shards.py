@@ -19,7 +19,9 @@ local engine does not read Parquet.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import os
 import stat
@@ -41,6 +43,7 @@ from warta.labelling.items import (
     file_digest,
 )
 from warta.labelling.reading import BINARY_SNIFF_BYTES, parse_record, walk_folder
+from warta.text.corpus import UniqueIds
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DEFAULT_SHARD_UNITS = 500
@@ -63,11 +66,28 @@ class Segment:
 
 @dataclass
 class Plan:
-    """Shards (lists of segments) in input order, and what the walk ignored."""
+    """Shards (lists of segments) in input order, and what the walk ignored.
+
+    `renames`: unit position -> (article id, note) for each article whose id an earlier unit already
+    used, made unique over the whole input stream as the local walker does (warta.text.corpus.UniqueIds),
+    so no two shards write the same article or sentence id.
+    """
 
     shards: list[list[Segment]] = field(default_factory=list)
     units: int = 0
     ignored_files: int = 0
+    renames: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def shard_renames(self, index: int) -> dict[int, tuple[str, str]]:
+        """The renames of one shard, by unit position within the shard."""
+        if not self.renames:
+            return {}
+        if getattr(self, "_starts", None) is None:  # first unit of every shard, and the renamed positions, once
+            self._starts = [0, *itertools.accumulate(sum(seg.units for seg in shard) for shard in self.shards)]
+            self._renamed = sorted(self.renames)
+        start, end = self._starts[index], self._starts[index + 1]
+        found = self._renamed[bisect.bisect_left(self._renamed, start):bisect.bisect_left(self._renamed, end)]
+        return {at - start: self.renames[at] for at in found}
 
     def fingerprint(self, extra: dict[str, Any]) -> str:
         """A hash of every planned segment, the content of every file planned, and `extra`.
@@ -123,6 +143,7 @@ def _jsonl_starts(path: Path) -> Iterator[tuple[int, int]] | None:
 class _Planner:
     def __init__(self, options: InputOptions, shard_units: int, skip_dirs: set[Path]):
         self.walker = Walker(options, 0, WalkStats(), None)
+        self.ids = UniqueIds()
         self.options = options
         self.shard_units = shard_units
         self.skip_dirs = skip_dirs
@@ -166,6 +187,7 @@ class _Planner:
                 self._problem(problem.message)
                 return
             starts = list(starts)
+            self._claim_jsonl(path, name, starts)
             self._add(Segment("jsonl", str(path), name, len(starts)), iter(starts))
         elif lowered.endswith(PARQUET_SUFFIXES):
             try:
@@ -178,9 +200,30 @@ class _Planner:
             if rows == 0:
                 self._problem(f"{path}: empty file")
                 return
-            self._add(Segment("parquet", str(path), name, rows))
+            segment = Segment("parquet", str(path), name, rows)
+            self._claim_all(self.plan.units, read_segment(segment, self.walker))
+            self._add(segment)
         else:
-            self._add(Segment("txt", str(path), Path(name).with_suffix("").as_posix()))
+            stem = Path(name).with_suffix("").as_posix()
+            # Read here like the local walker reads it: an unreadable or binary file claims no id.
+            self._claim_all(self.plan.units, iter([self.walker._text_article(path, stem)]))
+            self._add(Segment("txt", str(path), stem))
+
+    def _claim(self, position: int, article_id: str, where: str) -> None:
+        """Reserve an article id in stream order; a repeated one is renamed (with the local walker's note)."""
+        final, renamed = self.ids.claim(article_id)
+        if renamed:
+            base = final.rsplit("#", 1)[0]
+            self.plan.renames[position] = (final, f"{where}: article id {base!r} already used; this article is {final!r}")
+
+    def _claim_all(self, position: int, items: Iterator[Item]) -> None:
+        for offset, item in enumerate(items):
+            if not isinstance(item, Problem):
+                self._claim(position + offset, item.article_id, item.source)
+
+    def _claim_jsonl(self, path: Path, name: str, starts: list[tuple[int, int]]) -> None:
+        segment = Segment("jsonl", str(path), name, len(starts), *(starts[0] if starts else (0, 0)))
+        self._claim_all(self.plan.units, read_segment(segment, self.walker))
 
     def walk(self, inputs: Sequence[str | Path]) -> Plan:
         stats = WalkStats()
@@ -260,8 +303,15 @@ def _parquet_units(segment: Segment, walker: Walker, source: str, outlet: str) -
             return
 
 
-def shard_items(segments: Sequence[Segment], options: InputOptions) -> Iterator[Item]:
-    """Every unit of a shard, in input order."""
+def shard_items(segments: Sequence[Segment], options: InputOptions,
+                renames: dict[int, tuple[str, str]] | None = None) -> Iterator[Item]:
+    """Every unit of a shard, in input order; `renames` (Plan.shard_renames) applied."""
     walker = Walker(options, 0, WalkStats(), None)
+    position = 0
     for segment in segments:
-        yield from read_segment(segment, walker)
+        for item in read_segment(segment, walker):
+            if renames and position in renames and not isinstance(item, Problem):
+                item.article_id, note = renames[position]
+                item.notes.append(note)
+            position += 1
+            yield item
