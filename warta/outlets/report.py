@@ -189,6 +189,8 @@ def _ci_cell(figure: dict[str, Any], percent: bool) -> str:
 
 def _outlet_cells(name: str, outlet: dict[str, Any]) -> tuple[str, list[str]]:
     cls = ' class="all"' if name == ALL else (' class="flagged"' if outlet["below_min_sentences"] else "")
+    if name != ALL:  # the outlet filter (SCRIPT) hides rows whose data-name does not match; ALL always shows
+        cls += f' data-name="{html.escape(name.lower())}"'
     mark = " *" if outlet["below_min_sentences"] else ""
     cells = [f'<th scope="row">{html.escape(name)}{mark}</th>', f"<td>{outlet['articles']}</td>", f"<td>{outlet['sentences']}</td>"]
     return cls, cells
@@ -264,8 +266,7 @@ def _versus_rest_table(profile: Profile) -> str:
         cells.append(f"<td class=note>{html.escape(verdict)}</td>")
         rows.append(f'<tr data-name="{html.escape(name.lower())}">' + "".join(cells) + "</tr>")
     return (
-        '<p class="meta"><label>Show outlets whose name contains <input id="outlet-filter" type="search" '
-        'placeholder="name"></label> · click a column heading to sort.</p>'
+        '<p class="meta">Click a column heading to sort; the name filter at the top of the report applies here.</p>'
         f'<table class="pairs sortable" id="versus-rest"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -295,7 +296,7 @@ document.querySelectorAll('table.sortable').forEach(function(t){
     if(a===''||a===undefined)return 1;if(c===''||c===undefined)return -1;
     return (isNaN(na)||isNaN(nc)?a.localeCompare(c):na-nc)*d;});r.forEach(function(x){b.appendChild(x);});});});});
 var f=document.getElementById('outlet-filter');if(f){f.addEventListener('input',function(){var v=f.value.toLowerCase();
- document.querySelectorAll('#versus-rest tbody tr').forEach(function(r){r.style.display=r.dataset.name.indexOf(v)>=0?'':'none';});});}
+ document.querySelectorAll('tr[data-name]').forEach(function(r){r.style.display=r.dataset.name.indexOf(v)>=0?'':'none';});});}
 """
 
 
@@ -404,6 +405,8 @@ outlet as a whole. Narrow intervals need many articles, not many sentences. (Det
 <div class="reading">{reading}</div>
 
 <h2>Profiles</h2>
+<p class="meta"><label>Show only outlets whose name contains <input id="outlet-filter" type="search" placeholder="name"></label>
+(filters every outlet table of this page)</p>
 <div class="scroll">{_profile_tables(profile)}</div>
 <p class="meta">Shares in %, 95% interval below each figure. {html.escape(flagged_note)}</p>
 
