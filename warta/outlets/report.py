@@ -140,7 +140,9 @@ def plain_reading(profile: Profile) -> dict[str, list[str]]:
     elif single:
         summary.append(
             f"{len(single)} outlet{'s are' if len(single) != 1 else ' is'} represented by a single article "
-            f"({html.escape(', '.join(single))}): their figures describe that article, not the outlet."
+            f"({html.escape(', '.join(single[:MAX_BETWEEN_LINES]))}"
+            + (f" and {len(single) - MAX_BETWEEN_LINES} more" if len(single) > MAX_BETWEEN_LINES else "")
+            + "): their figures describe that article, not the outlet."
         )
     models = profile.settings.get("models") or []
     if models:
@@ -166,6 +168,10 @@ def plain_reading(profile: Profile) -> dict[str, list[str]]:
             + (": each is counted once, since copies are not independent evidence." if dup["counted_once"] else
                ", and are counted every time (--keep-duplicates): intervals are too narrow and tests too eager.")
         )
+    if len(outlets) > 2 * READ_EXTREMES:
+        summary.append(f"Below: the {READ_EXTREMES} most pro and the {READ_EXTREMES} most against of the {len(outlets)} "
+                       "outlets (stance index shrunk toward the average, so that small outlets do not top the list by "
+                       "luck); every outlet is in the tables further down.")
     between = _between_reading(profile, outlets)
     return {
         "summary": summary,
