@@ -12,7 +12,9 @@ For each model, on the same --sentences labelled-corpus sentences, `predict_prob
   fp32            today's path (PyTorch, its default threads) -- the anchor
   fp32 1 thread   the thread setting alone
   torch int8      PyTorch dynamic quantisation of the Linear layers (per-tensor scales)
-  onnx int8       ONNX Runtime dynamic int8, per-channel weight scales (what --quantize uses when installed)
+  onnx fp32       the encoder exported to ONNX and run by ONNX Runtime, no quantisation
+  onnx int8       ONNX Runtime dynamic int8, per-channel weight scales (what --quantize uses when installed),
+                  at PyTorch's default thread count and at 1 thread
 sentences/s, the ratio to fp32 and label agreement with fp32 per layer. Then, when
 /work/extdev/gold.jsonl exists (the external dev set; its text never enters the repository),
 macro-F1 of fp32 and each int8 path on it. The published anchor: sentence-transformers report
@@ -38,7 +40,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 EXTDEV = Path("/work/extdev/gold.jsonl")
 ENCODER = REPO / "encoders" / "e5-small"
-VARIANTS = ("fp32", "fp32 1 thread", "torch int8", "onnx int8")
+VARIANTS = ("fp32", "fp32 1 thread", "torch int8", "onnx fp32", "onnx int8", "onnx int8 1 thread")
+BACKENDS = {"torch int8": "torch", "onnx fp32": "onnxruntime-fp32", "onnx int8": "onnxruntime",
+            "onnx int8 1 thread": "onnxruntime"}
 
 
 def corpus_texts(n: int) -> list[str]:
@@ -74,10 +78,10 @@ def load_variant(run: Path, variant: str):
     model = load_model(run / "model", device="cpu")
     if hasattr(model, "embedder"):
         model.embedder.use_cache = False  # every sentence through the encoder: the cost being measured
-    torch.set_num_threads(1 if variant == "fp32 1 thread" else DEFAULT_THREADS)
+    torch.set_num_threads(1 if variant.endswith("1 thread") else DEFAULT_THREADS)
     started = time.perf_counter()
-    if variant.endswith("int8"):
-        model.quantize_int8(backend="onnxruntime" if variant.startswith("onnx") else "torch")
+    if variant in BACKENDS:
+        model.quantize_int8(backend=BACKENDS[variant])
         model.predict_proba(["Pemanasan."])  # loads (and on first use exports) the int8 encoder
     return model, time.perf_counter() - started
 

@@ -193,10 +193,10 @@ class SentenceEmbedder:
         return self
 
     def _int8(self, encoder: Any) -> Any:
-        if self.quantized == "onnxruntime":
+        if self.quantized in ("onnxruntime", "onnxruntime-fp32"):
             from warta.models.onnx_encoder import int8_encoder
 
-            return int8_encoder(encoder, self.fingerprint)
+            return int8_encoder(encoder, self.fingerprint, int8=self.quantized == "onnxruntime")
         from warta.models.encoder import int8_linear
 
         return int8_linear(encoder)

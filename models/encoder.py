@@ -181,11 +181,12 @@ def int8_copy(module: nn.Module, key: str | None = None, backend: str | None = N
     from warta.models import onnx_encoder
 
     backend = backend or int8_backend()
-    if backend == "onnxruntime":
+    if backend in ("onnxruntime", "onnxruntime-fp32"):  # -fp32: ONNX Runtime without int8 (bench/encoder_speed.py)
         if not onnx_encoder.available():
             raise WartaError('--quantize with onnxruntime: not installed (pip install "warta[fast]")')
         heads = {name: head.out_features for name, head in zip(module.layer_names, module.heads, strict=True)}
-        quantized = MultiHeadEncoder(onnx_encoder.int8_encoder(module.encoder, key), heads, module.pooling, 0.0)
+        runtime = onnx_encoder.int8_encoder(module.encoder, key, int8=backend == "onnxruntime")
+        quantized = MultiHeadEncoder(runtime, heads, module.pooling, 0.0)
         quantized.heads.load_state_dict(module.heads.state_dict())
         return quantized.eval()
     quantized = copy.deepcopy(module).cpu().eval()

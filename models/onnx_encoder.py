@@ -58,8 +58,9 @@ class _LastHiddenState(nn.Module):
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
 
-def export_int8(encoder: nn.Module, target: Path) -> Path:
-    """Write `encoder` (a Hugging Face encoder) as a dynamically int8-quantised ONNX graph at `target`."""
+def export_int8(encoder: nn.Module, target: Path, int8: bool = True) -> Path:
+    """Write `encoder` (a Hugging Face encoder) as a dynamically int8-quantised ONNX graph at `target`
+    (`int8` False: the fp32 graph, the same numbers as PyTorch to ~1e-6)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     module = copy.deepcopy(encoder).cpu().eval()
@@ -76,9 +77,9 @@ def export_int8(encoder: nn.Module, target: Path) -> Path:
                               output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
                               dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes})
         quantised = Path(scratch) / "int8.onnx"
-        # per-channel weight scales: what keeps the vectors (and labels) close to fp32
-        quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8, per_channel=True)
-        os.replace(quantised, target)  # atomic: a concurrent run never reads half a file
+        if int8:  # per-channel weight scales: what keeps the vectors (and labels) close to fp32
+            quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(quantised if int8 else plain, target)  # atomic: a concurrent run never reads half a file
     return target
 
 
@@ -108,13 +109,15 @@ class OnnxEncoder(nn.Module):
         return None
 
 
-def int8_encoder(encoder: nn.Module, key: str | None) -> OnnxEncoder:
-    """An int8 ONNX Runtime stand-in for `encoder`; exported once per `key` (None: not cached)."""
+def int8_encoder(encoder: nn.Module, key: str | None, int8: bool = True) -> OnnxEncoder:
+    """An ONNX Runtime stand-in for `encoder` (int8, or fp32 with `int8` False); exported once per `key`
+    (None: not cached)."""
+    suffix = "int8" if int8 else "fp32"
     if key is None:
         scratch = Path(tempfile.mkdtemp(prefix="warta-onnx-"))
-        return OnnxEncoder(export_int8(encoder, scratch / "encoder.int8.onnx"), encoder.config)
-    target = cache_dir() / f"{key[:32]}.int8.onnx"
+        return OnnxEncoder(export_int8(encoder, scratch / f"encoder.{suffix}.onnx", int8), encoder.config)
+    target = cache_dir() / f"{key[:32]}.{suffix}.onnx"
     if not target.is_file():
-        log.info("exporting the encoder to ONNX int8 (once per encoder): %s", target)
-        export_int8(encoder, target)
+        log.info("exporting the encoder to ONNX %s (once per encoder): %s", suffix, target)
+        export_int8(encoder, target, int8)
     return OnnxEncoder(target, encoder.config)
