@@ -104,10 +104,10 @@ def rate_line(name: str, n: int, seconds: float, extra: str = "") -> str:
 def bench_tfidf(args) -> None:
     import pickle
 
-    from warta.labelling.labeller import load_labeller
     from warta.jsonl import dumps
     from warta.labelling.engine import label_articles
     from warta.labelling.inputs import iter_items
+    from warta.labelling.labeller import load_labeller
     from warta.labelling.output import JsonlEncoder
     from warta.labelling.workers import prepare_item
     from warta.text.corpus import article_sentences
