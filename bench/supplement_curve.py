@@ -15,7 +15,6 @@ Without the external set (default /work/extdev) it prints one line and exits 0.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import subprocess
 import sys
