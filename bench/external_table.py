@@ -225,10 +225,10 @@ def table_line(name: str, m: dict[str, Any], row: Row | None, tfidf_speed: float
                 + f"; SI {row.looo['stance_index_abs_error'] * 100:.0f}")
     train_s = "—"
     if row is not None and row.train_s is not None:
-        train_s = f"{row.train_s:.0f}" + ("" if row.extra.get("fresh_cache", True) else " (cached emb)")
+        train_s = f"{row.train_s:.0f}" + ("" if row.extra.get("fresh_cache", True) else " (shared emb cache)")
     spd = "—"
     if row is not None and row.speed is not None:
-        spd = f"{row.speed:.0f}" + (f" ({row.speed / tfidf_speed:.2f}×)" if tfidf_speed else "")
+        spd = f"{row.speed:.0f}" + (f" ({row.speed / tfidf_speed:.2g}×)" if tfidf_speed else "")
     return (f"| {name} | {fmt_ci(m['type'])} | {fmt_ci(m['stance'])} | {fmt_ci(m['frame'])} | {share} | "
             f"{prof['stance_index_abs_error'] * 100:.1f} | {looo} | {train_s} | {spd} |")
 
