@@ -18,6 +18,7 @@ from warta.config import (
     validation_message,
 )
 from warta.errors import InputError
+from warta.models import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -89,12 +90,15 @@ def test_several_errors_are_one_line(tmp_path):
     assert "\n" not in message
 
 
+EXPECTED_KINDS = ", ".join(repr(kind) for kind in KINDS)  # every registered kind, registry order
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
         ("{}\n", "model: required section is missing"),
-        ("model:\n  kind: bert\n", "model.kind: expected one of 'tfidf', 'transformer', 'hybrid' (got 'bert')"),
-        ("model:\n  name_or_path: x\n", "model.kind: expected one of 'tfidf', 'transformer', 'hybrid' (got missing)"),
+        ("model:\n  kind: bert\n", f"model.kind: expected one of {EXPECTED_KINDS} (got 'bert')"),
+        ("model:\n  name_or_path: x\n", f"model.kind: expected one of {EXPECTED_KINDS} (got missing)"),
         ("model: tfidf\n", "model: expected a section with a `kind` key"),
     ],
 )

@@ -115,7 +115,7 @@ def test_int8_quantized_copy_predicts_close_and_leaves_the_float_model(trained, 
     folder = tmp_path / "model"
     trained.save(folder)
     exact = load_model(folder, device="cpu")
-    quantized = load_model(folder, device="cpu", quantize=True)
+    quantized = load_model(folder, device="cpu").quantize_int8(backend="torch")  # ONNX: tests/test_onnx_encoder.py
     assert quantized.quantized and not exact.quantized
     assert isinstance(quantized._inference_module.encoder.encoder.layer[0].attention.self.query,
                       torch.ao.nn.quantized.dynamic.Linear)
