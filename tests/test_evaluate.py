@@ -72,7 +72,7 @@ def test_labelled_jsonl_is_normalised_like_pipeline_sentences(tmp_path):
     records = read_labelled_jsonl(path, LABELS)
     assert records == [
         {"id": "line-1", "text": "Ia berkata \u201cAI membantu\u201d.", "type": "quote"},
-        {"id": "x7", "text": "Harga naik \u201ctajam\u201d", "stance": "neutral"},
+        {"id": "x7", "text": "Harga naik \"tajam\"", "stance": "neutral"},  # straight quotes kept (docs/text-cleaning.md)
     ]
 
 
