@@ -218,10 +218,17 @@ def render_which_model() -> str:
                    f"{row['SI err pts']} | {row['LOOO F1; SI']} | {row['train s']} | {row[speed] if speed else ''} |")
     if main_row is None:
         out.append(f"\nThe main job's config (`{main_config}`) is not among the models this table measured.")
-    first = EXTERNAL.read_text(encoding="utf-8").split("\n\n")[1].strip()
-    measured = re.search(r"on (\d{4}-\d{2}-\d{2})", first)
-    when = f", measured {measured.group(1)}" if measured else ""
-    return ("\n".join(out) + f"\n\nSource: `bench/external_table_results.md` (`python bench/external_table.py`{when}).\n")
+    paragraphs = EXTERNAL.read_text(encoding="utf-8").split("\n\n")
+    measured = re.search(r"on (\d{4}-\d{2}-\d{2})", paragraphs[1])
+    size = re.search(r"External: (\d+) labelled sentences from (\d+) real articles / (\d+) outlets", paragraphs[1])
+    notes = [" ".join(p.split()) for p in paragraphs if p.strip() and p.strip()[0] in "¹²³⁴"]
+    source = ("\n\nExternal dev set: " + (f"{size.group(1)} hand-labelled sentences from {size.group(2)} real "
+                                            f"articles in {size.group(3)} outlets the seeds lack. " if size else "")
+              + "Train (s): `warta train CONFIG --refit all`; label: sentences per second of the model, ratio to "
+              "TF-IDF in the same run; both on 2 shared CPU cores under load. "
+              "Source: `bench/external_table_results.md` (`python bench/external_table.py`"
+              + (f", measured {measured.group(1)}" if measured else "") + ").")
+    return "\n".join(out) + source + "".join(f"\n\n{n}" for n in notes if n) + "\n"
 
 
 def render_main_job_time() -> str:
@@ -257,6 +264,19 @@ def render_speed() -> str:
                      "(peak PSS of all processes), flat in the input size (`bench/label_speed_results.md`).")
     else:
         lines.append("- " + missing("TF-IDF labelling speed", "python bench/label_speed.py tfidf").strip())
+    encoder = BENCH / "encoder_speed_results.md"
+    if encoder.is_file():
+        # the first table (the latest run); later tables are earlier runs
+        first = next((table for table in md_tables(encoder) if any(r.get("model") == "hybrid" for r in table)), [])
+        rows = {r["path"]: r for r in first if r.get("model") == "hybrid"}
+        if {"fp32", "onnx fp32", "onnx int8"} <= set(rows):
+            fp32, same, int8 = rows["fp32"], rows["onnx fp32"], rows["onnx int8"]
+            lines.append(f"- `warta label` with an e5 encoder (the hybrid, and so the main job's ensemble) is bound by the "
+                         f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on the loaded 2-core machine, "
+                         f"{same['× fp32']}× that through ONNX Runtime fp32 (the same labels; measured by the bench script, "
+                         f"not a `warta label` option), {int8['× fp32']}× with "
+                         f"ONNX int8 (`--quantize`, `[fast]` extra; agreement with fp32 type / stance / frame "
+                         f"{int8['agreement with fp32 (type / stance / frame)']}) (`bench/encoder_speed_results.md`).")
     scale = BENCH / "outlets_scale_results.md"
     if scale.is_file():
         big = table_row(scale, "1,700", exact=True)
