@@ -32,7 +32,7 @@ KINDS: dict[str, str | Kind] = {
     "ensemble": "warta.models.ensemble:EnsembleClassifier",
 }
 
-__all__ = ["KINDS", "Labelled", "SentenceClassifier", "build_model", "config_class", "kind_facts", "load_model",
+__all__ = ["KINDS", "Labelled", "SentenceClassifier", "build_model", "kind_facts", "load_model",
            "model_class"]
 
 
@@ -47,13 +47,6 @@ def model_class(kind: str) -> type[SentenceClassifier]:
         raise InputError(f"unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
     entry = KINDS[kind]
     return _resolve(entry.model if isinstance(entry, Kind) else entry)
-
-
-def config_class(kind: str) -> type:
-    """The run-config class (pydantic) whose `model`/`train` sections configure `kind` (derived from the model)."""
-    from warta.config import run_config_class
-
-    return run_config_class(model_class(kind))
 
 
 def kind_facts(kind_or_model: Any) -> Any:

@@ -25,19 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from warta.models.cache import default_cache_dir  # noqa: F401  (re-exported)
+
 log = logging.getLogger("warta.train")
 _FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
                       "sentencepiece.bpe.model")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _EDGE = 1 << 20  # bytes hashed at each end of a weights file: a fast, sufficient fingerprint
-
-
-def default_cache_dir() -> Path:
-    """$WARTA_CACHE_DIR/embeddings, else $XDG_CACHE_HOME/warta/embeddings, else ~/.cache/warta/embeddings."""
-    if os.environ.get("WARTA_CACHE_DIR"):
-        return Path(os.environ["WARTA_CACHE_DIR"]).expanduser() / "embeddings"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return base / "warta" / "embeddings"
 
 
 def encoder_fingerprint(name_or_path: str) -> str:

@@ -123,7 +123,7 @@ class EnsembleClassifier(Params):
                 params = model_section(cls).model_validate(section)
                 training = cls.training_arguments.model_validate(raw.get("train") or {})
             except ValidationError as exc:
-                from warta.config import validation_message
+                from warta.errors import validation_message
 
                 raise InputError(validation_message(where, exc)) from None
             kwargs = {name: value.model_dump(exclude={"kind"}) if hasattr(value, "model_dump") else value

@@ -44,7 +44,7 @@ def available() -> bool:
 
 def cache_dir() -> Path:
     """Where exported encoders are kept: beside the embedding cache (warta.models.embeddings)."""
-    from warta.models.embeddings import default_cache_dir
+    from warta.models.cache import default_cache_dir
 
     return default_cache_dir().parent / "onnx"
 

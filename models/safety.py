@@ -114,7 +114,7 @@ def inside(folder: Path, name: str, card_path: Path, key: str) -> Path:
 def read_model_file(folder: str | Path, schema: type[ModelFile]) -> Any:
     """model.json of `folder` validated against `schema`, its named files found inside the folder, and the
     kind's own file checks done; InputError (one line naming the file and key) otherwise."""
-    from warta.config import validation_message
+    from warta.errors import validation_message
     from warta.models.base import read_model_card
 
     folder = Path(folder)

@@ -114,11 +114,11 @@ def test_evaluate_data_with_only_headings_or_no_gold_is_one_line(tfidf_run, tmp_
 
 
 @pytest.mark.parametrize("value, expected", [
-    (float("nan"), "is not a number >= 0: nan"),
-    (-0.5, "is not a number >= 0: -0.5"),
+    (float("nan"), "field probs.type.fact: nan is not a probability"),
+    (-0.5, "field probs.type.fact: -0.5 is not a probability"),
     (0.3, "probabilities sum to"),
-    ("0.9", "is not a number >= 0: '0.9'"),
-    (float("inf"), "is not a number >= 0: inf"),
+    ("0.9", "field probs.type.fact: '0.9' is not a probability"),
+    (float("inf"), "field probs.type.fact: inf is not a probability"),
 ])
 def test_outlets_refuses_bad_probabilities_in_one_line(tmp_path, capsys, value, expected):
     data = write_jsonl(tmp_path / "p.jsonl", with_probs(sentences(), value))

@@ -101,7 +101,7 @@ def test_paths_that_are_folders_files_or_devices_are_one_line(tmp_path, capsys):
     cases = [
         ([tmp_path], "is a folder, not a config file"),
         (["/dev/zero"], "cannot read config"),
-        ([TFIDF, "--set", f"data.labels={tmp_path}"], "is a folder"),
+        ([TFIDF, "--set", f"data.labels={tmp_path}"], "a folder, but not"),
         ([TFIDF, "--set", f"data.splits={tmp_path}"], str(tmp_path)),
         ([TFIDF, "--set", f"data.labels={tmp_path / 'none.jsonl'}"], "not found"),
         ([TFIDF, "--set", FAST, "--out", tmp_path / "FILE" / "run"], "FILE"),

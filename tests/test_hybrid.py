@@ -191,7 +191,8 @@ def test_refit_with_the_selected_hyperparameters_needs_no_dev(tiny_bert, synthet
 
 def test_config_schema_and_registry():
     from warta.config import load_config
-    from warta.models import config_class, model_class
+    from warta.config import config_class
+    from warta.models import model_class
     from warta.models.hybrid import HybridClassifier
 
     config = load_config(REPO / "configs" / "hybrid-e5.yaml", ["model.fusion_weight=null", "model.tfidf.cue_features=false"])

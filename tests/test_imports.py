@@ -2,9 +2,10 @@
 
 Layers, lowest first (a module may import only its own layer or lower ones):
 
-    core       warta.errors, warta.schema < warta.records, warta.jsonl < warta.config < warta.text
+    core       warta.errors, warta.schema < warta.records, warta.jsonl < warta.text
                < warta.gold < warta.metrics < warta.runfolder
     models     warta.models
+    config     warta.config (the run config is assembled from the model kinds' signatures)
     train      warta.train
     eval       warta.eval
     apps       warta.labelling, warta.outlets, warta.annotate
@@ -28,7 +29,7 @@ RANKS = [
     ("warta.schema", 0),
     ("warta.records", 1),
     ("warta.jsonl", 1),
-    ("warta.config", 2),
+    ("warta.config", 15),
     ("warta.text", 3),
     ("warta.gold", 4),
     ("warta.metrics", 5),

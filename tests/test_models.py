@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, Field
 
-from warta.config import load_config
+from warta.config import config_class, load_config
 from warta.errors import InputError
 from warta.models import (
     KINDS,
     Labelled,
     SentenceClassifier,
     build_model,
-    config_class,
     load_model,
     model_class,
 )

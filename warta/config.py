@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, create_model, field_validator
 
-from warta.errors import InputError
+from warta.errors import InputError, validation_message  # noqa: F401  (re-exported)
 from warta.models.params import Strict, model_section
 from warta.schema import LAYER_NAMES
 
@@ -86,12 +86,17 @@ def run_config_class(model_cls: type) -> type[_RunBase]:
     return create_model(name, __base__=_RunBase, model=(model_section(model_cls), ...), train=(train, train()))
 
 
+def config_class(kind: str) -> type[_RunBase]:
+    """The run-config class (pydantic) whose `model`/`train` sections configure `kind` (derived from the model)."""
+    from warta.models import model_class
+
+    return run_config_class(model_class(kind))
+
+
 def __getattr__(name: str) -> Any:
     """The old per-kind names (TfidfRunConfig, ...) as aliases of the derived classes."""
     kinds = {"TfidfRunConfig": "tfidf", "TransformerRunConfig": "transformer", "HybridRunConfig": "hybrid"}
     if name in kinds:
-        from warta.models import config_class
-
         return config_class(kinds[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -99,24 +104,7 @@ def __getattr__(name: str) -> Any:
 # --- errors -----------------------------------------------------------------------
 
 
-def validation_message(source: str, exc: ValidationError) -> str:
-    """The one place a ValidationError becomes `SOURCE: key.path: message` (first error, count of others)."""
-    errors = exc.errors(include_url=False)
-    parts = []
-    for error in errors:
-        loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"]
-        if error["type"] == "value_error":  # our validators' own sentences, without pydantic's prefix
-            message = message.removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] == "missing":
-            message = "required key is missing"
-        elif "input" in error and error["type"] not in ("model_type",) and not isinstance(error["input"], dict):
-            message = f"{message} (got {error['input']!r})"
-        parts.append(f"{loc}: {message}")
-    more = f" (and {len(parts) - 1} more: {'; '.join(parts[1:])})" if len(parts) > 1 else ""
-    return f"{source}: {parts[0]}{more}"
+# validation_message lives in warta.errors (models validate their own files with it too)
 
 
 # --- overrides ----------------------------------------------------------------------
@@ -223,7 +211,7 @@ def validate_config(raw: dict[str, Any], source: str) -> RunConfig:
         raise InputError(f"{source}: model: required section is missing")
     if not isinstance(model, dict):
         raise InputError(f"{source}: model: expected a section with a `kind` key")
-    from warta.models import KINDS, config_class
+    from warta.models import KINDS
 
     if kind not in KINDS:
         expected = ", ".join(repr(k) for k in KINDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class WartaError(Exception):
     """A problem with the user's input or environment, explained in one line."""
@@ -67,3 +69,23 @@ def require_extra(module: str, what: str | None = None, extra: str | None = None
         if exc.name and exc.name.split(".")[0] != module.split(".")[0]:
             raise
         raise MissingExtra(missing_extra_message(module, what, extra)) from None
+
+
+def validation_message(source: str, exc: Any) -> str:
+    """The one place a pydantic ValidationError becomes `SOURCE: key.path: message` (first error, count of others)."""
+    errors = exc.errors(include_url=False)
+    parts = []
+    for error in errors:
+        loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "value_error":  # our validators' own sentences, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif "input" in error and error["type"] not in ("model_type",) and not isinstance(error["input"], dict):
+            message = f"{message} (got {error['input']!r})"
+        parts.append(f"{loc}: {message}")
+    more = f" (and {len(parts) - 1} more: {'; '.join(parts[1:])})" if len(parts) > 1 else ""
+    return f"{source}: {parts[0]}{more}"

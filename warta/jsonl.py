@@ -271,8 +271,10 @@ iter_records = read_label_records  # the earlier name
 
 
 def _number_text(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= _NUMBER_CHARS else f"a {len(text):,}-character number"
+    # repr for anything that is not a number, so a quoted "0.9" reads as the string it is
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    text = str(value) if number else repr(value)
+    return text if len(text) <= _NUMBER_CHARS else f"a {len(text):,}-character {'number' if number else 'value'}"
 
 
 def check_numbers(record: dict[str, Any], where: str) -> None:

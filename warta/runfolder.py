@@ -318,13 +318,14 @@ class RunFolder:
         sources = self.data.get("sources") if self.has_data() else None
         if isinstance(sources, dict) and "labels" in sources:
             return sources.get("seeds"), sources.get("labels")
-        from warta.config import load_config
-
-        config_path = self.path / self.CONFIG
-        if not config_path.is_file():
+        # the saved mapping, not load_config: the run folder sits below the config layer, and data.seeds /
+        # data.labels are plain paths there (null: the bundled seeds), so nothing is lost
+        config = self.saved_config()
+        if config is None:
             raise InputError(f"{self.path}: neither {self.DATA} nor {self.CONFIG} says where its gold labels are")
-        data = load_config(config_path).data
-        return (str(data.seeds) if data.seeds else None), (str(data.labels) if data.labels else None)
+        data = config.get("data") if isinstance(config.get("data"), dict) else {}
+        seeds, labels = data.get("seeds"), data.get("labels")
+        return (str(seeds) if seeds else None), (str(labels) if labels else None)
 
     @cached_property
     def gold(self) -> list[dict[str, Any]]:
