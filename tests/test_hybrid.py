@@ -190,8 +190,7 @@ def test_refit_with_the_selected_hyperparameters_needs_no_dev(tiny_bert, synthet
 
 
 def test_config_schema_and_registry():
-    from warta.config import load_config
-    from warta.config import config_class
+    from warta.config import config_class, load_config
     from warta.models import model_class
     from warta.models.hybrid import HybridClassifier
 
