@@ -95,3 +95,28 @@ def test_external_evaluations_are_appended_and_replaced_by_name(run, tmp_path):
     assert text.count("| extdev |") == 1 and "| extdev | 124 | 0.750 [0.400, 0.600] |" in text
     recorded = json.loads((copy / "external_evaluations.json").read_text())
     assert set(recorded) == {"extdev"} and set(recorded["extdev"]) == {"type", "stance", "frame"}
+
+
+def test_evaluate_data_card_records_the_external_figures_in_the_card(run, tmp_path):
+    import shutil
+
+    from cli_runner import run_warta
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    rows = [{"text": "Perusahaan itu memangkas 500 karyawan dan menggantinya dengan sistem AI.", "outlet": "A",
+             "type": "fact", "stance": "neutral", "frame": "economic"},
+            {"text": "Menurut serikat pekerja, langkah itu merugikan ribuan keluarga.", "outlet": "B",
+             "type": "quote", "stance": "against", "frame": "human_interest"},
+            {"text": "AI akan menciptakan lapangan kerja baru, kata menteri.", "outlet": "B",
+             "type": "quote", "stance": "pro", "frame": "economic"}]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    done = run_warta("evaluate", copy, "--data", data, "--out", tmp_path / "e.json", "--n-boot", "20",
+                     "--card", "my-articles")
+    assert done.returncode == 0, done.stderr
+    recorded = json.loads((copy / "external_evaluations.json").read_text())
+    assert set(recorded) == {"my-articles"} and recorded["my-articles"]["type"]["n"] == 3
+    assert "| my-articles | 3 |" in (copy / "README.md").read_text()
+    refused = run_warta("evaluate", copy, "--card", "x")
+    assert refused.returncode == 2 and "--card NAME records an external evaluation" in refused.stderr

@@ -31,12 +31,19 @@ def evaluate_cli(
     n_boot: int = typer.Option(1000, "--n-boot", min=0, max=1_000_000, help="Bootstrap resamples for the 95% CIs (0: none)."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the bootstrap."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per prediction batch."),
+    card: Optional[str] = typer.Option(
+        None, "--card", metavar="NAME",
+        help="With --data: also record these figures under NAME in the run's model card (README.md); "
+        "the same NAME replaces its earlier figures.",
+    ),
 ) -> None:
     """Accuracy, macro-F1 with 95% bootstrap CIs, per-class scores, confusion matrix and ECE per layer."""
     from warta.eval.evaluate import default_eval_path, evaluate_run, render_report
 
     if data is not None and split is not None:
         raise InputError("--split and --data: give one (--data scores the run on that file instead of a split)")
+    if card is not None and (data is None or not card.strip()):
+        raise InputError("--card NAME records an external evaluation: give it with --data FILE and a non-empty NAME")
     split = split or "test"
     if out is not None:  # the one overwrite rule (warta.safe_io.claim_output), before any work
         claim_output(out, force=force, inputs=[data])
@@ -45,6 +52,10 @@ def evaluate_cli(
     source = f"data {data}" if data is not None else f"split {split}"
     typer.echo(render_report(metrics, title=f"run {run}  ·  {source}"), nl=False)
     echo_err(f"wrote {target}")
+    if card is not None:
+        from warta.train.model_card import append_external_evaluation
+
+        echo_err(f"wrote {append_external_evaluation(run, card.strip(), metrics)} (model card, '{card.strip()}')")
 
 
 @app.command("compare")
