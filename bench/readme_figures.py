@@ -317,7 +317,25 @@ def render_layout() -> str:
     return "\n".join(out) + "\n"
 
 
+def render_layering() -> str:
+    """The import layering as tests/test_imports.py enforces it (its RANKS list), lowest first."""
+    import ast
+
+    tree = ast.parse((REPO / "tests" / "test_imports.py").read_text(encoding="utf-8"))
+    ranks = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RANKS")
+    by_rank: dict[int, list[str]] = {}
+    for module, rank in ranks:
+        if module != "warta":
+            by_rank.setdefault(rank, []).append(f"`{module}`")
+    chain = " < ".join(", ".join(names) for _, names in sorted(by_rank.items()))
+    return (f"Imports go one way only: {chain} "
+            "; `tests/test_imports.py` fails on a cycle or an upward import, function-level imports "
+            "included.\n")
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
+    "layering": render_layering,
     "layout": render_layout,
     "speed": render_speed,
     "extras": render_extras,
