@@ -329,8 +329,7 @@ def render_layering() -> str:
         if module != "warta":
             by_rank.setdefault(rank, []).append(f"`{module}`")
     chain = " < ".join(", ".join(names) for _, names in sorted(by_rank.items()))
-    return (f"Imports go one way only: {chain} "
-            "; `tests/test_imports.py` fails on a cycle or an upward import, function-level imports "
+    return (f"Imports go one way only: {chain}; `tests/test_imports.py` fails on a cycle or an upward import, function-level imports "
             "included.\n")
 
 
