@@ -10,6 +10,7 @@ its N-th checkpoint (local engine) or N-th finished shard (ray engine).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -206,6 +207,8 @@ def label_cli(
         batch_size=batch_size, device=device, max_article_bytes=max_article_bytes, engine=engine, quantize=quantize,
         workers=workers, address=address, actors=actors, gpus_per_actor=gpus_per_actor, shard_units=shard_units,
     )
+    if os.environ.get(STOP_AFTER_ENV):  # fault injection: a checkpoint after every buffer, so "the N-th" never depends on speed
+        job = dataclasses.replace(job, checkpoint_seconds=0.0)
     try:
         notes = _NotePrinter(quiet)
         summary = label(job, _hooks(engine, quiet, notes))
