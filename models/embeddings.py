@@ -14,6 +14,7 @@ one wins, nothing is corrupted).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -193,7 +194,7 @@ class SentenceEmbedder:
             return int8_encoder(encoder, self.fingerprint, int8=self.quantized == "onnxruntime")
         from warta.models.encoder import int8_linear
 
-        return int8_linear(encoder)
+        return int8_linear(copy.deepcopy(encoder))  # in place otherwise: a copied embedder shares the float encoder
 
     def to(self, device: str) -> SentenceEmbedder:
         if self.quantized and device != "cpu":

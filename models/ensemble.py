@@ -22,6 +22,7 @@ format and loaded by `warta.models.load_model` (which checks it like any model f
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,7 +74,7 @@ class EnsembleClassifier(Params):
     kind = KIND
     training_arguments = EnsembleTrainingArguments
     uses_encoder = True  # labelled in the main process: members may run an encoder (hybrid, transformer)
-    supports_quantize = False
+    supports_quantize = True  # its encoder members (quantize_int8)
 
     def __init__(
         self,
@@ -214,7 +215,18 @@ class EnsembleClassifier(Params):
         return labels_from_proba(self.predict_proba(texts, batch_size=batch_size), self.labels)
 
     # labelling engine hooks (warta.labelling: an encoder kind is labelled in the main process)
-    quantized = False
+    @property
+    def quantized(self) -> bool:
+        return any(getattr(m, "quantized", False) for m in getattr(self, "members_", []))
+
+    def quantize_int8(self, backend: str | None = None) -> EnsembleClassifier:
+        """Every member with an encoder runs it on `backend` (see SentenceEmbedder.quantize_int8); the
+        members are copies, so an ensemble copied first (warta label) leaves the original's members as they were."""
+        encoders = [m for m in self.members_ if getattr(m, "supports_quantize", False)]
+        if not encoders:
+            raise ValueError("this ensemble has no member with an encoder to run on another backend")
+        self.members_ = [copy.copy(m).quantize_int8(backend) if m in encoders else m for m in self.members_]
+        return self
 
     def default_batch_size(self) -> int:
         sizes = [m.default_batch_size() for m in self.members_ if hasattr(m, "default_batch_size")]

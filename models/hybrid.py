@@ -21,6 +21,7 @@ encoder folder is copied into ``encoder/`` and referenced relative to the model 
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
@@ -315,6 +316,15 @@ class HybridClassifier(Params):
         """Embed with an int8 encoder (CPU; ONNX Runtime where installed); see SentenceEmbedder.quantize_int8."""
         self.embedder.quantize_int8(backend)
         return self
+
+    def __copy__(self) -> HybridClassifier:
+        # a copy with its own embedder: `copy.copy(model).quantize_int8()` (warta label --backend on a model
+        # given loaded) must leave the caller's embedder, and its encoder, as they were
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        if getattr(self, "_embedder", None) is not None:
+            clone._embedder = copy.copy(self._embedder)
+        return clone
 
     def default_batch_size(self) -> int:
         return self.embed_batch_size

@@ -106,3 +106,36 @@ def test_bad_members_are_named():
             {"kind": "tfidf"}, {"kind": "ensemble"}]}}, "e.yaml")).member_models()
     with pytest.raises(InputError, match="one non-negative weight per member"):
         fitted(weights={"type": [1.0], "stance": [1.0, 1.0]})
+
+
+class _EncoderMember:
+    """Stands in for a hybrid/transformer member: records the backend it was put on."""
+
+    supports_quantize = True
+    quantized = False
+
+    def __init__(self, member):
+        self.member = member
+
+    def quantize_int8(self, backend=None):
+        self.quantized = backend
+        return self
+
+    def predict_proba(self, texts, batch_size=None):
+        return self.member.predict_proba(texts)
+
+
+def test_labelling_an_ensemble_on_another_backend_moves_its_encoder_members_only():
+    from warta.errors import WartaError
+    from warta.labelling.labeller import load_labeller
+
+    model = fitted()
+    with pytest.raises(WartaError, match="--backend onnx: this ensemble has no member with an encoder"):
+        load_labeller(model, device="cpu", backend="onnx")
+    tfidf, encoder = model.members_[0], _EncoderMember(model.members_[1])
+    model.members_ = [tfidf, encoder]
+    labeller = load_labeller(model, device="cpu", backend="onnx")
+    fast = labeller.model.members_
+    assert fast[0] is tfidf and fast[1] is not encoder and fast[1].quantized == "onnxruntime-fp32"
+    assert labeller.model.quantized and labeller.model_id.endswith("ensemble+onnx")
+    assert model.members_ == [tfidf, encoder] and not encoder.quantized and not model.quantized  # the caller's

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warta.errors import InputError
+from warta.errors import InputError, WartaError
 from warta.models import load_model
 from warta.models.base import Labelled
 from warta.schema import LAYER_NAMES
@@ -253,6 +253,54 @@ def test_warta_label_resume_with_a_hybrid_run_is_byte_identical(hybrid_run, tmp_
     monkeypatch.undo()
     label_articles(hybrid_run, [big], out, resume=True, **kwargs)
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_warta_label_backend_onnx_on_a_hybrid_run_and_resume_never_mixes_backends(hybrid_run, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from test_label import Crash, crash_after, write_articles_jsonl
+
+    from warta.labelling.engine import label_articles
+    from warta.text.corpus import iter_seed_articles
+
+    big = write_articles_jsonl(tmp_path / "in.jsonl", list(iter_seed_articles(SEEDS)), 4)
+    kwargs = dict(workers=0, buffer_sentences=64, checkpoint_seconds=0, device="cpu", batch_size=16)
+    exact, reference = tmp_path / "torch.jsonl", tmp_path / "onnx.jsonl"
+    label_articles(hybrid_run, [big], exact, **kwargs)
+    label_articles(hybrid_run, [big], reference, backend="onnx", **kwargs)
+    a, b = ([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] for path in (exact, reference))
+    assert {r["model"] for r in b} == {f"{hybrid_run.name}/hybrid+onnx"}
+    assert [[r.get(layer) for layer in LAYER_NAMES] for r in a] == [[r.get(layer) for layer in LAYER_NAMES] for r in b]
+
+    out = tmp_path / "resumed.jsonl"
+    crash_after(monkeypatch, 2)
+    with pytest.raises(Crash):
+        label_articles(hybrid_run, [big], out, backend="onnx", **kwargs)
+    monkeypatch.undo()
+    with pytest.raises(WartaError, match=r"the interrupted run had model = '.*hybrid\+onnx', this one '.*hybrid'"):
+        label_articles(hybrid_run, [big], out, resume=True, **kwargs)
+    with pytest.raises(WartaError, match=r"had model = '.*hybrid\+onnx', this one '.*hybrid\+torch-int8'"):
+        label_articles(hybrid_run, [big], out, resume=True, backend="torch-int8", **kwargs)
+    label_articles(hybrid_run, [big], out, resume=True, backend="onnx", **kwargs)
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_labelling_a_loaded_hybrid_on_another_backend_leaves_the_callers_model(hybrid_run):
+    import torch
+
+    from warta.labelling.labeller import load_labeller
+
+    model = load_model(hybrid_run / "model")
+    texts = ["Pekerja pabrik khawatir kehilangan pekerjaan.", "AI akan membantu guru."]
+    before = model.predict_proba(texts)  # loads the float encoder
+    encoder = model.embedder._encoder
+    labeller = load_labeller(model, device="cpu", backend="torch-int8")
+    labeller.label(texts)
+    assert labeller.model.quantized and labeller.model_id.endswith("hybrid+torch-int8")
+    assert not model.quantized and model.embedder._encoder is encoder
+    assert any(type(m) is torch.nn.Linear for m in encoder.modules())  # not quantized in place
+    after = model.predict_proba(texts)
+    for layer in LAYER_NAMES:
+        np.testing.assert_array_equal(after[layer], before[layer])
 
 
 # --- transformer options for tiny data ----------------------------------------------------

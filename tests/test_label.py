@@ -17,6 +17,7 @@ from cli_runner import run_warta
 from warta.errors import InputError, WartaError
 from warta.labelling.checkpoint import partial_paths
 from warta.labelling.engine import LabelSummary, label_articles
+from warta.labelling.job import LabelJob
 from warta.labelling.output import JsonlEncoder, jsonl_prefix, prediction_record
 from warta.models import load_model
 from warta.records import SENTENCE_FIELDS
@@ -187,15 +188,47 @@ def test_int8_path_is_marked_in_the_model_id_and_stays_close(transformer_run, tm
     label_articles(transformer_run, [SEEDS], exact, manifest=MANIFEST, workers=0, device="cpu")
     label_articles(transformer_run, [SEEDS], fast, manifest=MANIFEST, workers=0, device="cpu", quantize=True)
     a, b = read_jsonl(exact), read_jsonl(fast)
-    assert {r["model"] for r in b} == {f"{transformer_run.name}/transformer+int8"}
+    from warta.labelling.labeller import int8_backend_name
+
+    # --quantize is --backend onnx-int8 (torch-int8 without onnxruntime), and the id names which
+    assert {r["model"] for r in b} == {f"{transformer_run.name}/transformer+{int8_backend_name()}"}
     diffs = [abs(x["probs"][layer][k] - y["probs"][layer][k]) for x, y in zip(a, b) if x["probs"]
              for layer in LAYER_NAMES for k in x["probs"][layer]]
     assert 0 < max(diffs) < 0.05
 
 
 def test_quantize_is_refused_for_a_tfidf_model(tfidf_run, tmp_path):
-    with pytest.raises(WartaError, match="--quantize applies to a transformer model on CPU only"):
-        label_articles(tfidf_run, [SEEDS], tmp_path / "x.jsonl", quantize=True)
+    with pytest.raises(WartaError, match=r"--backend torch-int8 \(or --quantize\) applies to .*\(this is a tfidf model on cpu\)"):
+        label_articles(tfidf_run, [SEEDS], tmp_path / "x.jsonl", backend="torch-int8")
+
+
+def test_backend_onnx_labels_like_torch_and_is_named_in_the_model_id(transformer_run, tmp_path):
+    pytest.importorskip("onnxruntime")
+    exact, onnx = tmp_path / "torch.jsonl", tmp_path / "onnx.jsonl"
+    label_articles(transformer_run, [SEEDS], exact, manifest=MANIFEST, workers=0, device="cpu")
+    label_articles(transformer_run, [SEEDS], onnx, manifest=MANIFEST, workers=0, device="cpu", backend="onnx")
+    a, b = read_jsonl(exact), read_jsonl(onnx)
+    assert {r["model"] for r in b} == {f"{transformer_run.name}/transformer+onnx"}
+    assert [[r[layer] for layer in LAYER_NAMES] for r in a] == [[r[layer] for layer in LAYER_NAMES] for r in b]
+    diffs = [abs(x["probs"][layer][k] - y["probs"][layer][k]) for x, y in zip(a, b) if x["probs"]
+             for layer in LAYER_NAMES for k in x["probs"][layer]]
+    assert max(diffs) < 1e-3  # fp32 both ways: only the order of float operations differs
+
+
+def test_backend_options_are_checked_before_any_work(transformer_run, tmp_path, monkeypatch):
+    out = tmp_path / "x.jsonl"
+    with pytest.raises(WartaError, match="--backend fast: expected torch, onnx, onnx-int8, torch-int8"):
+        label_articles(transformer_run, [SEEDS], out, backend="fast")
+    with pytest.raises(WartaError, match="--quantize .* and --backend onnx: give one of them"):
+        label_articles(transformer_run, [SEEDS], out, backend="onnx", quantize=True)
+    with pytest.raises(WartaError, match="--backend, --quantize and --workers apply to --engine local only"):
+        LabelJob(transformer_run, [SEEDS], tmp_path / "shards", engine="ray", backend="onnx").check()
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if the fast extra were not installed
+    result = run_warta("label", transformer_run, SEEDS, "--out", out, "--backend", "onnx", "--device", "cpu")
+    assert result.returncode == 2 and not out.exists()
+    assert result.stderr.strip().splitlines() == [
+        "error: --backend onnx needs the optional package 'onnxruntime', which is not installed: "
+        'pip install -e ".[fast]"']
 
 
 # --- bad input and output safety ---------------------------------------------

@@ -74,7 +74,7 @@ def run_local(job: LabelJob, hooks: LabelHooks) -> LabelSummary:
     check_output(job.out, job.resume, job.force)
     options = job.input_options(exclude=_own_files(job))
     with ExitStack() as stack:
-        labeller = load_labeller(job.model, device=job.device, batch_size=job.batch_size, quantize=job.quantize)
+        labeller = load_labeller(job.model, device=job.device, batch_size=job.batch_size, backend=job.inference_backend)
         if isinstance(job.model, (str, Path)) and RunFolder.holds_model(job.model):
             RunFolder(job.model).check_labels_agree(labeller.labels)  # a run folder whose labels.json was altered
         n_workers = default_workers(labeller.kind, labeller.device) if job.workers is None else job.workers

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
 from warta.labelling.items import InputOptions, Problem
+from warta.labelling.labeller import BACKENDS, DEFAULT_BACKEND
 from warta.labelling.output import format_for
 from warta.labelling.shards import DEFAULT_SHARD_UNITS
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
@@ -49,7 +50,8 @@ class LabelJob:
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     engine: str = "local"
     # --engine local
-    quantize: bool = False
+    backend: str = DEFAULT_BACKEND  # warta.labelling.labeller.BACKENDS
+    quantize: bool = False  # an alias of the int8 backend (onnx-int8 where onnxruntime is installed)
     workers: int | None = None
     buffer_sentences: int | None = None
     buffer_units: int = DEFAULT_BUFFER_UNITS
@@ -75,6 +77,13 @@ class LabelJob:
             return self.format or "jsonl"
         return format_for(self.out, self.format)
 
+    @property
+    def inference_backend(self) -> str:
+        """The encoder backend this job labels with: --backend, or --quantize's int8 one."""
+        from warta.labelling.labeller import int8_backend_name
+
+        return int8_backend_name() if self.quantize and self.backend == DEFAULT_BACKEND else self.backend
+
     def input_options(self, exclude: frozenset[Path] = frozenset()) -> InputOptions:
         return InputOptions(outlet=self.outlet, manifest=self.manifest, exclude=exclude,
                             max_article_bytes=self.max_article_bytes)
@@ -89,9 +98,13 @@ class LabelJob:
                 raise WartaError(f"--{name.replace('_', '-')} {value}: must be a whole number >= {minimum}")
         if self.device not in DEVICES:
             raise WartaError(f"--device {self.device}: expected auto, cpu or cuda")
+        if self.backend not in BACKENDS:
+            raise WartaError(f"--backend {self.backend}: expected {', '.join(BACKENDS)}")
+        if self.quantize and not self.backend.endswith("int8") and self.backend != DEFAULT_BACKEND:
+            raise WartaError(f"--quantize (an int8 backend) and --backend {self.backend}: give one of them")
         if self.engine == "ray":
-            if self.quantize or self.workers is not None:
-                raise WartaError("--quantize and --workers apply to --engine local only")
+            if self.quantize or self.backend != DEFAULT_BACKEND or self.workers is not None:
+                raise WartaError("--backend, --quantize and --workers apply to --engine local only")
             if self.output_format not in RAY_FORMATS:
                 raise WartaError(f"--format {self.format}: --engine ray writes jsonl or parquet shards")
             if not self.gpus_per_actor >= 0 or not self.cpus_per_actor > 0:
