@@ -12,6 +12,15 @@ SEEDS = REPO / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_outside_home(tmp_path_factory):
+    """Embedding caches and ONNX exports (warta.models.cache) go to a session temp folder, never the user's
+    ~/.cache/warta; subprocesses inherit it. Each xdist worker gets its own folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WARTA_CACHE_DIR", str(tmp_path_factory.mktemp("warta-cache")))
+        yield
+
+
 # End-to-end tests marked `slow` (besides every `wheel` and `ddp` test): those that took 10 s or more in
 # `python -m pytest -q --durations=60` at e6f7de0 (2 cores, load ~10; a quiet machine takes about a third).
 # CI runs them; `python -m pytest -q -m "not slow"` is the quick loop.
