@@ -273,9 +273,9 @@ def render_speed() -> str:
             fp32, same, int8 = rows["fp32"], rows["onnx fp32"], rows["onnx int8"]
             lines.append(f"- `warta label` with an e5 encoder (the hybrid, and so the main job's ensemble) is bound by the "
                          f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on the loaded 2-core machine, "
-                         f"{same['× fp32']}× that through ONNX Runtime fp32 (the same labels; measured by the bench script, "
-                         f"not a `warta label` option), {int8['× fp32']}× with "
-                         f"ONNX int8 (`--quantize`, `[fast]` extra; agreement with fp32 type / stance / frame "
+                         f"{same['× fp32']}× that through ONNX Runtime fp32 (`warta label --backend onnx`, the same labels; "
+                         f"`[fast]` extra), {int8['× fp32']}× with "
+                         f"ONNX int8 (`--backend onnx-int8` or `--quantize`; agreement with fp32 type / stance / frame "
                          f"{int8['agreement with fp32 (type / stance / frame)']}) (`bench/encoder_speed_results.md`).")
     scale = BENCH / "outlets_scale_results.md"
     if scale.is_file():
