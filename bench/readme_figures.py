@@ -239,7 +239,8 @@ def render_main_job_time() -> str:
     return (f"From a fresh clone with only Python {r['python']} and pip ({r['machine']}): the install "
             f"{r['install_s'] / 60:.1f} min, the main job's `warta` commands {r['main_job_s'] / 60:.1f} min wall, "
             f"peak memory {r['peak_mb']:,.0f} MB; the environment takes {r['venv_size']} on disk "
-            f"(torch {r['torch_size']}). Measured {r['date']} by `python bench/fresh_clone.py`.\n")
+            f"(torch {r['torch_size']}). Measured {r['date']} at {r['commit']} by `python bench/fresh_clone.py`"
+            + (f"; caveat: {r['caveat']}" if r.get("caveat") else "") + ".\n")
 
 
 def table_row(path: Path, key_prefix: str, exact: bool = False) -> dict[str, str]:
