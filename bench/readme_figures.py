@@ -273,7 +273,7 @@ def render_speed() -> str:
         if {"fp32", "onnx fp32", "onnx int8"} <= set(rows):
             fp32, same, int8 = rows["fp32"], rows["onnx fp32"], rows["onnx int8"]
             lines.append(f"- `warta label` with an e5 encoder (the hybrid, and so the main job's ensemble) is bound by the "
-                         f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on the loaded 2-core machine, "
+                         f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on a quiet 2-core machine (load 1-3), "
                          f"{same['× fp32']}× that through ONNX Runtime fp32 (`warta label --backend onnx`, the same labels; "
                          f"`[fast]` extra), {int8['× fp32']}× with "
                          f"ONNX int8 (`--backend onnx-int8` or `--quantize`; agreement with fp32 type / stance / frame "
