@@ -377,7 +377,10 @@ def test_library_refuses_negative_workers(tfidf_run, tmp_path):
 
 def test_ctrl_c_during_model_load_promises_nothing_that_does_not_exist(tfidf_run, tmp_path):
     script = (
-        "import sys, time\n"
+        # a shell that starts the suite in the background hands its children SIGINT ignored, and Python keeps it
+        # so; a user's Ctrl-C reaches a default handler, which is what this test is about
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import warta.labelling.labeller as fi\n"
         "def slow(*a, **k):\n"
         "    sys.stderr.write('loading\\n'); sys.stderr.flush(); time.sleep(60)\n"
