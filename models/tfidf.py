@@ -14,6 +14,9 @@ torch; ``pipeline_`` rebuilds the scikit-learn Pipeline on demand.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -62,6 +65,26 @@ def __getattr__(name: str) -> Any:
 
         return getattr(tfidf_estimators, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The last fit's key and fitted state (see TfidfClassifier.fit): one entry, so memory stays bounded.
+_LAST_FIT: tuple[str, dict[str, Any]] | None = None
+
+
+def _fit_key(params: Mapping[str, Any], texts: Sequence[str], targets: Mapping[str, Sequence[str | None]],
+             dev: Labelled | None) -> str:
+    """A digest of everything a fit depends on: options, sentences, labels, dev sentences and labels."""
+    digest = hashlib.sha256()
+    dev_part = None if dev is None else [list(dev.texts), {k: list(v) for k, v in dev.targets.items()}]
+    for part in (params, list(texts), {k: list(v) for k, v in targets.items()}, dev_part):
+        digest.update(json.dumps(part, sort_keys=True, default=str, ensure_ascii=False).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _remember_fit(key: str, model: TfidfClassifier) -> None:
+    global _LAST_FIT
+    _LAST_FIT = (key, copy.deepcopy({k: v for k, v in model.__dict__.items() if k.endswith("_")}))
 
 
 def _ordered(value: tuple[int, int]) -> tuple[int, int]:
@@ -187,9 +210,20 @@ class TfidfClassifier(Params):
 
         import warta.models.tfidf_estimators  # noqa: F401
 
+        texts = list(texts)
+        key = _fit_key(self.get_params(), texts, targets, dev)
+        if _LAST_FIT is not None and _LAST_FIT[0] == key:
+            # The same options on the same sentences (an ensemble's TF-IDF member and its hybrid's
+            # TF-IDF head): the fit is a pure function of its inputs, so take a copy of the last one.
+            self.__dict__.update(copy.deepcopy(_LAST_FIT[1]))
+            self._pipeline = None  # rebuilt from the fitted numbers on demand
+            log.info("tfidf: the same options and sentences as the previous fit; its fitted weights reused")
+            return self
         # BLAS threads only add synchronisation cost to these small dense products.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(list(texts), targets, dev)
+            self._fit(texts, targets, dev)
+        _remember_fit(key, self)
+        return self
 
     def selection_summary(self) -> dict[str, Any]:
         """C chosen per layer and the dev macro-F1 of every C tried."""
@@ -215,6 +249,8 @@ class TfidfClassifier(Params):
         limits = {layer: n_text for layer in self.layers if layer not in self.cue_layers}
         head_options = {"class_weight": self.class_weight, "max_iter": self.max_iter, "feature_limits": limits}
         self.tuning_: dict[str, dict[str, float]] = {}
+        # each layer's classifier at every C of the dev grid (C ascending); the one chosen is kept, not refitted
+        fitted: dict[float, PerLayerClassifier] = {}
         if self.selection is not None:  # chosen by an earlier dev selection: nothing to tune
             best = {layer: float(self.selection["best_c"][layer]) for layer in self.layers}
         elif dev is not None and len(self.c_values) > 1:
@@ -223,8 +259,8 @@ class TfidfClassifier(Params):
             Y_dev = self._targets_matrix(dev.targets, len(dev_texts))
             scores: dict[str, dict[float, float]] = {layer: {} for layer in self.layers}
             for c in sorted(self.c_values):
-                heads = PerLayerClassifier(labels, C=c, **head_options)
-                predicted = heads.fit(X, Y).predict(X_dev)
+                fitted[c] = PerLayerClassifier(labels, C=c, **head_options).fit(X, Y)
+                predicted = fitted[c].predict(X_dev)
                 for j, layer in enumerate(self.layers):
                     rows = [i for i, v in enumerate(Y_dev[:, j]) if v is not None]
                     if rows:
@@ -240,7 +276,10 @@ class TfidfClassifier(Params):
             best = {layer: self._default_c() for layer in self.layers}
         self.best_c_ = best
         heads = PerLayerClassifier(labels, C=dict(best), **head_options)
-        heads.fit(X, Y)
+        if fitted:
+            heads.combine({layer: fitted[best[layer]] for layer in self.layers})
+        else:
+            heads.fit(X, Y)
         self._pipeline = Pipeline([("units", splitter), ("features", features), ("layers", heads)])
         self._set_inference([step for _, step in features.transformer_list], heads.head_arrays(), X.shape[1])
         for layer in self.layers:

@@ -128,6 +128,16 @@ class PerLayerClassifier(ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_stacked", None)
         return self
 
+    def combine(self, by_layer: Mapping[str, PerLayerClassifier]) -> PerLayerClassifier:
+        """Fitted from other fits over the same features: each layer's classifier taken from `by_layer[layer]`
+        (C chosen per layer on a grid without fitting the chosen ones again)."""
+        first = next(iter(by_layer.values()))
+        self.layers_, self.labels_, self.offsets_ = list(first.layers_), first.labels_, first.offsets_
+        self.estimators_ = [by_layer[layer].estimators_[j] for j, layer in enumerate(self.layers_)]
+        self.n_features_in_ = first.n_features_in_
+        self.__dict__.pop("_stacked", None)
+        return self
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_stacked", None)  # derived from estimators_

@@ -137,6 +137,40 @@ def test_fit_tunes_c_on_dev_and_learns_the_signal(fitted, synthetic_data):
     assert accuracy > majority + 0.1  # the synthetic type rule is surface cues: learnable
 
 
+def test_the_c_chosen_on_dev_equals_a_fresh_fit_at_that_c(fitted, synthetic_data):
+    """The grid's classifier at the chosen C is kept, not refitted: it must be what a refit would give."""
+    train = synthetic_data.split_records("train")
+    refit = TfidfClassifier(c_values=[0.3, 1.0, 3.0], selection={"best_c": fitted.best_c_})
+    refit.fit([r["text"] for r in train], targets(train, list(LAYERS)))
+    np.testing.assert_array_equal(refit.coef_t_, fitted.coef_t_)
+    np.testing.assert_array_equal(refit.intercept_, fitted.intercept_)
+
+
+def test_a_second_fit_on_the_same_inputs_reuses_the_first(synthetic_data, monkeypatch):
+    """Fitting is a pure function of (options, sentences, labels, dev): an ensemble's TF-IDF member and its
+    hybrid's TF-IDF head share one fit; any change of input fits again."""
+    import warta.models.tfidf_estimators as estimators
+
+    calls = []
+    real_fit = estimators.LogisticRegression.fit
+    monkeypatch.setattr(estimators.LogisticRegression, "fit",
+                        lambda self, *a, **k: calls.append(1) or real_fit(self, *a, **k))
+    train = synthetic_data.split_records("train")
+    texts_, targets_ = [r["text"] for r in train], targets(train, list(LAYERS))
+    first = TfidfClassifier(c_values=[1.0]).fit(texts_, targets_)
+    n_first = len(calls)
+    assert n_first > 0
+    second = TfidfClassifier(c_values=[1.0]).fit(texts_, targets_)
+    assert len(calls) == n_first  # nothing fitted again
+    np.testing.assert_array_equal(second.coef_t_, first.coef_t_)
+    assert second.coef_t_ is not first.coef_t_  # a copy: changing one model never changes the other
+    TfidfClassifier(c_values=[3.0]).fit(texts_, targets_)  # other options: a new fit
+    assert len(calls) > n_first
+    n_third = len(calls)
+    TfidfClassifier(c_values=[3.0]).fit(texts_[:-1], {k: v[:-1] for k, v in targets_.items()})  # other sentences
+    assert len(calls) > n_third
+
+
 def test_predict_proba_shape_order_and_batches(fitted, texts):
     probs = fitted.predict_proba(texts, batch_size=7)
     whole = fitted.predict_proba(texts, batch_size=10_000)
