@@ -251,6 +251,7 @@ class TfidfClassifier(Params):
         self.tuning_: dict[str, dict[str, float]] = {}
         # each layer's classifier at every C of the dev grid (C ascending); the one chosen is kept, not refitted
         fitted: dict[float, PerLayerClassifier] = {}
+        row_spaces: dict[Any, Any] = {}  # one decomposition of the training rows for every C
         if self.selection is not None:  # chosen by an earlier dev selection: nothing to tune
             best = {layer: float(self.selection["best_c"][layer]) for layer in self.layers}
         elif dev is not None and len(self.c_values) > 1:
@@ -259,7 +260,7 @@ class TfidfClassifier(Params):
             Y_dev = self._targets_matrix(dev.targets, len(dev_texts))
             scores: dict[str, dict[float, float]] = {layer: {} for layer in self.layers}
             for c in sorted(self.c_values):
-                fitted[c] = PerLayerClassifier(labels, C=c, **head_options).fit(X, Y)
+                fitted[c] = PerLayerClassifier(labels, C=c, **head_options).fit(X, Y, row_spaces)
                 predicted = fitted[c].predict(X_dev)
                 for j, layer in enumerate(self.layers):
                     rows = [i for i, v in enumerate(Y_dev[:, j]) if v is not None]

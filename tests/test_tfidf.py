@@ -115,6 +115,40 @@ def test_per_layer_heads_equal_logistic_regression(texts):
         np.testing.assert_allclose(p.sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize("classes", [["fact", "quote", "opinion"], ["pro", "against"]])
+def test_logistic_regression_in_the_row_span_reaches_the_same_optimum(texts, classes):
+    """Wide TF-IDF (features >> sentences): solved on the rows' span and lifted back, the coefficients are
+    the full problem's optimum (representer theorem), up to the optimiser's tolerance."""
+    from warta.models.tfidf_estimators import RowSpace, fit_logistic
+
+    X = NgramTfidfVectorizer("char_wb", (2, 5)).fit_transform(texts).tocsr()
+    assert X.shape[1] > 5 * X.shape[0]
+    y = np.random.default_rng(1).choice(classes, X.shape[0])
+    options = {"C": 3.0, "class_weight": "balanced", "tol": 1e-10, "max_iter": 100_000}
+    spaces: dict = {}
+    ours = fit_logistic(X, y, spaces, key="all", **options)
+    reference = LogisticRegression(**options).fit(X, y)
+    assert isinstance(spaces["all"], RowSpace) and spaces["all"].Z.shape[0] == X.shape[0]
+    assert ours.coef_.shape == reference.coef_.shape and ours.n_features_in_ == X.shape[1]
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-5)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), atol=1e-6)
+    again = fit_logistic(X, y, spaces, key="all", **{**options, "C": 0.3})  # the cached basis, another C
+    np.testing.assert_allclose(again.predict_proba(X),
+                               LogisticRegression(**{**options, "C": 0.3}).fit(X, y).predict_proba(X), atol=1e-6)
+
+
+def test_tall_data_is_fitted_directly():
+    from warta.models.tfidf_estimators import fit_logistic
+
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    y = np.where(X[:, 0] > 0, "pro", "against")
+    spaces: dict = {}
+    model = fit_logistic(X, y, spaces, key="k", C=1.0)
+    assert not spaces  # more rows than columns: no basis to build
+    np.testing.assert_allclose(model.coef_, LogisticRegression(C=1.0).fit(X, y).coef_)
+
+
 @pytest.fixture(scope="module")
 def fitted(synthetic_data):
     train = synthetic_data.split_records("train")
