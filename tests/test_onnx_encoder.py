@@ -62,4 +62,12 @@ def test_a_hybrid_loads_quantized(tiny_bert, synthetic_data, tmp_path, monkeypat
     fast = load_model(tmp_path / "hybrid", quantize=True)
     assert fast.quantized and fast.embedder.quantized in ("onnxruntime", "torch")
     texts = [r["text"] for r in dev]
-    assert (np.asarray(fast.predict(texts)["type"]) == np.asarray(model.predict(texts)["type"])).mean() >= 0.9
+    exact, quantized = model.predict_proba(texts), fast.predict_proba(texts)
+    for layer in LAYER_NAMES:
+        assert np.abs(exact[layer] - quantized[layer]).max() < 0.05
+        # so the labels agree wherever fp32 is not near a tie (a margin over 2 x 0.05); a random tiny
+        # encoder leaves near-ties, which int8 rounding (it varies with the thread count) may flip
+        top2 = np.sort(exact[layer], axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 0.1
+        assert clear.sum() >= len(texts) // 2
+        assert (exact[layer].argmax(1) == quantized[layer].argmax(1))[clear].all()
