@@ -47,11 +47,17 @@ SLOW_TESTS = {
 }
 
 
+# The longest test (the README's main job and examples, ~40% of the suite's CPU time) runs first: started last,
+# it would leave one xdist worker running it alone at the end (longest-first scheduling).
+RUN_FIRST = ("test_readme.py", "test_readme_examples_run_as_written")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         end_to_end = item.get_closest_marker("wheel") or item.get_closest_marker("ddp")
         if end_to_end or getattr(item, "originalname", item.name) in SLOW_TESTS.get(item.path.name, ()):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: (item.path.name, getattr(item, "originalname", item.name)) != RUN_FIRST)
 
 
 @pytest.fixture(scope="session")

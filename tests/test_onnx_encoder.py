@@ -69,5 +69,5 @@ def test_a_hybrid_loads_quantized(tiny_bert, synthetic_data, tmp_path, monkeypat
         # encoder leaves near-ties, which int8 rounding (it varies with the thread count) may flip
         top2 = np.sort(exact[layer], axis=1)[:, -2:]
         clear = top2[:, 1] - top2[:, 0] > 0.1
-        assert clear.sum() >= len(texts) // 2
+        assert clear.sum() >= len(texts) // 4  # not vacuous
         assert (exact[layer].argmax(1) == quantized[layer].argmax(1))[clear].all()
