@@ -11,6 +11,7 @@ For each model, on the same --sentences labelled-corpus sentences, `predict_prob
 `warta label` runs; model load and the one-off ONNX export excluded and reported apart) with:
   fp32            today's path (PyTorch, its default threads) -- the anchor
   fp32 1 thread   the thread setting alone
+  torch bf16      the encoder in bfloat16 (`--backend torch-bf16`; native on CPUs with avx512_bf16 / AMX)
   torch int8      PyTorch dynamic quantisation of the Linear layers (per-tensor scales)
   onnx fp32       the encoder exported to ONNX and run by ONNX Runtime, no quantisation
   onnx int8       ONNX Runtime dynamic int8, per-channel weight scales (what --quantize uses when installed),
@@ -40,8 +41,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 EXTDEV = Path("/work/extdev/gold.jsonl")
 ENCODER = REPO / "encoders" / "e5-small"
-VARIANTS = ("fp32", "fp32 1 thread", "torch int8", "onnx fp32", "onnx int8", "onnx int8 1 thread")
-BACKENDS = {"torch int8": "torch", "onnx fp32": "onnxruntime-fp32", "onnx int8": "onnxruntime",
+VARIANTS = ("fp32", "fp32 1 thread", "torch bf16", "torch int8", "onnx fp32", "onnx int8", "onnx int8 1 thread")
+BACKENDS = {"torch bf16": "torch-bf16", "torch int8": "torch", "onnx fp32": "onnxruntime-fp32", "onnx int8": "onnxruntime",
             "onnx int8 1 thread": "onnxruntime"}
 
 
@@ -119,9 +120,9 @@ def measure(run: Path, texts: list[str], gold: list[dict] | None) -> list[dict]:
 
 def render(results: dict[str, list[dict]], n: int, gold: list[dict] | None, load: str) -> str:
     layers = ("type", "stance", "frame")
-    lines = ["# Encoder labelling speed on the CPU: fp32 vs int8 (`bench/encoder_speed.py`)", "",
+    lines = ["# Encoder labelling speed on the CPU: fp32 vs bf16 and int8 (`bench/encoder_speed.py`)", "",
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores, load average before the run {load} (a machine shared by other jobs: "
+             f"{os.cpu_count()} cores, bf16 instructions: {bf16_flags()}, load average before the run {load} (a machine shared by other jobs: "
              "absolute rates are low and noisy, the ratios within one model's rows were measured minutes apart), "
              f"{n} labelled-corpus sentences, `predict_proba` as `warta label` calls it, model load excluded.", "",
              "| model | path | sentences/s | × fp32 | agreement with fp32 (type / stance / frame) | "
@@ -143,6 +144,12 @@ def render(results: dict[str, list[dict]], n: int, gold: list[dict] | None, load
 
 
 DEFAULT_THREADS = 0
+
+
+def bf16_flags() -> str:
+    from warta.models.encoder import cpu_has_bf16
+
+    return {True: "yes (avx512_bf16 or amx_bf16)", False: "no", None: "unknown"}[cpu_has_bf16()]
 
 
 def main() -> None:

@@ -270,23 +270,31 @@ def render_speed() -> str:
         # the first table (the latest run); later tables are earlier runs
         first = next((table for table in md_tables(encoder) if any(r.get("model") == "hybrid" for r in table)), [])
         rows = {r["path"]: r for r in first if r.get("model") == "hybrid"}
-        if {"fp32", "onnx fp32", "onnx int8"} <= set(rows):
-            fp32, same, int8 = rows["fp32"], rows["onnx fp32"], rows["onnx int8"]
+        if {"fp32", "torch bf16", "onnx fp32", "onnx int8"} <= set(rows):
+            fp32, bf16, same, int8 = rows["fp32"], rows["torch bf16"], rows["onnx fp32"], rows["onnx int8"]
             lines.append(f"- `warta label` with an e5 encoder (the hybrid, and so the main job's ensemble) is bound by the "
-                         f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on a quiet 2-core machine (load 1-3), "
-                         f"{same['× fp32']}× that through ONNX Runtime fp32 (`warta label --backend onnx`, the same labels; "
-                         f"`[fast]` extra), {int8['× fp32']}× with "
-                         f"ONNX int8 (`--backend onnx-int8` or `--quantize`; agreement with fp32 type / stance / frame "
+                         f"encoder: {fp32['sentences/s']} sentences/s in PyTorch fp32 on a quiet 2-core machine, "
+                         f"{bf16['× fp32']}× that in bf16 (`warta label --backend torch-bf16`, on CPUs with bf16 "
+                         f"instructions; agreement with fp32 type / stance / frame "
+                         f"{bf16['agreement with fp32 (type / stance / frame)']}), {same['× fp32']}× through ONNX "
+                         f"Runtime fp32 (`--backend onnx`, the same labels; `[fast]` extra), {int8['× fp32']}× with "
+                         f"ONNX int8 (`--backend onnx-int8` or `--quantize`; agreement "
                          f"{int8['agreement with fp32 (type / stance / frame)']}) (`bench/encoder_speed_results.md`).")
     scale = BENCH / "outlets_scale_results.md"
     if scale.is_file():
-        big = table_row(scale, "1,700", exact=True)
-        small = table_row(scale, "5", exact=True)
+        # the quiet re-run (a table without the old code's columns) where there is one, else the loaded run
+        quiet = [t for t in md_tables(scale) if t and "old wall" not in t[0]
+                 and {"5", "1,700"} <= {next(iter(r.values())) for r in t}]
+        if quiet:
+            by_size = {next(iter(r.values())): r for r in quiet[-1]}
+            big, small, where = by_size["1,700"], by_size["5"], "on a quiet 2-core machine"
+        else:
+            big, small = table_row(scale, "1,700", exact=True), table_row(scale, "5", exact=True)
+            where = "wall times on a shared 2-core machine under heavy load"
         lines.append(f"- `warta outlets`: {big['outlets']} outlets ({big['sentences']} sentences) in {big['new wall']} "
                      f"wall ({big['new CPU']} CPU), {big['new peak RSS']} peak; {small['outlets']} outlets with "
                      f"{small['sentences']} sentences in {small['new wall']} wall ({small['new CPU']} CPU), "
-                     f"{small['new peak RSS']}; wall times on a shared 2-core machine under heavy load "
-                     "(`bench/outlets_scale_results.md`).")
+                     f"{small['new peak RSS']}; {where} (`bench/outlets_scale_results.md`).")
     return "\n".join(lines) + "\n"
 
 

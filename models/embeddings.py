@@ -188,6 +188,10 @@ class SentenceEmbedder:
         return self
 
     def _int8(self, encoder: Any) -> Any:
+        if self.quantized == "torch-bf16":
+            from warta.models.encoder import bf16_copy
+
+            return bf16_copy(encoder)
         if self.quantized in ("onnxruntime", "onnxruntime-fp32"):
             from warta.models.onnx_encoder import int8_encoder
 

@@ -358,3 +358,24 @@ def test_refit_all_and_outlet_cv_with_a_hybrid_run(synthetic_data, tiny_bert, tm
     assert cv["scheme"] == "outlet" and "outlet_error" in cv
     # the CV folds, the run and the refit embedded every sentence once: the rest were cache hits
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+
+def test_a_bf16_embedder_stays_close_and_leaves_the_callers_float_encoder(tiny_bert, frozen_segmentation, tmp_path,
+                                                                        monkeypatch):
+    import copy
+
+    import torch
+
+    from warta.models.embeddings import SentenceEmbedder
+
+    monkeypatch.setenv("WARTA_CACHE_DIR", str(tmp_path / "cache"))
+    texts = [text for units in frozen_segmentation.values() for _, text in units][:40]
+    float_embedder = SentenceEmbedder(str(tiny_bert), use_cache=False)
+    exact = float_embedder.embed(texts)
+    bf16 = copy.copy(float_embedder).quantize_int8("torch-bf16")
+    vectors = bf16.embed(texts)
+    assert next(bf16._encoder.parameters()).dtype == torch.bfloat16
+    assert next(float_embedder._encoder.parameters()).dtype == torch.float32  # the caller's encoder untouched
+    assert vectors.dtype == np.float32 and not np.allclose(exact, vectors)  # bf16 really ran
+    assert (exact * vectors).sum(axis=1).min() > 0.99
+    np.testing.assert_array_equal(float_embedder.embed(texts), exact)

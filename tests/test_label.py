@@ -215,9 +215,20 @@ def test_backend_onnx_labels_like_torch_and_is_named_in_the_model_id(transformer
     assert max(diffs) < 1e-3  # fp32 both ways: only the order of float operations differs
 
 
+def test_backend_torch_bf16_labels_close_to_fp32_and_is_named_in_the_model_id(transformer_run, tmp_path):
+    exact, bf16 = tmp_path / "torch.jsonl", tmp_path / "bf16.jsonl"
+    label_articles(transformer_run, [SEEDS], exact, manifest=MANIFEST, workers=0, device="cpu")
+    label_articles(transformer_run, [SEEDS], bf16, manifest=MANIFEST, workers=0, device="cpu", backend="torch-bf16")
+    a, b = read_jsonl(exact), read_jsonl(bf16)
+    assert {r["model"] for r in b} == {f"{transformer_run.name}/transformer+torch-bf16"}
+    diffs = [abs(x["probs"][layer][k] - y["probs"][layer][k]) for x, y in zip(a, b) if x["probs"]
+             for layer in LAYER_NAMES for k in x["probs"][layer]]
+    assert 0 < max(diffs) < 0.05  # bf16 really ran (8 bits of mantissa), and stayed close
+
+
 def test_backend_options_are_checked_before_any_work(transformer_run, tmp_path, monkeypatch):
     out = tmp_path / "x.jsonl"
-    with pytest.raises(WartaError, match="--backend fast: expected torch, onnx, onnx-int8, torch-int8"):
+    with pytest.raises(WartaError, match="--backend fast: expected torch, torch-bf16, onnx, onnx-int8, torch-int8"):
         label_articles(transformer_run, [SEEDS], out, backend="fast")
     with pytest.raises(WartaError, match="--quantize .* and --backend onnx: give one of them"):
         label_articles(transformer_run, [SEEDS], out, backend="onnx", quantize=True)

@@ -12,7 +12,7 @@ and evaluate):
 - Transformer: length-sorted, dynamically padded batches through the shared
   encoder (`TransformerClassifier.predict_proba`), over wide buffers in the
   main process. `backend` picks how the encoder runs (BACKENDS): PyTorch fp32
-  (the default), ONNX Runtime fp32 (the same labels; 1.2x faster on an idle
+  (the default), PyTorch bf16 (CPUs with bf16 instructions), ONNX Runtime fp32 (the same labels; 1.2x faster on an idle
   2-core CPU, 2.8-5.2x on a loaded one: bench/encoder_speed_results.md), or int8 (ONNX Runtime or PyTorch; faster
   still, but changes some labels). A backend other than torch is recorded in
   the model id ("run/hybrid+onnx"), so the records and a --resume say which.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,8 +41,8 @@ if TYPE_CHECKING:  # torch only for transformer runs
     from warta.models.transformer import TransformerClassifier
 
 # `warta label --backend` -> the encoder path of models' `quantize_int8(backend)` (None: plain PyTorch).
-BACKENDS: dict[str, str | None] = {"torch": None, "onnx": "onnxruntime-fp32", "onnx-int8": "onnxruntime",
-                                   "torch-int8": "torch"}
+BACKENDS: dict[str, str | None] = {"torch": None, "torch-bf16": "torch-bf16", "onnx": "onnxruntime-fp32",
+                                   "onnx-int8": "onnxruntime", "torch-int8": "torch"}
 DEFAULT_BACKEND = "torch"
 DEFAULT_TFIDF_BUFFER = 8192
 DEFAULT_TRANSFORMER_BUFFER = 2048
@@ -84,6 +85,13 @@ def check_backend(backend: str) -> None:
     """An unknown --backend, or an ONNX one without onnxruntime installed: one line each."""
     if backend not in BACKENDS:
         raise WartaError(f"--backend {backend}: expected {', '.join(BACKENDS)}")
+    if backend == "torch-bf16":
+        from warta.models.encoder import cpu_has_bf16
+
+        if cpu_has_bf16() is False:
+            logging.getLogger("warta.label").warning(
+                "--backend torch-bf16: this CPU has no bf16 instructions (avx512_bf16, amx_bf16); "
+                "bf16 runs emulated and slower than --backend torch")
     if backend.startswith("onnx"):
         from warta.errors import require_extra
 
