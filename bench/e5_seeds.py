@@ -105,6 +105,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", default=["ab", "abcd"], choices=sorted(VARIANTS))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-train", action="store_true",
+                        help="score only the fits already in --work (a variant may then have fewer seeds)")
     parser.add_argument("--ensemble", type=Path,
                         default=REPO / "runs" / "external-bench" / "ensemble-written--tfidf-written---hybrid--weights-0-5"
                         / "refit" / "model", help="the main job's refit model, averaged with each e5 seed")
@@ -127,6 +129,9 @@ def main() -> int:
         variant = VARIANTS[key]
         per_seed = []
         for seed in args.seeds:
+            done = (args.work / key / f"seed-{seed}" / "bench_train_seconds.json").is_file()
+            if args.no_train and not done:
+                continue
             print(f"{key} seed {seed} ...", file=sys.stderr, flush=True)
             run, train_s = fit(variant, seed, args.work, args.threads)
             probs = load_model(run / "model").predict_proba(texts)
@@ -143,7 +148,8 @@ def main() -> int:
     main_job = headline(score(gold, ensemble_probs, labels)) if ensemble_probs is not None else None
     lines = ["# Fine-tuned e5 over seeds, on the external dev set (measured)", "",
              f"Measured by `python bench/e5_seeds.py --seeds {' '.join(map(str, args.seeds))} --variants "
-             f"{' '.join(args.variants)} --threads {args.threads}` on {time.strftime('%Y-%m-%d')}, 2-core CPU VM "
+             f"{' '.join(args.variants)} --threads {args.threads}{' --no-train' if args.no_train else ''}` on "
+             f"{time.strftime('%Y-%m-%d')}, 2-core CPU VM "
              "(torch limited to the given threads; other work on the other core). External: "
              f"{len(gold)} sentences, 8 real outlets the seeds lack. Each seed: `warta train configs/e5-small.yaml` "
              "on the seeds' train split + the supplement, early stopping on the seeds' dev split, no refit. "
