@@ -66,7 +66,7 @@ class CueFeatures(Cues, TransformerMixin, BaseEstimator):
 
 # Up to this many training rows a layer's logistic regression is solved in the span of its rows (RowSpace);
 # beyond it the Gram matrix (rows x rows) and its eigendecomposition cost more than they save.
-ROW_SPACE_MAX_ROWS = 4000
+ROW_SPACE_MAX_ROWS = 2000
 
 
 class RowSpace:

@@ -139,3 +139,29 @@ def test_labelling_an_ensemble_on_another_backend_moves_its_encoder_members_only
     assert fast[0] is tfidf and fast[1] is not encoder and fast[1].quantized == "onnxruntime-fp32"
     assert labeller.model.quantized and labeller.model_id.endswith("ensemble+onnx")
     assert model.members_ == [tfidf, encoder] and not encoder.quantized and not model.quantized  # the caller's
+
+
+def test_an_ensemble_with_a_fine_tuned_transformer_member_trains_saves_loads_and_labels(tiny_bert, tmp_path,
+                                                                                        monkeypatch):
+    """The e5 + TF-IDF ensemble of issue 19 as one model kind: a transformer member is fitted in the ensemble's
+    fit, saved in its own format, and loads back with the same probabilities."""
+    monkeypatch.setenv("WARTA_CACHE_DIR", str(tmp_path / "cache"))
+    members = [{"kind": "tfidf", "c_values": [1.0]},
+               {"kind": "transformer", "name_or_path": str(tiny_bert), "max_length": 32,
+                "train": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3}}]
+    cfg = validate_config({"layers": ["type", "stance"], "seed": 0,
+                           "model": {"kind": "ensemble", "members": members,
+                                     "weights": {"type": [0.25, 0.75], "stance": [0.25, 0.75]}}}, "ensemble.yaml")
+    model = build_model(cfg).fit(TEXTS, {"type": TYPES, "stance": STANCES}, dev=DEV, work_dir=tmp_path / "work",
+                                 progress=False)
+    assert [m.kind for m in model.members_] == ["tfidf", "transformer"]
+    texts = ["Direktur kata AI efisien.", "Pabrik merekrut lagi.", "Itu sangat tidak adil."]
+    probs = model.predict_proba(texts)
+    members = [m.predict_proba(texts) for m in model.members_]
+    for layer in ("type", "stance"):
+        np.testing.assert_allclose(probs[layer], 0.25 * members[0][layer] + 0.75 * members[1][layer], atol=1e-12)
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "member-1" / "model.safetensors").is_file()
+    loaded = load_model(tmp_path / "m", device="cpu")
+    for layer, p in probs.items():
+        np.testing.assert_allclose(loaded.predict_proba(texts)[layer], p, atol=1e-6)
