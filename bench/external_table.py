@@ -271,7 +271,7 @@ def main() -> int:
         "# External dev set vs leave-one-outlet-out: every model (measured)",
         "",
         f"Measured by `python bench/external_table.py{' --e5' if args.e5 else ''}` on "
-        f"{time.strftime('%Y-%m-%d')}, 2 shared CPU cores (other jobs running: timings are indicative). "
+        f"{time.strftime('%Y-%m-%d')}, 2 CPU cores (timings are indicative; the footnote says how loaded the machine was). "
         f"External: {len(gold)} labelled sentences from 8 real articles / 8 outlets the seeds lack "
         "(../shared/external-dev), each model refit on every labelled seed sentence (+ supplement where named). "
         "macro-F1 [95% bootstrap CI, 1000 resamples]; share error = mean over outlets of the mean |pred - gold share| "

@@ -225,7 +225,7 @@ def render_which_model() -> str:
     source = ("\n\nExternal dev set: " + (f"{size.group(1)} hand-labelled sentences from {size.group(2)} real "
                                             f"articles in {size.group(3)} outlets the seeds lack. " if size else "")
               + "Train (s): `warta train CONFIG --refit all`; label: sentences per second of the model, ratio to "
-              "TF-IDF in the same run; both on 2 shared CPU cores under load. "
+              "TF-IDF in the same run; both on 2 CPU cores (the footnote says how loaded). "
               "Source: `bench/external_table_results.md` (`python bench/external_table.py`"
               + (f", measured {measured.group(1)}" if measured else "") + ").")
     return "\n".join(out) + source + "".join(f"\n\n{n}" for n in notes if n) + "\n"
