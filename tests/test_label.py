@@ -226,6 +226,22 @@ def test_backend_torch_bf16_labels_close_to_fp32_and_is_named_in_the_model_id(tr
     assert 0 < max(diffs) < 0.05  # bf16 really ran (8 bits of mantissa), and stayed close
 
 
+def test_torch_bf16_on_a_cpu_without_bf16_instructions_says_so_in_one_line(monkeypatch, caplog):
+    import warta.models.encoder as encoder
+    from warta.labelling.labeller import check_backend
+
+    monkeypatch.setattr(encoder, "cpu_has_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="warta.label"):
+        check_backend("torch-bf16")
+    assert [r.getMessage() for r in caplog.records] == [
+        "--backend torch-bf16: this CPU has no bf16 instructions (avx512_bf16, amx_bf16); "
+        "bf16 runs emulated and slower than --backend torch"]
+    caplog.clear()
+    monkeypatch.setattr(encoder, "cpu_has_bf16", lambda: True)
+    check_backend("torch-bf16")
+    assert not caplog.records
+
+
 def test_backend_options_are_checked_before_any_work(transformer_run, tmp_path, monkeypatch):
     out = tmp_path / "x.jsonl"
     with pytest.raises(WartaError, match="--backend fast: expected torch, torch-bf16, onnx, onnx-int8, torch-int8"):
