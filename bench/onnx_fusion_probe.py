@@ -5,10 +5,9 @@
 An issue 22.1 lever: the encoder exported to ONNX fp32 (as `warta label --backend onnx` does), fused by
 `onnxruntime.transformers.optimizer` (model_type bert), then dynamically quantised (int8, per-channel).
 Labels of labelled-corpus sentences against the PyTorch fp32 path of the same model, sentences/s and the
-ratio, in one run. Not wired into `warta label`: on 2026-12-06 (quiet 2-core VM) fused fp32 gave 1.13x (plain
-ONNX fp32 1.18x) and
-fused int8 2.38x (agreement 1.000 / 0.997 / 0.997) — no better than the plain ONNX paths
-(bench/encoder_speed_results.md).
+ratio, in one run. Not wired into `warta label`: on 2026-12-06 (quiet 2-core VM) fused fp32 gave 1.13x
+(plain ONNX fp32 1.18x) and fused int8 2.38x (agreement 1.000 / 0.997 / 0.997) — no better than the plain
+ONNX paths (bench/encoder_speed_results.md).
 """
 
 from __future__ import annotations
