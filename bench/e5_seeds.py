@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import external_dev  # bench/ (the script's folder) is on sys.path
+from external_dev import score
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "e5_seeds_results.md"
@@ -77,14 +78,6 @@ def fit(variant: Variant, seed: int, work: Path, threads: int) -> tuple[Path, fl
     return run, train_s
 
 
-def score(gold: list[dict], probs: dict[str, np.ndarray], labels: dict[str, list[str]]) -> dict[str, Any]:
-    from warta.eval.evaluate import score_labelled
-    from warta.records import predictions_from_matrices
-
-    preds = predictions_from_matrices(gold, probs, labels, "bench", decimals=None)
-    return score_labelled(gold, preds, labels, n_boot=1000, seed=0)
-
-
 def headline(m: dict[str, Any]) -> dict[str, float]:
     prof = m["outlet_profile"]["mean_over_outlets"]
     return {**{layer: m[layer]["macro_f1"] for layer in LAYERS},
@@ -100,7 +93,7 @@ def mean_sd(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extdev", type=Path, default=Path("/work/extdev"))
+    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "e5-seeds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", default=["ab", "abcd"], choices=sorted(VARIANTS))
@@ -112,16 +105,12 @@ def main() -> int:
                         / "refit" / "model", help="the main job's refit model, averaged with each e5 seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    gold_path = args.extdev / "gold.jsonl"
-    if not gold_path.is_file():
-        print(f"external dev set not found ({gold_path}); see ../shared/external-dev/README.md — nothing measured")
+    gold_path = external_dev.gold_file(args.extdev)
+    if gold_path is None:
         return 0
-    from warta.eval.evaluate import read_labelled_jsonl
     from warta.models import load_model
-    from warta.schema import LAYERS as SCHEMA
 
-    labels = {layer: list(SCHEMA[layer]) for layer in LAYERS}
-    gold = read_labelled_jsonl(gold_path, labels)
+    gold, labels = external_dev.load(gold_path)
     texts = [r["text"] for r in gold]
     ensemble_probs = load_model(args.ensemble).predict_proba(texts) if (args.ensemble / "model.json").is_file() else None
     results: dict[str, Any] = {}

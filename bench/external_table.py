@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import external_dev  # bench/ (the script's folder) is on sys.path
 import numpy as np
+from external_dev import score
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "external_table_results.md"
@@ -184,14 +186,6 @@ def oof_records(cv: Path) -> list[dict[str, Any]]:
             for r in read_jsonl(cv / "cv" / "oof.jsonl") if r["id"] in gold]
 
 
-def score(gold: list[dict], probs: dict[str, np.ndarray], labels: dict[str, list[str]]) -> dict[str, Any]:
-    from warta.eval.evaluate import score_labelled
-    from warta.records import predictions_from_matrices
-
-    preds = predictions_from_matrices(gold, probs, labels, "bench", decimals=None)
-    return score_labelled(gold, preds, labels, n_boot=1000, seed=0)
-
-
 def calibrated(row: Row, labels: dict[str, list[str]], how: str) -> dict[str, np.ndarray]:
     from warta.models.calibration import Calibration, fit_temperature
 
@@ -235,22 +229,18 @@ def table_line(name: str, m: dict[str, Any], row: Row | None, tfidf_speed: float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extdev", type=Path, default=Path("/work/extdev"))
+    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "external-bench")
     parser.add_argument("--reuse", action="store_true", help="reuse run folders already in --work")
     parser.add_argument("--e5", action="store_true", help="also the fine-tuned e5 variant (many CPU minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    gold_path = args.extdev / "gold.jsonl"
-    if not gold_path.is_file():
-        print(f"external dev set not found ({gold_path}); see ../shared/external-dev/README.md — nothing measured")
+    gold_path = external_dev.gold_file(args.extdev)
+    if gold_path is None:
         return 0
-    from warta.eval.evaluate import read_labelled_jsonl
     from warta.models import load_model
-    from warta.schema import LAYERS as SCHEMA
 
-    labels = {layer: list(SCHEMA[layer]) for layer in LAYERS}
-    gold = read_labelled_jsonl(gold_path, labels)
+    gold, labels = external_dev.load(gold_path)
     texts = [r["text"] for r in gold]
     rows: dict[str, Row] = {}
     for v in VARIANTS:

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import external_dev  # bench/ (the script's folder) is on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "supplement_curve_results.md"
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -54,13 +56,12 @@ def subset(articles: list[list[dict]], fraction: float) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["configs/tfidf-written.yaml"])
-    parser.add_argument("--extdev", type=Path, default=Path("/work/extdev"))
+    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "supplement-curve")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    gold_path = args.extdev / "gold.jsonl"
-    if not gold_path.is_file():
-        print(f"external dev set not found ({gold_path}); see ../shared/external-dev/README.md — nothing measured")
+    gold_path = external_dev.gold_file(args.extdev)
+    if gold_path is None:
         return 0
     from warta.eval.evaluate import evaluate_run
     from warta.jsonl import write_jsonl

@@ -1,0 +1,43 @@
+"""The external dev set for the bench scripts: where it is, the one line when it is absent, its labelled
+sentences and how a model's probabilities on them are scored (the figures `warta evaluate --data` reports).
+
+Its text is rebuilt outside the repository (../shared/external-dev/README.md) and never committed; a bench
+that needs it prints `missing()`'s line and exits 0 without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT = Path("/work/extdev")
+LAYERS = ["type", "stance", "frame"]
+
+
+def gold_file(extdev: Path) -> Path | None:
+    """`extdev`/gold.jsonl, or None after printing the one line that says it is absent."""
+    path = extdev / "gold.jsonl"
+    if path.is_file():
+        return path
+    print(f"external dev set not found ({path}); see ../shared/external-dev/README.md — nothing measured")
+    return None
+
+
+def load(path: Path) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """(labelled sentences, headings skipped; label names per layer)."""
+    from warta.eval.evaluate import read_labelled_jsonl
+    from warta.schema import LAYERS as SCHEMA
+
+    labels = {layer: list(SCHEMA[layer]) for layer in LAYERS}
+    return read_labelled_jsonl(path, labels), labels
+
+
+def score(gold: list[dict], probs: dict[str, np.ndarray], labels: dict[str, list[str]]) -> dict[str, Any]:
+    """macro-F1 with 95% bootstrap CIs, confusions, per-outlet share and stance-index error of `probs` on `gold`."""
+    from warta.eval.evaluate import score_labelled
+    from warta.records import predictions_from_matrices
+
+    preds = predictions_from_matrices(gold, probs, labels, "bench", decimals=None)
+    return score_labelled(gold, preds, labels, n_boot=1000, seed=0)
