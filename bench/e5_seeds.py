@@ -105,12 +105,12 @@ def main() -> int:
                         / "refit" / "model", help="the main job's refit model, averaged with each e5 seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    gold_path = external_dev.gold_file(args.extdev)
-    if gold_path is None:
+    loaded = external_dev.load(args.extdev)
+    if loaded is None:
         return 0
+    gold, labels = loaded
     from warta.models import load_model
 
-    gold, labels = external_dev.load(gold_path)
     texts = [r["text"] for r in gold]
     ensemble_probs = load_model(args.ensemble).predict_proba(texts) if (args.ensemble / "model.json").is_file() else None
     results: dict[str, Any] = {}

@@ -25,11 +25,14 @@ def gold_file(extdev: Path) -> Path | None:
     return None
 
 
-def load(path: Path) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """(labelled sentences, headings skipped; label names per layer)."""
+def load(extdev: Path) -> tuple[list[dict[str, Any]], dict[str, list[str]]] | None:
+    """(labelled sentences, headings skipped; label names per layer), or None when the set is absent (`gold_file`)."""
     from warta.eval.evaluate import read_labelled_jsonl
     from warta.schema import LAYERS as SCHEMA
 
+    path = gold_file(extdev)
+    if path is None:
+        return None
     labels = {layer: list(SCHEMA[layer]) for layer in LAYERS}
     return read_labelled_jsonl(path, labels), labels
 

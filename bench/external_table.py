@@ -235,12 +235,12 @@ def main() -> int:
     parser.add_argument("--e5", action="store_true", help="also the fine-tuned e5 variant (many CPU minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    gold_path = external_dev.gold_file(args.extdev)
-    if gold_path is None:
+    loaded = external_dev.load(args.extdev)
+    if loaded is None:
         return 0
+    gold, labels = loaded
     from warta.models import load_model
 
-    gold, labels = external_dev.load(gold_path)
     texts = [r["text"] for r in gold]
     rows: dict[str, Row] = {}
     for v in VARIANTS:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from warta.models.cache import default_cache_dir  # noqa: F401  (re-exported)
+from warta.models.cache import default_cache_dir
 
 log = logging.getLogger("warta.train")
 _FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",

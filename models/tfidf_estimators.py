@@ -82,7 +82,7 @@ class RowSpace:
     def __init__(self, X: Any, rtol: float = 1e-10):
         gram = np.asarray((X @ X.T).todense() if hasattr(X, "todense") else X @ X.T, dtype=np.float64)
         eigenvalues, vectors = np.linalg.eigh(gram)
-        keep = eigenvalues > max(float(eigenvalues.max(initial=0.0)), 0.0) * rtol
+        keep = eigenvalues > eigenvalues.max(initial=0.0) * rtol  # directions the rows (numerically) span
         self.X = X
         self.vectors = vectors[:, keep]
         self.singular = np.sqrt(eigenvalues[keep])

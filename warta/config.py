@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, create_model, field_validator
 
-from warta.errors import InputError, validation_message  # noqa: F401  (re-exported)
+from warta.errors import InputError, validation_message
 from warta.models.params import Strict, model_section
 from warta.schema import LAYER_NAMES
 
@@ -99,12 +99,6 @@ def __getattr__(name: str) -> Any:
     if name in kinds:
         return config_class(kinds[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# --- errors -----------------------------------------------------------------------
-
-
-# validation_message lives in warta.errors (models validate their own files with it too)
 
 
 # --- overrides ----------------------------------------------------------------------
