@@ -44,6 +44,7 @@ from warta.records import model_id as make_model_id
 from warta.runfolder import RunFolder, check_split
 from warta.schema import LAYER_NAMES, parse_role
 from warta.text.decode import normalise_line, repair_mojibake
+from warta.train.profile_error import outlet_profile_error, render_outlet_error
 
 # --- reading a run folder (warta.runfolder.RunFolder owns the layout) ----------
 
@@ -174,8 +175,6 @@ def outlet_profile(
     layer); the stance layer is required for the index. See
     warta.train.profile_error for the definitions.
     """
-    from warta.train.profile_error import outlet_profile_error
-
     layers = [layer for layer in LAYER_NAMES if layer in layers]
     if "stance" not in layers:
         return None
@@ -339,33 +338,7 @@ def render_report(metrics: Mapping[str, Mapping[str, Any]], title: str | None = 
             lines.append(f"  {label:<{width}}" + "".join(f"{v:>8d}" for v in row))
         lines.append("")
     if metrics.get("outlet_profile"):
-        lines.extend(render_outlet_profile(metrics["outlet_profile"]))
+        lines.append("== per outlet")
+        lines.extend("  " + line for line in render_outlet_error(metrics["outlet_profile"]))
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def render_outlet_profile(profile: Mapping[str, Any]) -> list[str]:
-    """Per-outlet table: share error per layer and stance index gold/pred/error, in points (x 100)."""
-    rows = {name: row for name, row in profile["outlets"].items() if name != "ALL"}
-    layers = list(next(iter(rows.values()))["share_error"])
-    width = max(len("mean over outlets"), *(len(name) for name in rows)) + 2
-    lines = [
-        "== per outlet: share error = mean |predicted - gold share| per layer; stance index = (pro - against)/n; "
-        "points",
-        f"  {'outlet':<{width}}{'n':>4}" + "".join(f"{layer:>9}" for layer in layers)
-        + f"{'index gold':>12}{'pred':>7}{'error':>7}  95% CI of error",
-    ]
-    for name, row in rows.items():
-        index = row["stance_index"]
-        ci = f"  [{index['ci'][0] * 100:+.0f}, {index['ci'][1] * 100:+.0f}]" if index.get("ci") else ""
-        lines.append(
-            f"  {name:<{width}}{row['sentences']:>4}"
-            + "".join(f"{row['share_error'][layer]['points']:>9.1f}" for layer in layers)
-            + f"{index['gold'] * 100:>12.0f}{index['pred'] * 100:>7.0f}{index['error'] * 100:>+7.0f}{ci}"
-        )
-    mean = profile["mean_over_outlets"]
-    lines.append(
-        f"  {'mean over outlets':<{width}}{'':>4}"
-        + "".join(f"{mean['share_error_points'][layer]:>9.1f}" for layer in layers)
-        + f"{'mean |error| ' + format(mean['stance_index_abs_error'] * 100, '.1f'):>26}"
-    )
-    return lines + [""]

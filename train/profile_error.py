@@ -89,27 +89,30 @@ def outlet_profile_error(
     }
 
 
-def render_outlet_error(error: dict[str, Any]) -> list[str]:
-    """Table lines for the train summary: one row per held-out outlet, then the mean."""
+def render_outlet_error(error: dict[str, Any], row_heading: str = "outlet") -> list[str]:
+    """Table lines, in points: one row per outlet (share error per layer, stance index gold/pred/error), then the mean."""
     if "outlets" not in error:
         return [f"profile error: {error.get('skipped', 'not computed')}"]
-    layers = list(next(iter(error["outlets"].values()))["share_error"])
-    head = f"{'held-out outlet':<22}{'n':>4}" + "".join(f"{layer + ' pts':>12}" for layer in layers)
-    lines = [head + f"{'stance idx gold':>17}{'pred':>7}{'error':>8}  95% CI"]
-    for name, row in error["outlets"].items():
-        if name == ALL:
-            continue
-        idx = row["stance_index"]
-        ci = f"  [{idx['ci'][0]:+.2f}, {idx['ci'][1]:+.2f}]" if idx.get("ci") else ""
+    rows = {name: row for name, row in error["outlets"].items() if name != ALL}
+    layers = list(next(iter(rows.values()))["share_error"])
+    width = max(len("mean over outlets"), len(row_heading), *(len(name) for name in rows)) + 2
+    lines = [
+        "share error = mean |predicted - gold share| per layer; stance index = (pro - against)/n; points",
+        f"{row_heading:<{width}}{'n':>4}" + "".join(f"{layer:>9}" for layer in layers)
+        + f"{'index gold':>12}{'pred':>7}{'error':>7}  95% CI of error",
+    ]
+    for name, row in rows.items():
+        index = row["stance_index"]
+        ci = f"  [{index['ci'][0] * POINTS:+.0f}, {index['ci'][1] * POINTS:+.0f}]" if index.get("ci") else ""
         lines.append(
-            f"{name:<22}{row['sentences']:>4}"
-            + "".join(f"{row['share_error'][layer]['points']:>12.1f}" for layer in layers)
-            + f"{idx['gold']:>17.3f}{idx['pred']:>7.3f}{idx['error']:>+8.3f}{ci}"
+            f"{name:<{width}}{row['sentences']:>4}"
+            + "".join(f"{row['share_error'][layer]['points']:>9.1f}" for layer in layers)
+            + f"{index['gold'] * POINTS:>12.0f}{index['pred'] * POINTS:>7.0f}{index['error'] * POINTS:>+7.0f}{ci}"
         )
     mean = error["mean_over_outlets"]
     lines.append(
-        f"{'mean over outlets':<22}{'':>4}"
-        + "".join(f"{mean['share_error_points'][layer]:>12.1f}" for layer in layers)
-        + f"{'|error| ' + format(mean['stance_index_abs_error'], '.3f'):>32}"
+        f"{'mean over outlets':<{width}}{'':>4}"
+        + "".join(f"{mean['share_error_points'][layer]:>9.1f}" for layer in layers)
+        + f"{'mean |error| ' + format(mean['stance_index_abs_error'] * POINTS, '.1f'):>26}"
     )
     return lines

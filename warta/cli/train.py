@@ -67,8 +67,8 @@ def render_extras(result: Any) -> list[str]:
 
     lines: list[str] = []
     if result.cv and "outlet_error" in result.cv:
-        lines += ["", "per-outlet profile error (share error in points; stance index (pro-against)/n, pred - gold):"]
-        lines += render_outlet_error(result.cv["outlet_error"])
+        lines += ["", "per-outlet profile error of the out-of-fold predictions:"]
+        lines += render_outlet_error(result.cv["outlet_error"], row_heading="held-out outlet")
     seeds = result.metrics.get("seeds")
     if seeds:
         lines += ["", f"{seeds['n']} seeds {seeds['seeds']} (macro-F1 mean ± sd; model and predictions: first seed):"]
