@@ -75,6 +75,16 @@ VARIANTS = [
             fresh_cache=False, timed_speed=False),
     Variant("hybrid-e5-written w=0.75", "configs/hybrid-e5-written.yaml", ("model.fusion_weight=0.75",),
             fresh_cache=False, timed_speed=False),
+    # issue 19 section 2's other hybrid settings, one at a time against "fusion on dev" (declared 2026-12-06,
+    # before any was scored): no e5 prefix, CLS pooling, and a C grid for the embedding head past 1.0 (the grid's
+    # top, which dev chose for frame)
+    Variant("hybrid-e5-written, no prefix", "configs/hybrid-e5-written.yaml", ('model.text_prefix=""',),
+            fresh_cache=False, timed_speed=False),
+    Variant("hybrid-e5-written, CLS pooling", "configs/hybrid-e5-written.yaml", ("model.pooling=cls",),
+            fresh_cache=False, timed_speed=False),
+    Variant("hybrid-e5-written, embedding C to 10", "configs/hybrid-e5-written.yaml",
+            ("model.embedding_c_values=[0.001,0.003,0.01,0.03,0.1,0.3,1.0,3.0,10.0]",),
+            fresh_cache=False, timed_speed=False),
     Variant("hybrid (fusion on dev) + all written parts", "configs/hybrid-e5-written.yaml", ALL_WRITTEN,
             fresh_cache=False, timed_speed=False),
     Variant("tfidf + all written parts", "configs/tfidf-written.yaml", ALL_WRITTEN, timed_speed=False),

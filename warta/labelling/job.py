@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from warta.errors import InputError, WartaError
 from warta.labelling.items import InputOptions, Problem
-from warta.labelling.labeller import BACKENDS, DEFAULT_BACKEND
+from warta.labelling.labeller import DEFAULT_BACKEND, check_backend_name
 from warta.labelling.output import format_for
 from warta.labelling.shards import DEFAULT_SHARD_UNITS
 from warta.text.corpus import DEFAULT_MAX_ARTICLE_BYTES
@@ -98,8 +98,7 @@ class LabelJob:
                 raise WartaError(f"--{name.replace('_', '-')} {value}: must be a whole number >= {minimum}")
         if self.device not in DEVICES:
             raise WartaError(f"--device {self.device}: expected auto, cpu or cuda")
-        if self.backend not in BACKENDS:
-            raise WartaError(f"--backend {self.backend}: expected {', '.join(BACKENDS)}")
+        check_backend_name(self.backend)
         if self.quantize and not self.backend.endswith("int8") and self.backend != DEFAULT_BACKEND:
             raise WartaError(f"--quantize (an int8 backend) and --backend {self.backend}: give one of them")
         if self.engine == "ray":

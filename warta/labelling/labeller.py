@@ -81,10 +81,16 @@ def int8_backend_name() -> str:
     return "onnx-int8" if available() else "torch-int8"
 
 
-def check_backend(backend: str) -> None:
-    """An unknown --backend, or an ONNX one without onnxruntime installed: one line each."""
+def check_backend_name(backend: str) -> None:
+    """An unknown --backend: one line (checked before any work starts)."""
     if backend not in BACKENDS:
         raise WartaError(f"--backend {backend}: expected {', '.join(BACKENDS)}")
+
+
+def check_backend(backend: str) -> None:
+    """An unknown --backend, or an ONNX one without onnxruntime installed: one line each; bf16 where the CPU
+    lacks it: a warning."""
+    check_backend_name(backend)
     if backend == "torch-bf16":
         from warta.models.encoder import cpu_has_bf16
 
