@@ -5,17 +5,21 @@ seeds/written/part-*.jsonl): whole written articles are taken in one seeded rand
 the fraction of sentences is reached (nested subsets: 25% ⊂ 50% ⊂ ...), written to a temporary
 JSONL, and ``warta train CONFIG --set data.supplement=[that file] --refit all`` refits the model
 on every labelled seed sentence + that supplement; the refit model labels the external set's
-sentences and is scored like bench/external_table.py (macro-F1 [95% CI], mean per-outlet share
-error, mean |stance-index error|). One training seed per point (the CIs are over sentences).
-Without the external set (default /work/extdev) it prints one line and exits 0.
+sentences and is scored like bench/external_table.py (macro-F1, mean per-outlet share error, mean
+|stance-index error|). Which articles make up a 25/50/75% subset matters as much as its size, so each
+partial fraction is drawn in --orders seeded article orders and reported as mean ± sd over them (one
+training seed; 0% and 100% are the same sentences in every order, fitted once, with their 95% bootstrap
+CIs over sentences). Without the external set (default /work/extdev) it prints one line and exits 0.
 
-    python bench/supplement_curve.py [--configs configs/tfidf-written.yaml ...] [--extdev DIR]
+    python bench/supplement_curve.py [--configs configs/tfidf-written.yaml ...] [--orders 3] [--extdev DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +34,8 @@ FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 LAYERS = ["type", "stance", "frame"]
 
 
-def written_articles() -> tuple[list[Path], list[list[dict]]]:
+def written_articles(order: int) -> tuple[list[Path], list[list[dict]]]:
+    """The written parts and their articles in the seeded order `order`."""
     from warta.jsonl import read_jsonl
 
     parts = sorted((REPO / "seeds" / "written").glob("part-*.jsonl"))
@@ -38,9 +43,9 @@ def written_articles() -> tuple[list[Path], list[list[dict]]]:
     for part in parts:
         for record in read_jsonl(part):
             articles.setdefault(f"{part.stem}/{record.get('article_id')}", []).append(record)
-    order = sorted(articles)
-    random.Random(0).shuffle(order)
-    return parts, [articles[key] for key in order]
+    keys = sorted(articles)
+    random.Random(order).shuffle(keys)
+    return parts, [articles[key] for key in keys]
 
 
 def subset(articles: list[list[dict]], fraction: float) -> list[dict]:
@@ -53,9 +58,39 @@ def subset(articles: list[list[dict]], fraction: float) -> list[dict]:
     return out
 
 
+def fit_point(config: str, records: list[dict], run: Path, gold_path: Path, tmp: Path) -> dict:
+    """Refit `config` on the seeds + `records`, score it on the external set; the figures of one point."""
+    from warta.eval.evaluate import evaluate_run
+    from warta.jsonl import write_jsonl
+
+    supplement = tmp / f"{run.name}.jsonl"
+    write_jsonl(supplement, records)
+    value = f"data.supplement=[{supplement}]" if records else "data.supplement=[]"
+    done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "warta", "train", config, "--set", value,
+                           "--refit", "all", "--out", str(run), "--force", "-q"], cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{run.name}: warta train failed:\n{done.stderr[-2000:]}")
+    m = evaluate_run(run, data=gold_path, n_boot=1000, out=run / "eval-external.json")
+    prof = m["outlet_profile"]["mean_over_outlets"]
+    return {"sentences": len(records),
+            **{layer: m[layer]["macro_f1"] for layer in LAYERS},
+            **{f"{layer}_ci": m[layer]["macro_f1_ci"] for layer in LAYERS},
+            **{f"share_{layer}": prof["share_error_points"][layer] for layer in LAYERS},
+            "si": prof["stance_index_abs_error"] * 100}
+
+
+def cell(points: list[dict], key: str, digits: int) -> str:
+    values = [p[key] for p in points]
+    if len(values) == 1:
+        ci = points[0].get(f"{key}_ci")
+        return f"{values[0]:.{digits}f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["configs/tfidf-written.yaml"])
+    parser.add_argument("--orders", type=int, default=3, help="seeded article orders per partial fraction")
     parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "supplement-curve")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -63,47 +98,42 @@ def main() -> int:
     gold_path = external_dev.gold_file(args.extdev)
     if gold_path is None:
         return 0
-    from warta.eval.evaluate import evaluate_run
-    from warta.jsonl import write_jsonl
-
-    parts, articles = written_articles()
+    parts, articles = written_articles(0)
     total = sum(len(a) for a in articles)
     lines = [
         "# Written-supplement learning curve on the external dev set (measured)",
         "",
-        f"Measured by `python bench/supplement_curve.py --configs {' '.join(args.configs)}` on "
+        f"Measured by `python bench/supplement_curve.py --configs {' '.join(args.configs)} --orders {args.orders}` on "
         f"{time.strftime('%Y-%m-%d')}: {total} written sentences in {len(articles)} articles "
-        f"({', '.join(p.name for p in parts)}); nested subsets of whole articles (seeded order). Each point: the "
-        "config refit on every labelled seed sentence + that subset (`--refit all`, one training seed), scored on "
-        "the external dev set's 120 labelled sentences (8 real outlets). macro-F1 [95% bootstrap CI]; share error "
-        "= mean over outlets of the mean |pred - gold share| (points, type / stance / frame); SI = mean over "
-        "outlets of |stance-index error| (points).",
+        f"({', '.join(p.name for p in parts)}); nested subsets of whole articles. Each point: the config refit on "
+        "every labelled seed sentence + that subset (`--refit all`, training seed 0), scored on the external dev "
+        "set's 120 labelled sentences (8 real outlets). 25/50/75%: mean ± sd over "
+        f"{args.orders} seeded article orders; 0% and 100% (the same sentences in every order): one fit, macro-F1 "
+        "[95% bootstrap CI]. share error = mean over outlets of the mean |pred - gold share| (points, type / "
+        "stance / frame); SI = mean over outlets of |stance-index error| (points).",
         "",
-        "| config | supplement | sentences | type F1 [CI] | stance F1 [CI] | frame F1 [CI] | share err pts | SI pts |",
+        "| config | supplement | sentences | type F1 | stance F1 | frame F1 | share err pts | SI pts |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    results: dict[str, dict[str, list[dict]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for config in args.configs:
             for fraction in FRACTIONS:
-                records = subset(articles, fraction)
-                supplement = Path(tmp) / f"supplement-{int(fraction * 100)}.jsonl"
-                write_jsonl(supplement, records)
-                run = args.work / f"{Path(config).stem}-{int(fraction * 100)}"
-                value = f"data.supplement=[{supplement}]" if records else "data.supplement=[]"
-                print(f"{config} {fraction:.0%} ({len(records)} sentences) ...", file=sys.stderr, flush=True)
-                done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "warta", "train", config, "--set",
-                                       value, "--refit", "all", "--out", str(run), "--force", "-q"],
-                                      cwd=REPO, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise SystemExit(f"{config} {fraction:.0%}: warta train failed:\n{done.stderr[-2000:]}")
-                m = evaluate_run(run, data=gold_path, n_boot=1000, out=run / "eval-external.json")
-                prof = m["outlet_profile"]["mean_over_outlets"]
-                f1 = [f"{m[layer]['macro_f1']:.2f} [{m[layer]['macro_f1_ci'][0]:.2f}, {m[layer]['macro_f1_ci'][1]:.2f}]"
-                      for layer in LAYERS]
-                share = " / ".join(f"{prof['share_error_points'][layer]:.1f}" for layer in LAYERS)
-                lines.append(f"| {Path(config).name} | {fraction:.0%} | {len(records)} | {' | '.join(f1)} | {share} | "
-                             f"{prof['stance_index_abs_error'] * 100:.1f} |")
+                orders = range(args.orders) if 0 < fraction < 1 else range(1)
+                points = []
+                for order in orders:
+                    records = subset(written_articles(order)[1], fraction)
+                    run = args.work / f"{Path(config).stem}-{int(fraction * 100)}-order-{order}"
+                    print(f"{config} {fraction:.0%} order {order} ({len(records)} sentences) ...", file=sys.stderr,
+                          flush=True)
+                    points.append(fit_point(config, records, run, gold_path, Path(tmp)))
+                results.setdefault(config, {})[f"{fraction:.2f}"] = points
+                share = " / ".join(cell(points, f"share_{layer}", 1) for layer in LAYERS)
+                lines.append(f"| {Path(config).name} | {fraction:.0%} | {cell(points, 'sentences', 0)} | "
+                             + " | ".join(cell(points, layer, 2) for layer in LAYERS)
+                             + f" | {share} | {cell(points, 'si', 1)} |")
                 print(lines[-1], flush=True)
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0

@@ -204,7 +204,8 @@ def bf16_copy(encoder: nn.Module) -> nn.Module:
     """A bfloat16 copy of `encoder` for CPU inference (the float one untouched).
 
     On a CPU with bf16 instructions (avx512_bf16, AMX) its matrix products run ~1.7x faster than fp32 and,
-    measured, label exactly as fp32 (bench/encoder_speed_results.md); without them they are emulated, and
+    measured, label as fp32 on training sentences and move 1-2 labels in 120 unseen ones (bench/encoder_speed_results.md,
+    bench/onnx_selective_probe_results.md); without them they are emulated, and
     slower: `cpu_has_bf16` says which, and the labeller warns.
     """
     return copy.deepcopy(encoder).cpu().eval().to(torch.bfloat16)
