@@ -313,7 +313,8 @@ def main() -> int:
             m = score(gold, calibrated(row, labels, how), labels)
             results[f"{name} +{how}"] = m
             lines.append(table_line(f"{name} +{how}", m, None, None))
-    lines += ["", "## Confusion matrices of the best-scoring rows are in the JSON beside this file.", ""]
+    lines += ["", "Confusion matrices, per-class scores and per-outlet profiles of every row: "
+              "`bench/external_table_results.json`.", ""]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     args.out.with_suffix(".json").write_text(json.dumps(
         {name: {k: v for k, v in m.items()} for name, m in results.items()}, indent=1), encoding="utf-8")
