@@ -233,8 +233,10 @@ def table_line(name: str, m: dict[str, Any], row: Row | None, tfidf_speed: float
     spd = "—"
     if row is not None and row.speed is not None:
         spd = f"{row.speed:.0f}" + (f" ({row.speed / tfidf_speed:.2g}×)" if tfidf_speed else "")
+    si_ci = prof.get("stance_index_abs_error_ci")
+    si = f"{prof['stance_index_abs_error'] * 100:.1f}" + (f" [{si_ci[0] * 100:.0f}, {si_ci[1] * 100:.0f}]" if si_ci else "")
     return (f"| {name} | {fmt_ci(m['type'])} | {fmt_ci(m['stance'])} | {fmt_ci(m['frame'])} | {share} | "
-            f"{prof['stance_index_abs_error'] * 100:.1f} | {looo} | {train_s} | {spd} |")
+            f"{si} | {looo} | {train_s} | {spd} |")
 
 
 def main() -> int:
@@ -276,7 +278,7 @@ def main() -> int:
         "(../shared/external-dev), each model refit on every labelled seed sentence (+ supplement where named). "
         "macro-F1 [95% bootstrap CI, 1000 resamples]; share error = mean over outlets of the mean |pred - gold share| "
         "per layer (points, type / stance / frame); SI = mean over outlets of |stance-index error| (points, index = "
-        "(pro - against)/n × 100). LOOO = `warta train CONFIG --cv outlet` on the seeds (macro-F1 mean over the 5 "
+        "(pro - against)/n × 100) [95% interval over outlets: the 8 resampled]. LOOO = `warta train CONFIG --cv outlet` on the seeds (macro-F1 mean over the 5 "
         "held-out outlets, type / stance / frame; SI). train s = wall time of `warta train CONFIG --refit all` "
         "(train/dev fit + evaluation + refit, fresh embedding cache). label s/s = `predict_proba` sentences per "
         f"second on {SPEED_SENTENCES} distinct sentences, ratio to TF-IDF in the same run. Variants were declared "

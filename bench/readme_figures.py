@@ -202,7 +202,7 @@ def render_which_model() -> str:
     if not tables:
         raise SystemExit(f"{EXTERNAL}: no table")
     main_config = main_job_config().stem
-    head = ("| model | type macro-F1 [95% CI] | stance macro-F1 | frame macro-F1 | stance-index error (points) | "
+    head = ("| model | type macro-F1 [95% CI] | stance macro-F1 | frame macro-F1 | stance-index error, points [95% interval over outlets] | "
             "leave-one-outlet-out: macro-F1 type / stance / frame; stance-index error | train (s) | "
             "label (sentences/s, × TF-IDF) |")
     out = [head, "| --- | --- | --- | --- | --- | --- | --- | --- |"]

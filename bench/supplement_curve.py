@@ -76,14 +76,16 @@ def fit_point(config: str, records: list[dict], run: Path, gold_path: Path, tmp:
             **{layer: m[layer]["macro_f1"] for layer in LAYERS},
             **{f"{layer}_ci": m[layer]["macro_f1_ci"] for layer in LAYERS},
             **{f"share_{layer}": prof["share_error_points"][layer] for layer in LAYERS},
-            "si": prof["stance_index_abs_error"] * 100}
+            "si": prof["stance_index_abs_error"] * 100,
+            "si_ci": [v * 100 for v in prof["stance_index_abs_error_ci"]] if prof.get("stance_index_abs_error_ci") else None}
 
 
 def cell(points: list[dict], key: str, digits: int) -> str:
     values = [p[key] for p in points]
     if len(values) == 1:
         ci = points[0].get(f"{key}_ci")
-        return f"{values[0]:.{digits}f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+        ci_digits = 2 if digits > 1 else 0  # F1 intervals to 0.01, points to 1
+        return f"{values[0]:.{digits}f}" + (f" [{ci[0]:.{ci_digits}f}, {ci[1]:.{ci_digits}f}]" if ci else "")
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 

@@ -69,12 +69,20 @@ def outlet_profile_error(
         name: _outlet([g for g, _ in rows], [p for _, p in rows], layers, rng, n_boot)
         for name, rows in [*((n, by_outlet[n]) for n in names), (ALL, pairs)]
     }
+    # how far the mean |error| could move with other outlets like these: the outlets resampled (each keeps its
+    # observed error). Resampling sentences instead would inflate it: |error + noise| is biased upwards.
+    abs_errors = np.array([abs(outlets[n]["stance_index"]["error"]) for n in names])
+    abs_ci = None
+    if n_boot and len(names) > 1:
+        picks = rng.integers(0, len(names), size=(n_boot, len(names)))
+        abs_ci = [round(float(v), 4) for v in percentile_interval(abs_errors[picks].mean(axis=1))]
     mean = {
         "share_error_points": {
             layer: round(float(np.mean([outlets[n]["share_error"][layer]["points"] for n in names])), 2)
             for layer in layers
         },
-        "stance_index_abs_error": round(float(np.mean([abs(outlets[n]["stance_index"]["error"]) for n in names])), 4),
+        "stance_index_abs_error": round(float(abs_errors.mean()), 4),
+        "stance_index_abs_error_ci": abs_ci,
         "stance_index_error": round(float(np.mean([outlets[n]["stance_index"]["error"] for n in names])), 4),
         "outlets": len(names),
     }
@@ -83,7 +91,8 @@ def outlet_profile_error(
         "mean_over_outlets": mean,
         "method": "share_error = mean over a layer's labels of |pred share - gold share| x 100 (points); "
                   "stance_index.error = (pro - against)/n predicted - gold, 95% paired sentence-bootstrap interval "
-                  f"({n_boot} resamples); means unweighted over held-out outlets (ALL excluded). "
+                  f"({n_boot} resamples); means unweighted over held-out outlets (ALL excluded); the 95% interval of the "
+                  "mean |error| resamples the outlets (other outlets like these). "
                   "`warta outlets --gold RUN/sentences.jsonl --labels LABELS --pred RUN/cv/oof.jsonl` gives the "
                   "full report with article-cluster intervals",
     }
@@ -114,5 +123,6 @@ def render_outlet_error(error: dict[str, Any], row_heading: str = "outlet") -> l
         f"{'mean over outlets':<{width}}{'':>4}"
         + "".join(f"{mean['share_error_points'][layer]:>9.1f}" for layer in layers)
         + f"{'mean |error| ' + format(mean['stance_index_abs_error'] * POINTS, '.1f'):>26}"
+        + (f"  [{ci[0] * POINTS:.0f}, {ci[1] * POINTS:.0f}]" if (ci := mean.get("stance_index_abs_error_ci")) else "")
     )
     return lines
