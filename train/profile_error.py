@@ -123,6 +123,7 @@ def render_outlet_error(error: dict[str, Any], row_heading: str = "outlet") -> l
         f"{'mean over outlets':<{width}}{'':>4}"
         + "".join(f"{mean['share_error_points'][layer]:>9.1f}" for layer in layers)
         + f"{'mean |error| ' + format(mean['stance_index_abs_error'] * POINTS, '.1f'):>26}"
-        + (f"  [{ci[0] * POINTS:.0f}, {ci[1] * POINTS:.0f}]" if (ci := mean.get("stance_index_abs_error_ci")) else "")
+        + (f"  [{interval[0] * POINTS:.0f}, {interval[1] * POINTS:.0f}]"
+           if (interval := mean.get("stance_index_abs_error_ci")) else "")
     )
     return lines

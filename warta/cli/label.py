@@ -173,8 +173,9 @@ def label_cli(
         DEFAULT_BACKEND, "--backend",
         help=f"How an encoder model (hybrid, transformer, ensemble) runs on the CPU: {', '.join(BACKENDS)}. "
              "torch-bf16: ~1.8x faster on CPUs with bf16 instructions (avx512_bf16, AMX), labels measured "
-             "unchanged on training sentences, 1-2 in 120 unseen ones moved; onnx: ONNX Runtime fp32, the same labels, 1.0-1.2x faster (needs the fast extra); *-int8: "
-             "~2-2.5x faster, but changes some labels. Recorded in each record's model id.",
+             "unchanged on training sentences, 1-2 in 120 unseen ones moved; onnx: ONNX Runtime fp32, the same "
+             "labels, 1.0-1.2x faster (needs the fast extra); *-int8: ~2-2.5x faster, but changes 2-24% of a "
+             "layer's labels on unseen text. Recorded in each record's model id.",
     ),
     quantize: bool = typer.Option(
         False, "--quantize", help="Same as --backend onnx-int8 (torch-int8 without onnxruntime)."
