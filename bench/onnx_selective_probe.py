@@ -69,40 +69,27 @@ def with_encoder(folder: Path, encoder=None, bf16: bool = False):
     return model
 
 
-def measure(folder: Path, texts: list[str], gold) -> list[dict]:
+def path_row(model, texts: list[str], gold) -> dict:
+    """One encoder path of a model: sentences/s on `texts`, its argmax labels there and, with the external set,
+    on it, with its external macro-F1 per layer."""
+    model.predict_proba(texts[:16])  # warm-up (first export or compilation for these shapes)
+    started = time.perf_counter()
+    probs = model.predict_proba(texts)
+    row = {"rate": len(texts) / (time.perf_counter() - started),
+           "corpus": {layer: probs[layer].argmax(1) for layer in LAYERS}}
+    if gold is not None:
+        sentences, labels = gold
+        external = model.predict_proba([g["text"] for g in sentences])
+        row["external"] = {layer: external[layer].argmax(1) for layer in LAYERS}
+        scored = external_dev.score(sentences, external, labels)
+        row["f1"] = {layer: scored[layer]["macro_f1"] for layer in LAYERS}
+    return row
+
+
+def against_first(rows: list[dict], folder: Path) -> list[dict]:
+    """Each row's ratio to the first (PyTorch fp32) and its label agreement with it; printed as it goes."""
     import numpy as np
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from warta.models.onnx_encoder import OnnxEncoder, export_int8
-
-    def run(model) -> dict:
-        model.predict_proba(texts[:16])  # warm-up
-        started = time.perf_counter()
-        probs = model.predict_proba(texts)
-        row = {"rate": len(texts) / (time.perf_counter() - started),
-               "corpus": {layer: probs[layer].argmax(1) for layer in LAYERS}}
-        if gold is not None:
-            sentences, labels = gold
-            row["external_probs"] = model.predict_proba([g["text"] for g in sentences])
-            row["external"] = {layer: row["external_probs"][layer].argmax(1) for layer in LAYERS}
-            scored = external_dev.score(sentences, row["external_probs"], labels)
-            row["f1"] = {layer: scored[layer]["macro_f1"] for layer in LAYERS}
-        return row
-
-    reference = with_encoder(folder)
-    rows = [{"variant": "fp32", **run(reference)}]
-    work = Path(tempfile.mkdtemp(prefix="warta-selective-"))
-    plain = export_int8(encoder_of(reference), work / "fp32.onnx", int8=False)
-    matmuls = [n.name for n in onnx.load(str(plain)).graph.node if n.op_type == "MatMul"]
-    rows.append({"variant": "torch bf16", **run(with_encoder(folder, bf16=True))})
-    for name, keep in variants(matmuls).items():
-        target = work / f"{name.replace(' ', '-')}.onnx"
-        quantize_dynamic(str(plain), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
-        config = encoder_of(reference).config
-        row = run(with_encoder(folder, OnnxEncoder(target, config)))
-        rows.append({"variant": f"onnx int8, {name} ({len(matmuls) - len(keep)} of {len(matmuls)} MatMuls)", **row})
     base = rows[0]
     for row in rows:
         row["ratio"] = row["rate"] / base["rate"]
@@ -114,11 +101,32 @@ def measure(folder: Path, texts: list[str], gold) -> list[dict]:
     return rows
 
 
-def render(results: dict[str, list[dict]], n: int, external: int | None, load: str) -> str:
+def measure(folder: Path, texts: list[str], gold) -> list[dict]:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from warta.models.onnx_encoder import OnnxEncoder, export_int8
+
+    reference = with_encoder(folder)
+    rows = [{"variant": "fp32", **path_row(reference, texts, gold)}]
+    work = Path(tempfile.mkdtemp(prefix="warta-selective-"))
+    plain = export_int8(encoder_of(reference), work / "fp32.onnx", int8=False)
+    matmuls = [n.name for n in onnx.load(str(plain)).graph.node if n.op_type == "MatMul"]
+    rows.append({"variant": "torch bf16", **path_row(with_encoder(folder, bf16=True), texts, gold)})
+    for name, keep in variants(matmuls).items():
+        target = work / f"{name.replace(' ', '-')}.onnx"
+        quantize_dynamic(str(plain), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+        row = path_row(with_encoder(folder, OnnxEncoder(target, encoder_of(reference).config)), texts, gold)
+        rows.append({"variant": f"onnx int8, {name} ({len(matmuls) - len(keep)} of {len(matmuls)} MatMuls)", **row})
+    return against_first(rows, folder)
+
+
+def render(results: dict[str, list[dict]], n: int, external: int | None, load: str, title: str) -> str:
     def triple(row: dict, key: str, fmt: str = ".3f") -> str:
         return " / ".join(format(row[key][layer], fmt) for layer in LAYERS) if key in row else "—"
 
-    lines = ["# Selective int8: which matrix products keep the labels (`bench/onnx_selective_probe.py`)", "",
+    lines = [f"# {title}", "",
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average before the run "
              f"{load}; {n} labelled-corpus sentences for the rate; agreement with PyTorch fp32 on them and on the "
              + (f"{external} external dev sentences (unseen text)." if external else
@@ -133,13 +141,21 @@ def render(results: dict[str, list[dict]], n: int, external: int | None, load: s
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_probe(description: str, default_out: Path, measure_model, title: str, ready=None) -> None:
+    """The command line shared by the encoder-path probes: model folders in, a results table out.
+
+    `measure_model(folder, texts, gold)` gives a model's rows; `ready()` (optional) returns why nothing can be
+    measured here (one line), or None."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("models", nargs="+", type=Path, help="hybrid or transformer model folders")
     parser.add_argument("--sentences", type=int, default=300)
     parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "onnx_selective_probe_results.md")
+    parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
+    problem = ready() if ready else None
+    if problem:
+        print(problem)
+        return
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     spec = importlib.util.spec_from_file_location("encoder_speed", REPO / "bench" / "encoder_speed.py")
     encoder_speed = importlib.util.module_from_spec(spec)
@@ -149,10 +165,15 @@ def main() -> None:
     gold = external_dev.load(args.extdev) if path.is_file() else None
     if gold is None:
         print(f"external dev set not found ({path}): agreement on corpus sentences only")
-    results = {str(folder): measure(folder, texts, gold) for folder in args.models}
-    report = render(results, len(texts), len(gold[0]) if gold else None, load)
+    results = {str(folder): measure_model(folder, texts, gold) for folder in args.models}
+    report = render(results, len(texts), len(gold[0]) if gold else None, load, title)
     args.out.write_text(report, encoding="utf-8")
     print(report)
+
+
+def main() -> None:
+    run_probe(__doc__.splitlines()[0], REPO / "bench" / "onnx_selective_probe_results.md", measure,
+              "Selective int8: which matrix products keep the labels (`bench/onnx_selective_probe.py`)")
 
 
 if __name__ == "__main__":

@@ -12,15 +12,11 @@ openvino installed it says so in one line. Results go to bench/openvino_probe_re
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import os
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import external_dev  # bench/ (the script's folder) is on sys.path
 import onnx_selective_probe as probe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,67 +51,26 @@ def openvino_encoder(path: Path, config, precision: str):
 
 
 def measure(folder: Path, texts: list[str], gold) -> list[dict]:
-    import numpy as np
-
     from warta.models.onnx_encoder import export_int8
 
-    def run(model) -> dict:
-        model.predict_proba(texts[:16])  # warm-up (and OpenVINO's first compilation for these shapes)
-        started = time.perf_counter()
-        probs = model.predict_proba(texts)
-        row = {"rate": len(texts) / (time.perf_counter() - started),
-               "corpus": {layer: probs[layer].argmax(1) for layer in probe.LAYERS}}
-        if gold is not None:
-            sentences, labels = gold
-            external = model.predict_proba([g["text"] for g in sentences])
-            row["external"] = {layer: external[layer].argmax(1) for layer in probe.LAYERS}
-            scored = external_dev.score(sentences, external, labels)
-            row["f1"] = {layer: scored[layer]["macro_f1"] for layer in probe.LAYERS}
-        return row
-
     reference = probe.with_encoder(folder)
-    rows = [{"variant": "PyTorch fp32", **run(reference)}]
+    rows = [{"variant": "PyTorch fp32", **probe.path_row(reference, texts, gold)}]
     encoder = probe.encoder_of(reference)
     plain = export_int8(encoder, Path(tempfile.mkdtemp(prefix="warta-openvino-")) / "fp32.onnx", int8=False)
     for precision in ("f32", "bf16"):
         model = probe.with_encoder(folder, openvino_encoder(plain, encoder.config, precision))
-        rows.append({"variant": f"OpenVINO {precision}", **run(model)})
-    base = rows[0]
-    for row in rows:
-        row["ratio"] = row["rate"] / base["rate"]
-        for part in ("corpus", "external"):
-            if part in row:
-                row[f"{part}_agreement"] = {layer: float(np.mean(row[part][layer] == base[part][layer]))
-                                            for layer in probe.LAYERS}
-        print(f"{folder}: {row['variant']}: {row['rate']:.1f} sentences/s, {row['ratio']:.2f}x", flush=True)
-    return rows
+        rows.append({"variant": f"OpenVINO {precision}", **probe.path_row(model, texts, gold)})
+    return probe.against_first(rows, folder)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", type=Path, help="hybrid or transformer model folders")
-    parser.add_argument("--sentences", type=int, default=300)
-    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "openvino_probe_results.md")
-    args = parser.parse_args()
-    if importlib.util.find_spec("openvino") is None:
-        print("openvino is not installed (pip install openvino): nothing measured")
-        return
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    spec = importlib.util.spec_from_file_location("encoder_speed", REPO / "bench" / "encoder_speed.py")
-    encoder_speed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(encoder_speed)
-    texts = encoder_speed.corpus_texts(args.sentences)
-    path = args.extdev / "gold.jsonl"
-    gold = external_dev.load(args.extdev) if path.is_file() else None
-    if gold is None:
-        print(f"external dev set not found ({path}): agreement on corpus sentences only")
-    results = {str(folder): measure(folder, texts, gold) for folder in args.models}
-    report = probe.render(results, len(texts), len(gold[0]) if gold else None, load)
-    report = report.replace("# Selective int8: which matrix products keep the labels (`bench/onnx_selective_probe.py`)",
-                            "# OpenVINO as the encoder's runtime (`bench/openvino_probe.py`)")
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
+    def ready() -> str | None:
+        if importlib.util.find_spec("openvino") is None:
+            return "openvino is not installed (pip install openvino): nothing measured"
+        return None
+
+    probe.run_probe(__doc__.splitlines()[0], REPO / "bench" / "openvino_probe_results.md", measure,
+                    "OpenVINO as the encoder's runtime (`bench/openvino_probe.py`)", ready)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 LAYERS = ["type", "stance", "frame"]
 
 
-def written_articles(order: int) -> tuple[list[Path], list[list[dict]]]:
-    """The written parts and their articles in the seeded order `order`."""
+def written_articles() -> tuple[list[Path], dict[str, list[dict]]]:
+    """The written parts and their articles, keyed "part/article_id"."""
     from warta.jsonl import read_jsonl
 
     parts = sorted((REPO / "seeds" / "written").glob("part-*.jsonl"))
@@ -43,9 +43,14 @@ def written_articles(order: int) -> tuple[list[Path], list[list[dict]]]:
     for part in parts:
         for record in read_jsonl(part):
             articles.setdefault(f"{part.stem}/{record.get('article_id')}", []).append(record)
+    return parts, articles
+
+
+def in_order(articles: dict[str, list[dict]], order: int) -> list[list[dict]]:
+    """The articles in the seeded order `order`."""
     keys = sorted(articles)
     random.Random(order).shuffle(keys)
-    return parts, [articles[key] for key in keys]
+    return [articles[key] for key in keys]
 
 
 def subset(articles: list[list[dict]], fraction: float) -> list[dict]:
@@ -100,8 +105,8 @@ def main() -> int:
     gold_path = external_dev.gold_file(args.extdev)
     if gold_path is None:
         return 0
-    parts, articles = written_articles(0)
-    total = sum(len(a) for a in articles)
+    parts, articles = written_articles()
+    total = sum(len(a) for a in articles.values())
     lines = [
         "# Written-supplement learning curve on the external dev set (measured)",
         "",
@@ -124,7 +129,7 @@ def main() -> int:
                 orders = range(args.orders) if 0 < fraction < 1 else range(1)
                 points = []
                 for order in orders:
-                    records = subset(written_articles(order)[1], fraction)
+                    records = subset(in_order(articles, order), fraction)
                     run = args.work / f"{Path(config).stem}-{int(fraction * 100)}-order-{order}"
                     print(f"{config} {fraction:.0%} order {order} ({len(records)} sentences) ...", file=sys.stderr,
                           flush=True)

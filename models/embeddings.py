@@ -14,7 +14,6 @@ one wins, nothing is corrupted).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -188,17 +187,9 @@ class SentenceEmbedder:
         return self
 
     def _int8(self, encoder: Any) -> Any:
-        if self.quantized == "torch-bf16":
-            from warta.models.encoder import bf16_copy
+        from warta.models.encoder import backend_encoder
 
-            return bf16_copy(encoder)
-        if self.quantized in ("onnxruntime", "onnxruntime-fp32"):
-            from warta.models.onnx_encoder import int8_encoder
-
-            return int8_encoder(encoder, self.fingerprint, int8=self.quantized == "onnxruntime")
-        from warta.models.encoder import int8_linear
-
-        return int8_linear(copy.deepcopy(encoder))  # in place otherwise: a copied embedder shares the float encoder
+        return backend_encoder(encoder, self.quantized, self.fingerprint)
 
     def to(self, device: str) -> SentenceEmbedder:
         if self.quantized and device != "cpu":

@@ -172,32 +172,34 @@ def _forward_params(module: nn.Module) -> set[str]:
     return set(inspect.signature(module.forward).parameters)
 
 
-def int8_copy(module: nn.Module, key: str | None = None, backend: str | None = None) -> nn.Module:
-    """A copy of the multi-head module whose encoder runs in int8 on the CPU; the float module is untouched.
+def backend_encoder(encoder: nn.Module, backend: str, key: str | None = None) -> nn.Module:
+    """A stand-in for `encoder` (a Hugging Face encoder) that runs on `backend` on the CPU; `encoder` untouched.
 
-    `backend` "onnxruntime" (the default when installed: per-channel int8, close to fp32; see
-    warta.models.onnx_encoder, `key` names its cached export) or "torch" (PyTorch dynamic
-    quantization of the Linear layers). The heads stay float: they are tiny, and quantizing them
-    would move the probabilities more than it saves time.
+    "torch-bf16" (`bf16_copy`), "onnxruntime" (per-channel int8, close to fp32; see warta.models.onnx_encoder,
+    `key` names its cached export), "onnxruntime-fp32" (ONNX Runtime without int8), or "torch" (PyTorch dynamic
+    int8 of the Linear layers, `int8_linear`).
     """
     from warta.models import onnx_encoder
 
-    backend = backend or int8_backend()
     if backend == "torch-bf16":
-        quantized = copy.deepcopy(module).cpu().eval()
-        quantized.encoder = bf16_copy(quantized.encoder)
-        return quantized
-    if backend in ("onnxruntime", "onnxruntime-fp32"):  # -fp32: ONNX Runtime without int8 (bench/encoder_speed.py)
+        return bf16_copy(encoder)
+    if backend in ("onnxruntime", "onnxruntime-fp32"):
         if not onnx_encoder.available():
             raise WartaError('--quantize with onnxruntime: not installed (pip install "warta[fast]")')
-        heads = {name: head.out_features for name, head in zip(module.layer_names, module.heads, strict=True)}
-        runtime = onnx_encoder.int8_encoder(module.encoder, key, int8=backend == "onnxruntime")
-        quantized = MultiHeadEncoder(runtime, heads, module.pooling, 0.0)
-        quantized.heads.load_state_dict(module.heads.state_dict())
-        return quantized.eval()
-    quantized = copy.deepcopy(module).cpu().eval()
-    quantized.encoder = int8_linear(quantized.encoder)
-    return quantized
+        return onnx_encoder.int8_encoder(encoder, key, int8=backend == "onnxruntime")
+    return int8_linear(copy.deepcopy(encoder))
+
+
+def int8_copy(module: nn.Module, key: str | None = None, backend: str | None = None) -> nn.Module:
+    """A copy of the multi-head module whose encoder runs on `backend` (`backend_encoder`; default: int8 through
+    ONNX Runtime where installed) on the CPU; the float module is untouched. The heads stay float: they are
+    tiny, and quantizing them would move the probabilities more than it saves time.
+    """
+    heads = {name: head.out_features for name, head in zip(module.layer_names, module.heads, strict=True)}
+    runtime = backend_encoder(module.encoder, backend or int8_backend(), key)
+    quantized = MultiHeadEncoder(runtime, heads, module.pooling, 0.0)
+    quantized.heads.load_state_dict(module.heads.state_dict())
+    return quantized.cpu().eval()
 
 
 def bf16_copy(encoder: nn.Module) -> nn.Module:

@@ -12,9 +12,9 @@ and evaluate):
 - Transformer: length-sorted, dynamically padded batches through the shared
   encoder (`TransformerClassifier.predict_proba`), over wide buffers in the
   main process. `backend` picks how the encoder runs (BACKENDS): PyTorch fp32
-  (the default), PyTorch bf16 (CPUs with bf16 instructions), ONNX Runtime fp32 (the same labels; 1.2x faster on an idle
-  2-core CPU, 2.8-5.2x on a loaded one: bench/encoder_speed_results.md), or int8 (ONNX Runtime or PyTorch; faster
-  still, but changes some labels). A backend other than torch is recorded in
+  (the default), PyTorch bf16 (CPUs with bf16 instructions; ~1.8x, labels nearly unchanged), ONNX Runtime fp32
+  (the same labels; 1.0-1.2x), or int8 (ONNX Runtime or PyTorch; 2-2.6x, but changes labels):
+  bench/encoder_speed_results.md. A backend other than torch is recorded in
   the model id ("run/hybrid+onnx"), so the records and a --resume say which.
 """
 
