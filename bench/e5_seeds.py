@@ -18,7 +18,6 @@ exits 0. Writes bench/e5_seeds_results.md (+ .json).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -92,9 +91,7 @@ def mean_sd(values: list[float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
-    parser.add_argument("--work", type=Path, default=REPO / "runs" / "e5-seeds")
+    parser = external_dev.arguments(__doc__, REPO / "runs" / "e5-seeds", RESULTS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", default=["ab", "abcd"], choices=sorted(VARIANTS))
     parser.add_argument("--threads", type=int, default=1)
@@ -103,7 +100,6 @@ def main() -> int:
     parser.add_argument("--ensemble", type=Path,
                         default=REPO / "runs" / "external-bench" / "ensemble-written--tfidf-written---hybrid--weights-0-5"
                         / "refit" / "model", help="the main job's refit model, averaged with each e5 seed")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     loaded = external_dev.load(args.extdev)
     if loaded is None:

@@ -7,6 +7,7 @@ that needs it prints `missing()`'s line and exits 0 without it.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,15 @@ import numpy as np
 
 DEFAULT = Path("/work/extdev")
 LAYERS = ["type", "stance", "frame"]
+
+
+def arguments(doc: str, work: Path, out: Path) -> argparse.ArgumentParser:
+    """A bench script's parser with the options every external-set bench shares: --extdev, --work, --out."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--extdev", type=Path, default=DEFAULT, help="the rebuilt external dev set's folder")
+    parser.add_argument("--work", type=Path, default=work, help="run folders of the models trained here")
+    parser.add_argument("--out", type=Path, default=out, help="the results file written")
+    return parser
 
 
 def gold_file(extdev: Path) -> Path | None:

@@ -29,7 +29,6 @@ it the script prints one line and exits 0. Writes bench/external_table_results.m
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -240,12 +239,9 @@ def table_line(name: str, m: dict[str, Any], row: Row | None, tfidf_speed: float
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
-    parser.add_argument("--work", type=Path, default=REPO / "runs" / "external-bench")
+    parser = external_dev.arguments(__doc__, REPO / "runs" / "external-bench", RESULTS)
     parser.add_argument("--reuse", action="store_true", help="reuse run folders already in --work")
     parser.add_argument("--e5", action="store_true", help="also the fine-tuned e5 variant (many CPU minutes)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     loaded = external_dev.load(args.extdev)
     if loaded is None:

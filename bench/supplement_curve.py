@@ -16,7 +16,6 @@ CIs over sentences). Without the external set (default /work/extdev) it prints o
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import statistics
@@ -95,12 +94,9 @@ def cell(points: list[dict], key: str, digits: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = external_dev.arguments(__doc__, REPO / "runs" / "supplement-curve", RESULTS)
     parser.add_argument("--configs", nargs="+", default=["configs/tfidf-written.yaml"])
     parser.add_argument("--orders", type=int, default=3, help="seeded article orders per partial fraction")
-    parser.add_argument("--extdev", type=Path, default=external_dev.DEFAULT)
-    parser.add_argument("--work", type=Path, default=REPO / "runs" / "supplement-curve")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     gold_path = external_dev.gold_file(args.extdev)
     if gold_path is None:
