@@ -54,15 +54,14 @@ CONTEXT_C = {"type": 0.1, "stance": 0.1, "frame": 1.0}
 def apply_attribution_lexicon() -> None:
     from warta.models import tfidf_cues as cues
 
-    attribution = cues.ATTRIBUTION | frozenset(ADDED_ATTRIBUTION)
-    cues.ATTRIBUTION, cues.CUE_LEXICONS["attribution"] = attribution, attribution
-    plain = cues._lexicon_hits
+    cues.CUE_LEXICONS["attribution"] = cues.ATTRIBUTION | frozenset(ADDED_ATTRIBUTION)  # the default lists
+    plain = cues.Cues._token_codes
 
-    def hits(token: str) -> list[int]:
+    def token_codes(self: cues.Cues, token: str) -> list[int]:
         stem = token[:-3] if token.endswith("nya") and len(token) > 5 else None
-        return [cues._CODE["attribution"]] if stem in cues.PASSIVE_REPORT else plain(token)
+        return [cues._CODE["attribution"]] if stem in cues.PASSIVE_REPORT else plain(self, token)
 
-    cues._lexicon_hits = hits
+    cues.Cues._token_codes = token_codes
 
 
 def apply_last4_pooling() -> None:

@@ -37,7 +37,7 @@ from warta.models.safety import (
     require_finite,
     require_finite_output,
 )
-from warta.models.tfidf_cues import CUE_NAMES, Cues
+from warta.models.tfidf_cues import CUE_LEXICONS, CUE_NAMES, Cues
 from warta.models.tfidf_features import (
     NgramTfidf,
     SplitTexts,
@@ -47,6 +47,8 @@ from warta.models.tfidf_features import (
 from warta.schema import LAYER_NAMES, LAYERS
 
 LayerName = Literal["type", "stance", "frame"]
+CueLexiconName = Literal[tuple(CUE_LEXICONS)]  # type: ignore[valid-type]
+CueWord = Annotated[str, Field(min_length=1, max_length=100)]
 
 KIND = "tfidf"
 WEIGHTS_FILE = "weights.npz"
@@ -163,8 +165,8 @@ class TfidfClassifier(Params):
     def labels(self) -> dict[str, list[str]]:
         return {layer: list(LAYERS[layer]) for layer in self.layers}
 
-    def build_features(self) -> Any:
-        """The unfitted FeatureUnion of word, char (and cue) blocks."""
+    def build_features(self, cue_lexicons: Mapping[str, Sequence[str]] | None = None) -> Any:
+        """The unfitted FeatureUnion of word, char (and cue) blocks; `cue_lexicons`: a saved model's words."""
         from sklearn.pipeline import FeatureUnion
 
         from warta.models.tfidf_estimators import CueFeatures, NgramTfidfVectorizer
@@ -176,7 +178,7 @@ class TfidfClassifier(Params):
                                           max_features=self.max_features, sublinear_tf=self.sublinear_tf)),
         ]
         if self.cue_features:
-            parts.append(("cues", CueFeatures(weight=self.cue_weight)))
+            parts.append(("cues", CueFeatures(weight=self.cue_weight, lexicons=cue_lexicons)))
         return FeatureUnion(parts)
 
     def _targets_matrix(self, targets: Mapping[str, Sequence[str | None]], n: int) -> np.ndarray:
@@ -353,7 +355,7 @@ class TfidfClassifier(Params):
 
         from warta.models.tfidf_estimators import PerLayerClassifier, UnitSplitter
 
-        features = self.build_features()
+        features = self.build_features(self._cue_lexicons())
         for (_, step), block in zip(features.transformer_list, self.blocks_, strict=True):
             if isinstance(block, NgramTfidf):
                 step.terms_, step.idf_ = block.terms_, block.idf_
@@ -376,6 +378,11 @@ class TfidfClassifier(Params):
             heads.estimators_.append(estimator)
         heads.offsets_, heads.n_features_in_ = self.offsets_, n_features
         return Pipeline([("units", UnitSplitter()), ("features", features), ("layers", heads)])
+
+    def _cue_lexicons(self) -> dict[str, list[str]] | None:
+        """The cue block's words (None without cue features)."""
+        cues = [block for block in self.blocks_ if isinstance(block, Cues)]
+        return cues[0].lexicon_words() if cues else None
 
     # -- persistence (no pickle: arrays in .npz, vocabulary and parameters in JSON) --
 
@@ -405,6 +412,8 @@ class TfidfClassifier(Params):
             "tuning": self.tuning_,
             "weights": WEIGHTS_FILE,
             "vocabulary": VOCABULARY_FILE,
+            # the cue words travel with the model: a later change to the built-in lists leaves its labels alone
+            "cue_lexicons": self._cue_lexicons(),
             "versions": {"scikit-learn": metadata.version("scikit-learn"), "numpy": np.__version__},
         })
 
@@ -430,15 +439,19 @@ class TfidfClassifier(Params):
         require_finite(arrays, weights_path)
         vocabulary = read_json(vocabulary_path)
         try:
-            model._restore(arrays, vocabulary)
+            model._restore(arrays, vocabulary, record.cue_lexicons)
         except (KeyError, ValueError, TypeError) as exc:
             raise InputError(f"{folder}: weights do not match {MODEL_CARD} ({type(exc).__name__}: {exc})") from None
         model.best_c_ = record.best_c
         model.tuning_ = record.tuning
         return model
 
-    def _restore(self, arrays: dict[str, np.ndarray], vocabulary: dict[str, list[str]]) -> None:
-        """Feature blocks and heads from saved arrays, checked against the parameters."""
+    def _restore(self, arrays: dict[str, np.ndarray], vocabulary: dict[str, list[str]],
+                 cue_lexicons: Mapping[str, Sequence[str]] | None = None) -> None:
+        """Feature blocks and heads from saved arrays, checked against the parameters.
+
+        `cue_lexicons`: the words saved with the model; None (models saved before warta recorded them)
+        means the built-in lists."""
         blocks: list[Any] = []
         settings = {"word": ("word", self.word_ngrams), "char": ("char_wb", self.char_ngrams)}
         for name in VECTORIZER_BLOCKS:
@@ -453,7 +466,7 @@ class TfidfClassifier(Params):
             blocks.append(block)
         n_text = sum(len(block.terms_) for block in blocks)
         if self.cue_features:
-            blocks.append(Cues(weight=self.cue_weight))
+            blocks.append(Cues(weight=self.cue_weight, lexicons=cue_lexicons))
         n_features = n_text + (len(CUE_NAMES) if self.cue_features else 0)
         heads: Heads = {}
         for layer in self.layers:
@@ -486,11 +499,19 @@ class TfidfModelFile(ModelFile):
     tuning: dict[str, dict[str, Finite]] = {}
     weights: FileName = WEIGHTS_FILE
     vocabulary: FileName = VOCABULARY_FILE
+    cue_lexicons: dict[CueLexiconName, Annotated[list[CueWord], Field(max_length=100_000)]] | None = None
 
     @field_validator("params", mode="before")
     @classmethod
     def _without_layers(cls, value: Any) -> Any:
         return _drop_layers(value)
+
+    @field_validator("cue_lexicons")
+    @classmethod
+    def _every_lexicon(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is not None and set(value) != set(CUE_LEXICONS):
+            raise ValueError(f"needs exactly the lexicons {sorted(CUE_LEXICONS)}")
+        return value
 
 
 TfidfClassifier.model_file = TfidfModelFile

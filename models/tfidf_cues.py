@@ -5,7 +5,7 @@ numpy/scipy only (no scikit-learn): `warta.models.tfidf_estimators.CueFeatures` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,24 +76,38 @@ CUE_NAMES = (
 )
 
 
-def _lexicon_hits(token: str) -> list[int]:
-    stem = token[:-3] if token.endswith("nya") and len(token) > 5 else None
-    return [
-        _CODE[name]
-        for name, lexicon in CUE_LEXICONS.items()
-        if token in lexicon or (stem is not None and stem in lexicon)
-    ]
-
-
 class Cues(_UnitCache):
     """Counts of attribution verbs, hedges, evaluative and personal words, evidence words
     (log-scaled), quote marks, a quote pair, colon, question/exclamation mark, digits, and length.
 
     Stateless apart from a per-word cache; `weight` scales the block against the TF-IDF rows.
+    `lexicons` (name -> words, the names of CUE_LEXICONS) replaces the built-in lists: a saved model
+    keeps the words it was fitted with, so a later change to the lists does not change its labels.
     """
 
-    def __init__(self, weight: float = 1.0):
+    _CACHE_KEYS = (*_UnitCache._CACHE_KEYS, "_codes_of_word")
+
+    def __init__(self, weight: float = 1.0, lexicons: Mapping[str, Sequence[str]] | None = None):
         self.weight = weight
+        self.lexicons = lexicons
+
+    def lexicon_words(self) -> dict[str, list[str]]:
+        """The words of each lexicon in use, sorted (what a saved model records)."""
+        lexicons = CUE_LEXICONS if self.lexicons is None else self.lexicons
+        if set(lexicons) != set(CUE_LEXICONS):
+            raise ValueError(f"cue lexicons must be exactly {sorted(CUE_LEXICONS)}, got {sorted(lexicons)}")
+        return {name: sorted(set(lexicons[name])) for name in CUE_LEXICONS}
+
+    def _token_codes(self, token: str) -> list[int]:
+        """One code per lexicon holding the token or, for "-nya" forms, its stem (ujarnya -> ujar)."""
+        if "_codes_of_word" not in self.__dict__:
+            codes: dict[str, set[int]] = {}
+            for name, words in self.lexicon_words().items():
+                for word in words:
+                    codes.setdefault(word, set()).add(_CODE[name])
+            self._codes_of_word = codes
+        stem = token[:-3] if token.endswith("nya") and len(token) > 5 else None
+        return sorted(self._codes_of_word.get(token, set()) | self._codes_of_word.get(stem or "", set()))
 
     def fit(self, raw_documents: Sequence[str], y: Any = None) -> Cues:
         return self
@@ -103,7 +117,7 @@ class Cues(_UnitCache):
 
     def _unit_values(self, unit: str) -> list[int]:
         tokens = _WORD_RE.findall(unit.lower())
-        codes = [code for token in tokens for code in _lexicon_hits(token)]
+        codes = [code for token in tokens for code in self._token_codes(token)]
         codes += [_CODE["quote"]] * sum(ch in _QUOTE_CHARS for ch in unit)
         for char, name in ((":", "colon"), ("?", "question"), ("!", "exclamation")):
             if char in unit:

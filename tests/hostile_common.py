@@ -31,6 +31,7 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     """Run `warta ARGS` in-process through the real entry point's error handling: (exit code, stdout, stderr)."""
     from warta.cli import run
 
+    capsys.readouterr()  # what ran before (a fixture saving a model prints transformers' bars) is not the command's
     code = run([str(a) for a in args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err

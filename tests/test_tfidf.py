@@ -258,6 +258,25 @@ def test_save_load_round_trip(fitted, texts, tmp_path):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "model" / name).read_bytes()
 
 
+def test_a_saved_model_keeps_its_cue_words_when_the_built_in_lists_change(fitted, texts, tmp_path, monkeypatch):
+    from warta.models import tfidf_cues
+
+    fitted.save(tmp_path / "model")
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert card["cue_lexicons"] == {name: sorted(words) for name, words in tfidf_cues.CUE_LEXICONS.items()}
+    before = load_model(tmp_path / "model").predict_proba(texts + NOVEL)["type"]
+    # a later warta with other lists: attribution words gone, the hedges standing in for them
+    monkeypatch.setitem(tfidf_cues.CUE_LEXICONS, "attribution", tfidf_cues.HEDGES)
+    probe = ["Menurut analis, PHK berlanjut.", "Perusahaan itu mengatakan robot datang."]
+    assert not np.array_equal(CueFeatures().transform(probe).toarray(),
+                              CueFeatures(lexicons=card["cue_lexicons"]).transform(probe).toarray())
+    np.testing.assert_array_equal(load_model(tmp_path / "model").predict_proba(texts + NOVEL)["type"], before)
+    # a model saved before warta recorded its words is read with the built-in lists
+    del card["cue_lexicons"]
+    (tmp_path / "model" / "model.json").write_text(json.dumps(card))
+    assert not np.array_equal(load_model(tmp_path / "model").predict_proba(texts + NOVEL)["type"], before)
+
+
 def test_load_never_unpickles(fitted, tmp_path):
     folder = tmp_path / "model"
     fitted.save(folder)
