@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -66,13 +65,8 @@ def fit(variant: Variant, seed: int, work: Path, threads: int) -> tuple[Path, fl
         return run, json.loads(timing.read_text())["train_s"]
     sets = [x for o in (*variant.overrides, f"seed={seed}") for x in ("--set", o)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
-    done = subprocess.run(["nice", "-n", "15", sys.executable, "-m", "warta", "train", "configs/e5-small.yaml",
-                           *sets, "--out", str(run), "--force", "-q"], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{variant.key} seed {seed} failed:\n{done.stderr[-2000:]}")
-    train_s = time.perf_counter() - start
+    train_s = external_dev.run_warta("train", "configs/e5-small.yaml", *sets, "--out", str(run), "--force", "-q",
+                                     env=env, nice=15)
     timing.write_text(json.dumps({"train_s": train_s, "threads": threads}))
     return run, train_s
 

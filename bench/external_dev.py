@@ -1,5 +1,6 @@
 """The external dev set for the bench scripts: where it is, the one line when it is absent, its labelled
-sentences and how a model's probabilities on them are scored (the figures `warta evaluate --data` reports).
+sentences and how a model's probabilities on them are scored (the figures `warta evaluate --data` reports);
+and the one way those benches run the warta CLI (`run_warta`).
 
 Its text is rebuilt outside the repository (../shared/external-dev/README.md) and never committed; a bench
 that needs it prints `missing()`'s line and exits 0 without it.
@@ -8,13 +9,30 @@ that needs it prints `missing()`'s line and exits 0 without it.
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parent.parent
 DEFAULT = Path("/work/extdev")
 LAYERS = ["type", "stance", "frame"]
+
+
+def run_warta(*args: str, env: Mapping[str, str] | None = None, nice: int = 10,
+              program: Sequence[str] = (sys.executable, "-m", "warta")) -> float:
+    """Run `program ARGS` (the warta CLI) niced in the repository; wall seconds. A failure stops the bench
+    with the command and the end of its stderr."""
+    start = time.perf_counter()
+    done = subprocess.run(["nice", "-n", str(nice), *program, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"warta {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - start
 
 
 def arguments(doc: str, work: Path, out: Path) -> argparse.ArgumentParser:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from typing import Any
 
 import external_dev  # bench/ (the script's folder) is on sys.path
 import numpy as np
-from external_dev import score
+from external_dev import run_warta, score
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "external_table_results.md"
@@ -118,16 +117,6 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
-def warta(*args: str, env: dict[str, str] | None = None) -> float:
-    """Run the warta CLI (niced), return wall seconds; a failure stops the bench with its stderr."""
-    start = time.perf_counter()
-    done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "warta", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"warta {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - start
-
-
 def fit_variant(v: Variant, work: Path, reuse: bool) -> tuple[Path, float | None, Path | None]:
     refit, cv = work / slug(v.name) / "refit", work / slug(v.name) / "cv"
     sets = [x for o in v.overrides for x in ("--set", o)]
@@ -135,12 +124,12 @@ def fit_variant(v: Variant, work: Path, reuse: bool) -> tuple[Path, float | None
     if not (reuse and (refit / "model" / "model.json").is_file()):
         with tempfile.TemporaryDirectory() as cache:  # a fresh embedding cache: honest train seconds
             env = {**os.environ, "WARTA_CACHE_DIR": cache} if v.fresh_cache else None
-            train_s = warta("train", v.config, *sets, "--refit", "all", "--out", str(refit), "--force", "-q", env=env)
+            train_s = run_warta("train", v.config, *sets, "--refit", "all", "--out", str(refit), "--force", "-q", env=env)
         (refit / "bench_train_seconds.json").write_text(json.dumps({"train_s": train_s, "fresh": v.fresh_cache}))
     elif (refit / "bench_train_seconds.json").is_file():
         train_s = json.loads((refit / "bench_train_seconds.json").read_text())["train_s"]
     if v.looo and not (reuse and (cv / "cv" / "metrics.json").is_file()):
-        warta("train", v.config, *sets, "--cv", "outlet", "--out", str(cv), "--force", "-q")
+        run_warta("train", v.config, *sets, "--cv", "outlet", "--out", str(cv), "--force", "-q")
     return refit, train_s, cv if v.looo else None
 
 

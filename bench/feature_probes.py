@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,10 +105,7 @@ def child(probe: str, argv: list[str]) -> int:
 
 
 def run_child(probe: str, *args: str, env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, __file__, "--apply", probe, "--", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{probe}: {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    external_dev.run_warta(*args, env=env, program=(sys.executable, __file__, "--apply", probe, "--"))
 
 
 def trained(probe: str, config: str, work: Path, extdev: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -159,8 +155,9 @@ def article_context(gold: list[dict], labels: dict[str, list[str]], tfidf_probs:
 
     results = {}
     for context in (False, True):
-        scaler = StandardScaler().fit(features(train, context))
-        x_train, x_test = scaler.transform(features(train, context)), scaler.transform(features(test, context))
+        x_train, x_test = features(train, context), features(test, context)
+        scaler = StandardScaler().fit(x_train)
+        x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
         head, fused = {}, {}
         for layer in LAYERS:
             rows = [i for i, r in enumerate(train) if r.get(layer)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,10 +69,7 @@ def fit_point(config: str, records: list[dict], run: Path, gold_path: Path, tmp:
     supplement = tmp / f"{run.name}.jsonl"
     write_jsonl(supplement, records)
     value = f"data.supplement=[{supplement}]" if records else "data.supplement=[]"
-    done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "warta", "train", config, "--set", value,
-                           "--refit", "all", "--out", str(run), "--force", "-q"], cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{run.name}: warta train failed:\n{done.stderr[-2000:]}")
+    external_dev.run_warta("train", config, "--set", value, "--refit", "all", "--out", str(run), "--force", "-q")
     m = evaluate_run(run, data=gold_path, n_boot=1000, out=run / "eval-external.json")
     prof = m["outlet_profile"]["mean_over_outlets"]
     return {"sentences": len(records),

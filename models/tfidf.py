@@ -381,8 +381,7 @@ class TfidfClassifier(Params):
 
     def _cue_lexicons(self) -> dict[str, list[str]] | None:
         """The cue block's words (None without cue features)."""
-        cues = [block for block in self.blocks_ if isinstance(block, Cues)]
-        return cues[0].lexicon_words() if cues else None
+        return next((block.lexicon_words() for block in self.blocks_ if isinstance(block, Cues)), None)
 
     # -- persistence (no pickle: arrays in .npz, vocabulary and parameters in JSON) --
 
